@@ -1,0 +1,62 @@
+//! Waking followers: a futex on a header word, with a waiter count so that a put
+//! pays no syscall when nobody waits (DESIGN §2; FORMAT.md, "Waking").
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::format::{OFF_PUBLISHED, OFF_WAITERS, OFF_WAKE};
+use crate::map::Map;
+
+/// Spins before parking: back-to-back puts are caught without a futex round trip.
+const SPIN_ROUNDS: u32 = 2_000;
+/// A read-only follower cannot register as a waiter, so it re-checks this often.
+const READ_ONLY_RECHECK: Duration = Duration::from_millis(5);
+
+/// Called by a writer after storing `published = latest`.
+pub(crate) fn notify(map: &Map, latest: u64) {
+    map.u32_at(OFF_WAKE).store(latest as u32, Ordering::SeqCst);
+    // SeqCst store above / load here pairs with the waiter's increment then load:
+    // either we see its count, or it sees our new word (and does not sleep).
+    if map.u32_at(OFF_WAITERS).load(Ordering::SeqCst) > 0 {
+        map.futex_wake_all(OFF_WAKE);
+    }
+}
+
+/// Blocks until `published > after` or the timeout passes; returns `published`.
+pub(crate) fn wait_after(map: &Map, after: u64, timeout: Option<Duration>) -> u64 {
+    let published = map.u64_at(OFF_PUBLISHED);
+    let deadline = timeout.map(|t| Instant::now() + t);
+    for _ in 0..SPIN_ROUNDS {
+        let latest = published.load(Ordering::Acquire);
+        if latest > after {
+            return latest;
+        }
+        std::hint::spin_loop();
+    }
+    loop {
+        let latest = published.load(Ordering::Acquire);
+        if latest > after {
+            return latest;
+        }
+        let remaining = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(r) if !r.is_zero() => Some(r),
+                _ => return latest,
+            },
+            None => None,
+        };
+        if !map.writable() {
+            let nap = remaining.map_or(READ_ONLY_RECHECK, |r| r.min(READ_ONLY_RECHECK));
+            let word = map.u32_at(OFF_WAKE).load(Ordering::SeqCst);
+            map.futex_wait(OFF_WAKE, word, Some(nap));
+            continue;
+        }
+        let waiters = map.u32_at(OFF_WAITERS);
+        waiters.fetch_add(1, Ordering::SeqCst);
+        let word = map.u32_at(OFF_WAKE).load(Ordering::SeqCst);
+        if published.load(Ordering::SeqCst) <= after {
+            map.futex_wait(OFF_WAKE, word, remaining);
+        }
+        waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
