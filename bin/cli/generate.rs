@@ -1,0 +1,102 @@
+//! Man pages and shell completions, rendered from the same clap definitions the
+//! binaries parse with. `tests/generated.rs` compares them with the checked-in files
+//! (and rewrites them with WOOF_REGENERATE=1, which `make man completions` sets).
+
+use clap::{Command, CommandFactory};
+use clap_complete::Shell;
+
+/// Every tool's command definition.
+pub fn commands() -> Vec<Command> {
+    vec![
+        crate::create::Args::command(),
+        crate::put::Args::command(),
+        crate::get::Args::command(),
+        crate::tail::Args::command(),
+    ]
+}
+
+const EXIT_STATUS: &str = r#".SH "EXIT STATUS"
+.TP
+\fB0\fR
+Success (also when standard output is a closed pipe).
+.TP
+\fB2\fR
+Usage: a bad option, argument, name or size.
+.TP
+\fB65\fR
+Bad data: an element of the wrong size, a corrupt file or slot, a bad cursor file.
+.TP
+\fB66\fR
+No such woof, namespace or seqno (evicted, or not yet written).
+.TP
+\fB69\fR
+Unavailable (a proxy or platform cannot be reached).
+.TP
+\fB73\fR
+Cannot create (the woof exists and \-\-force was not given, or no space).
+.TP
+\fB74\fR
+Input/output error.
+.TP
+\fB75\fR
+Temporary failure; retrying may succeed.
+.TP
+\fB76\fR
+Protocol error.
+.TP
+\fB77\fR
+Permission denied.
+"#;
+
+const ENVIRONMENT: &str = r#".SH ENVIRONMENT
+.TP
+\fBWOOF_NAMESPACE\fR
+The namespace directory when \fB\-N\fR is not given (default: the current directory).
+"#;
+
+/// The man page of `cmd`, in roff.
+pub fn man_page(cmd: &Command) -> Vec<u8> {
+    let man = clap_mangen::Man::new(cmd.clone())
+        .date("")
+        .source("woof")
+        .manual("woof manual");
+    let mut out = Vec::new();
+    // Each section separately, so ours go in their conventional places.
+    let sections: [fn(&clap_mangen::Man, &mut Vec<u8>) -> std::io::Result<()>; 5] = [
+        |m, o| m.render_title(o),
+        |m, o| m.render_name_section(o),
+        |m, o| m.render_synopsis_section(o),
+        |m, o| m.render_description_section(o),
+        |m, o| m.render_options_section(o),
+    ];
+    for render in sections {
+        // Rendering into a Vec cannot fail.
+        let _ = render(&man, &mut out);
+    }
+    let _ = man.render_extra_section(&mut out);
+    out.extend_from_slice(EXIT_STATUS.as_bytes());
+    out.extend_from_slice(ENVIRONMENT.as_bytes());
+    let others: Vec<String> = commands()
+        .iter()
+        .map(|c| c.get_name().to_string())
+        .filter(|n| n != cmd.get_name())
+        .map(|n| format!("\\fB{n}\\fR(1)"))
+        .chain(["\\fBwoof\\fR(5)".to_string(), "\\fBwoof\\fR(7)".to_string()])
+        .collect();
+    out.extend_from_slice(format!(".SH \"SEE ALSO\"\n{}\n", others.join(", ")).as_bytes());
+    out
+}
+
+/// The completion script of `cmd` for `shell`, and its conventional file name.
+pub fn completion(cmd: &Command, shell: Shell) -> (String, Vec<u8>) {
+    let name = cmd.get_name().to_string();
+    let file = match shell {
+        Shell::Bash => format!("{name}.bash"),
+        Shell::Zsh => format!("_{name}"),
+        Shell::Fish => format!("{name}.fish"),
+        _ => format!("{name}.{shell}"),
+    };
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd.clone(), name, &mut out);
+    (file, out)
+}

@@ -1,0 +1,111 @@
+//! `woof-get`: print one element, a range, or the woof's description.
+
+use std::io::{self, BufWriter, Write};
+
+use clap::Parser;
+use woof::{ErrorKind, Woof};
+
+use crate::exit::{Failure, warn};
+use crate::output::{self, Format, Printer};
+use crate::range::{self, Selection};
+use crate::target::{self, NamespaceArg};
+
+const EXAMPLES: &str = "\
+Examples:
+  woof-get temps                     the latest element (raw on a pipe, a dump on a terminal)
+  woof-get temps 1 --format hex      element 1 in hex
+  woof-get temps 1..20 --format csv  seqno,put_time,hex for each of 1 to 20
+  woof-get temps 100.. --format json from 100 to the latest, one JSON object per line
+  woof-get temps --info              element size, history, latest, oldest, durability, created";
+
+/// Print elements of a woof.
+///
+/// SEQNO 0 (the default) is the latest element. In a range, elements that were
+/// evicted or not yet written are reported on stderr (exit 66) after the ones that
+/// exist have been printed.
+#[derive(Debug, Parser)]
+#[command(name = "woof-get", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Woof to read
+    pub name: String,
+    /// A seqno (0 = latest), FROM..TO, or FROM.. (to the latest)
+    #[arg(value_name = "SEQNO|FROM..TO", default_value = "0")]
+    pub which: String,
+    /// Output format [default: dump on a terminal, raw otherwise]
+    #[arg(short = 'f', long, value_enum)]
+    pub format: Option<Format>,
+    /// Describe the woof instead (with --format json: as one JSON object)
+    #[arg(long)]
+    pub info: bool,
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let selection = range::parse(&args.which)?;
+    let woof = target::open(&args.ns, &args.name)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
+    if args.info {
+        let json = args.format == Some(Format::Json);
+        output::info(&mut out, &args.name, &woof.info(), json).map_err(Failure::stdout)?;
+        return out.flush().map_err(Failure::stdout);
+    }
+    let mut printer = Printer::new(out, Format::choose(args.format));
+    let result = match selection {
+        Selection::One(s) => print_one(&woof, &args.name, s, &mut printer),
+        Selection::Range(from, to) => print_range(&woof, &args.name, from, to, &mut printer),
+    };
+    printer.flush().map_err(Failure::stdout)?;
+    result
+}
+
+fn print_one<W: Write>(
+    woof: &Woof,
+    name: &str,
+    seqno: u64,
+    p: &mut Printer<W>,
+) -> Result<(), Failure> {
+    let mut buf = vec![0u8; woof.element_size()];
+    let el = woof.get(seqno, &mut buf).map_err(|e| e.within(name))?;
+    p.element(&el, &buf).map_err(Failure::stdout)
+}
+
+/// Prints what exists of FROM..=TO; reports the first problem after the rest is out.
+fn print_range<W: Write>(
+    woof: &Woof,
+    name: &str,
+    from: u64,
+    to: Option<u64>,
+    p: &mut Printer<W>,
+) -> Result<(), Failure> {
+    let to = to.unwrap_or_else(|| woof.latest());
+    let mut buf = vec![0u8; woof.element_size()];
+    let mut failed = None;
+    let mut s = from;
+    while s <= to {
+        match woof.get(s, &mut buf) {
+            Ok(el) => {
+                p.element(&el, &buf).map_err(Failure::stdout)?;
+                s += 1;
+            }
+            Err(e) => {
+                let next = match e.kind() {
+                    ErrorKind::Evicted { oldest, .. } => Some((*oldest).max(s + 1)),
+                    ErrorKind::Corrupt => Some(s + 1),
+                    _ => None,
+                };
+                let e = e.within(name);
+                // Report now, in order with the output; exit non-zero at the end.
+                p.flush().map_err(Failure::stdout)?;
+                warn("woof-get", &e.to_string());
+                failed.get_or_insert(Failure::reported(e.exit_code() as u8));
+                match next {
+                    Some(n) => s = n,
+                    None => break,
+                }
+            }
+        }
+    }
+    failed.map_or(Ok(()), Err)
+}

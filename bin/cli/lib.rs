@@ -1,0 +1,18 @@
+//! The command-line side of woof: argument definitions, output formats, cursors and
+//! the error-to-exit-code contract shared by every `woof-*` binary. Each binary's
+//! `main` is one call into here, so man pages and completions are generated from the
+//! very definitions the binaries parse with (see `generate`).
+
+pub mod create;
+pub mod cursor;
+pub mod exit;
+pub mod generate;
+pub mod get;
+pub mod input;
+pub mod output;
+pub mod put;
+pub mod range;
+pub mod tail;
+pub mod target;
+
+pub use exit::{Failure, run_main};

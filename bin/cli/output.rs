@@ -1,0 +1,214 @@
+//! Printing elements: raw bytes, hex, a readable dump, CSV or JSON lines.
+
+use std::io::{self, IsTerminal, Write};
+use std::time::{Duration, UNIX_EPOCH};
+
+use clap::ValueEnum;
+use woof::{Element, Info};
+
+/// How elements are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// The element bytes, nothing else (default on a pipe)
+    Raw,
+    /// One line per element: its bytes in lowercase hex
+    Hex,
+    /// Readable: a heading per element and a hex/ASCII dump (default on a terminal)
+    Dump,
+    /// seqno,put_time,hex
+    Csv,
+    /// One JSON object per line: seqno, put_time, put_time_ns, hex
+    Json,
+}
+
+impl Format {
+    /// The format asked for, or the default for where stdout goes.
+    pub fn choose(asked: Option<Format>) -> Format {
+        asked.unwrap_or_else(|| {
+            if io::stdout().is_terminal() {
+                Format::Dump
+            } else {
+                Format::Raw
+            }
+        })
+    }
+}
+
+/// Writes elements to a buffered stdout in one format.
+pub struct Printer<W: Write> {
+    out: W,
+    format: Format,
+    line: Vec<u8>,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex(line: &mut Vec<u8>, data: &[u8]) {
+    line.reserve(data.len() * 2);
+    for &b in data {
+        line.push(HEX[usize::from(b >> 4)]);
+        line.push(HEX[usize::from(b & 15)]);
+    }
+}
+
+/// RFC 3339 in UTC with nanoseconds, e.g. `2026-11-22T06:00:00.123456789Z`.
+pub fn rfc3339(ns: u64) -> String {
+    humantime::format_rfc3339_nanos(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
+}
+
+impl<W: Write> Printer<W> {
+    pub fn new(out: W, format: Format) -> Printer<W> {
+        Printer {
+            out,
+            format,
+            line: Vec::with_capacity(256),
+        }
+    }
+
+    /// Prints one element.
+    pub fn element(&mut self, el: &Element, data: &[u8]) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        match self.format {
+            Format::Raw => return self.out.write_all(data),
+            Format::Hex => {
+                push_hex(line, data);
+                line.push(b'\n');
+            }
+            Format::Csv => {
+                write!(line, "{},{},", el.seqno, rfc3339(el.time_ns))?;
+                push_hex(line, data);
+                line.push(b'\n');
+            }
+            Format::Json => {
+                write!(
+                    line,
+                    "{{\"seqno\":{},\"put_time\":\"{}\",\"put_time_ns\":{},\"hex\":\"",
+                    el.seqno,
+                    rfc3339(el.time_ns),
+                    el.time_ns
+                )?;
+                push_hex(line, data);
+                line.extend_from_slice(b"\"}\n");
+            }
+            Format::Dump => dump(line, el, data)?,
+        }
+        self.out.write_all(line)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `hexdump -C` style, under a heading line.
+fn dump(line: &mut Vec<u8>, el: &Element, data: &[u8]) -> io::Result<()> {
+    writeln!(
+        line,
+        "seqno {}  put {}  {} bytes",
+        el.seqno,
+        rfc3339(el.time_ns),
+        data.len()
+    )?;
+    for (i, row) in data.chunks(16).enumerate() {
+        write!(line, "{:08x}  ", i * 16)?;
+        for j in 0..16 {
+            match row.get(j) {
+                Some(b) => write!(line, "{b:02x} ")?,
+                None => line.extend_from_slice(b"   "),
+            }
+            if j == 7 {
+                line.push(b' ');
+            }
+        }
+        line.extend_from_slice(b" |");
+        line.extend(row.iter().map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b
+            } else {
+                b'.'
+            }
+        }));
+        line.extend_from_slice(b"|\n");
+    }
+    Ok(())
+}
+
+/// `--info` as `key: value` lines, or one JSON object.
+pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Result<()> {
+    let oldest = if info.latest == 0 {
+        "-".to_string()
+    } else {
+        info.oldest.to_string()
+    };
+    let schema = String::from_utf8_lossy(&info.schema);
+    if json {
+        writeln!(
+            out,
+            "{{\"name\":\"{name}\",\"element_size\":{},\"history\":{},\"latest\":{},\"oldest\":{},\
+             \"durability\":\"{}\",\"created\":\"{}\",\"created_ns\":{},\"file_size\":{},\"schema\":{}}}",
+            info.element_size,
+            info.history,
+            info.latest,
+            info.oldest,
+            info.durability.name(),
+            rfc3339(info.created_ns),
+            info.created_ns,
+            info.file_len,
+            if schema.is_empty() {
+                "null".to_string()
+            } else {
+                format!("{schema:?}")
+            },
+        )
+    } else {
+        writeln!(out, "name:         {name}")?;
+        writeln!(out, "element size: {} bytes", info.element_size)?;
+        writeln!(out, "history:      {}", info.history)?;
+        writeln!(out, "latest:       {}", info.latest)?;
+        writeln!(out, "oldest:       {oldest}")?;
+        writeln!(out, "durability:   {}", info.durability.name())?;
+        writeln!(out, "created:      {}", rfc3339(info.created_ns))?;
+        writeln!(out, "file size:    {} bytes", info.file_len)?;
+        if !schema.is_empty() {
+            writeln!(out, "schema:       {schema}")?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn print(format: Format, data: &[u8]) -> String {
+        let mut p = Printer::new(Vec::new(), format);
+        let el = Element {
+            seqno: 7,
+            time_ns: 1_763_793_000_123_456_789,
+        };
+        p.element(&el, data).expect("print");
+        String::from_utf8(p.out).expect("utf8")
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(print(Format::Raw, b"ab"), "ab");
+        assert_eq!(print(Format::Hex, b"\x00\xff"), "00ff\n");
+        assert_eq!(
+            print(Format::Csv, b"A"),
+            "7,2025-11-22T06:30:00.123456789Z,41\n"
+        );
+        assert_eq!(
+            print(Format::Json, b"A"),
+            "{\"seqno\":7,\"put_time\":\"2025-11-22T06:30:00.123456789Z\",\"put_time_ns\":1763793000123456789,\"hex\":\"41\"}\n"
+        );
+        let d = print(Format::Dump, b"hello\x01");
+        assert!(
+            d.starts_with("seqno 7  put 2025-11-22T06:30:00.123456789Z  6 bytes\n"),
+            "{d}"
+        );
+        assert!(d.contains("00000000  68 65 6c 6c 6f 01 "), "{d}");
+        assert!(d.ends_with("|hello.|\n"), "{d}");
+    }
+}

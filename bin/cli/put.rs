@@ -1,0 +1,244 @@
+//! `woof-put`: append one element from stdin, or stream many (`--batch`, `--lines`).
+
+use std::io::{self, Read, Write};
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use woof::{Durability, Error, ErrorKind, Woof, Writer};
+
+use crate::create::DurabilityArg;
+use crate::exit::Failure;
+use crate::input::{Chunks, Framing};
+use crate::target::{self, NamespaceArg};
+
+const EXAMPLES: &str = "\
+Examples:
+  head -c 64 /dev/urandom | woof-put temps     put one 64-byte element, print its seqno
+  printf 'hello' | woof-put temps --pad         zero-pad to the element size
+  woof-put temps --batch < readings.bin         many elements, printed as FIRST..LAST
+  seq 1 100000 | woof-put temps --lines --pad   one element per line
+  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps   live forwarding";
+
+/// Put elements into a woof.
+///
+/// Without --batch or --lines, stdin is one element: exactly the element size, or
+/// shorter with --pad. Its seqno is printed. With --batch, stdin is a stream of
+/// fixed-size elements; with --lines, one element per line. Both put each whole
+/// element as soon as it arrives (under one lock per arrival, group-committed) and
+/// print FIRST..LAST at the end.
+#[derive(Debug, Parser)]
+#[command(name = "woof-put", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Woof to put to
+    pub name: String,
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    /// Zero-pad input shorter than the element size
+    #[arg(long)]
+    pub pad: bool,
+    /// Stream fixed-size elements from stdin
+    #[arg(long, conflicts_with = "lines")]
+    pub batch: bool,
+    /// Stream one element per line from stdin (the newline is not stored)
+    #[arg(long)]
+    pub lines: bool,
+    /// Durability of these puts [default: the woof's own]
+    #[arg(long, value_enum)]
+    pub durability: Option<DurabilityArg>,
+    /// With --batch/--lines and durability batch: sync at least this often
+    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
+    pub commit_interval: Duration,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let woof = target::open(&args.ns, &args.name)?;
+    let durability = args
+        .durability
+        .map_or(woof.header().durability, Durability::from);
+    let framing = match (args.batch, args.lines) {
+        (_, true) => Framing::Lines,
+        (true, false) => Framing::Fixed,
+        (false, false) => return put_one(&woof, &args, durability),
+    };
+    put_stream(&woof, &args, durability, framing)
+}
+
+fn put_one(woof: &Woof, args: &Args, durability: Durability) -> Result<(), Failure> {
+    let size = woof.element_size();
+    let mut stdin = io::stdin().lock();
+    let mut data = Vec::with_capacity(size + 1);
+    (&mut stdin)
+        .take(size as u64 + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Failure::io("stdin", e))?;
+    if data.len() > size {
+        // Count the rest only to name the real size in the message.
+        let rest = io::copy(&mut stdin, &mut io::sink()).map_err(|e| Failure::io("stdin", e))?;
+        let got = data.len() as u64 + rest;
+        return Err(size_error(&args.name, size, got, args.pad, None));
+    }
+    if data.len() < size {
+        if !args.pad {
+            return Err(size_error(&args.name, size, data.len() as u64, false, None));
+        }
+        data.resize(size, 0);
+    }
+    let seqno = woof
+        .put_with(&data, durability)
+        .map_err(|e| e.within(&args.name))?;
+    writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout)
+}
+
+fn size_error(name: &str, size: usize, got: u64, pad: bool, line: Option<u64>) -> Failure {
+    let ctx = match line {
+        Some(l) => format!("{name}: line {l}"),
+        None => name.to_string(),
+    };
+    let mut err = Error::new(
+        ErrorKind::Size {
+            expected: size as u64,
+            got,
+        },
+        ctx,
+    );
+    if got > size as u64 && pad {
+        err = err.detail("--pad only pads shorter input");
+    } else if got < size as u64 && !pad {
+        err = err.detail("use --pad to zero-pad");
+    }
+    Failure::from(err)
+}
+
+/// Tracks what has been put and what is not yet synced.
+struct Progress {
+    first: u64,
+    last: u64,
+    synced: u64,
+    last_sync: Instant,
+}
+
+impl Progress {
+    fn sync(&mut self, woof: &Woof, name: &str) -> Result<(), Failure> {
+        if self.last > self.synced {
+            woof.sync(self.synced + 1, self.last)
+                .map_err(|e| e.within(name))?;
+            self.synced = self.last;
+        }
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+}
+
+fn put_stream(
+    woof: &Woof,
+    args: &Args,
+    durability: Durability,
+    framing: Framing,
+) -> Result<(), Failure> {
+    let size = woof.element_size();
+    let stdin = io::stdin();
+    let mut chunks = Chunks::new(stdin.lock(), framing, size);
+    let start = woof.latest();
+    let mut p = Progress {
+        first: 0,
+        last: 0,
+        synced: start,
+        last_sync: Instant::now(),
+    };
+    let mut padded = vec![0u8; size];
+    let mut failure = None;
+    loop {
+        if durability == Durability::Batch && p.last > p.synced {
+            // Bounded delay: if input stalls, sync what we have before waiting on it.
+            let due = args.commit_interval.saturating_sub(p.last_sync.elapsed());
+            if due.is_zero() || !readable_within(due) {
+                p.sync(woof, &args.name)?;
+            }
+        }
+        let more = chunks.fill().map_err(|e| Failure::io("stdin", e))?;
+        if !more {
+            break;
+        }
+        let mut writer: Option<Writer<'_>> = None;
+        loop {
+            let line = chunks.line_no;
+            let Some(el) = chunks.next_element() else {
+                break;
+            };
+            let data: &[u8] = if el.len() == size {
+                el
+            } else if el.len() < size && args.pad {
+                padded[..el.len()].copy_from_slice(el);
+                padded[el.len()..].fill(0);
+                &padded
+            } else {
+                failure = Some(size_error(
+                    &args.name,
+                    size,
+                    el.len() as u64,
+                    args.pad,
+                    Some(line),
+                ));
+                break;
+            };
+            if writer.is_none() {
+                writer = Some(woof.writer().map_err(|e| e.within(&args.name))?);
+            }
+            if let Some(w) = writer.as_mut() {
+                let seqno = w.append(data).map_err(|e| e.within(&args.name))?;
+                if p.first == 0 {
+                    p.first = seqno;
+                }
+                p.last = seqno;
+            }
+        }
+        drop(writer); // publish and unlock before syncing or reading more
+        if failure.is_some() {
+            break;
+        }
+        match durability {
+            Durability::Always => p.sync(woof, &args.name)?,
+            Durability::Batch if p.last_sync.elapsed() >= args.commit_interval => {
+                p.sync(woof, &args.name)?
+            }
+            _ => {}
+        }
+        if chunks.at_eof() {
+            break;
+        }
+    }
+    if durability != Durability::None {
+        p.sync(woof, &args.name)?;
+    }
+    if p.first != 0 {
+        writeln!(io::stdout(), "{}..{}", p.first, p.last).map_err(Failure::stdout)?;
+    }
+    if let Some(f) = failure {
+        return Err(f);
+    }
+    if framing == Framing::Fixed && chunks.leftover() > 0 {
+        let put = if p.first == 0 {
+            "nothing was put".to_string()
+        } else {
+            format!("put {}..{}", p.first, p.last)
+        };
+        return Err(Failure::from(
+            Error::new(ErrorKind::BadData, &args.name).detail(format!(
+                "{} bytes left over at end of input (not a whole {size}-byte element); {put}",
+                chunks.leftover()
+            )),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether stdin becomes readable within `timeout`.
+fn readable_within(timeout: Duration) -> bool {
+    use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+    let stdin = io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    let ms =
+        PollTimeout::try_from(timeout.as_millis().min(60_000) as i32).unwrap_or(PollTimeout::MAX);
+    matches!(poll(&mut fds, ms), Ok(n) if n > 0)
+}

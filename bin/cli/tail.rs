@@ -1,0 +1,184 @@
+//! `woof-tail`: the last elements of a woof, then (with -f) every new one as it is
+//! put. With --cursor it resumes exactly after the last element it printed.
+
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+
+use clap::Parser;
+use woof::{ErrorKind, Woof};
+
+use crate::cursor::Cursor;
+use crate::exit::{Failure, warn};
+use crate::output::{Format, Printer};
+use crate::target::{self, NamespaceArg};
+
+const EXAMPLES: &str = "\
+Examples:
+  woof-tail temps                        the last 10 elements
+  woof-tail temps -n 5 --format json     the last 5, one JSON object per line
+  woof-tail -f temps                     then follow: each new element as it is put
+  woof-tail -f temps --cursor ~/.temps.cur   resume after the last element printed
+  woof-tail temps --after 41 --format csv    everything after seqno 41
+  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps";
+
+/// Print the last elements of a woof, and follow it.
+///
+/// Following sleeps on a futex in the woof's header: a put wakes it at once, and an
+/// idle follower costs nothing. With --cursor FILE, the seqno of the last element
+/// printed is stored in FILE after each flushed batch of output; a later run starts
+/// right after it (a new FILE starts at the oldest element, or the last -n). If the
+/// woof wraps past elements before they are printed, a warning names them and the
+/// tail continues from the oldest (exit 66 when not following).
+#[derive(Debug, Parser)]
+#[command(name = "woof-tail", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Woof to read
+    pub name: String,
+    /// How many of the latest elements to print first [default: 10]
+    #[arg(short = 'n', long = "lines", value_name = "N")]
+    pub count: Option<u64>,
+    /// Keep printing new elements as they are put
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+    /// Start right after this seqno (instead of the last N)
+    #[arg(long, value_name = "SEQNO", conflicts_with = "count")]
+    pub after: Option<u64>,
+    /// Resume after the seqno stored in FILE, and keep FILE up to date
+    #[arg(long, value_name = "FILE")]
+    pub cursor: Option<PathBuf>,
+    /// Output format [default: dump on a terminal, raw otherwise]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let woof = target::open(&args.ns, &args.name)?;
+    let (mut cursor, stored) = match &args.cursor {
+        Some(path) => {
+            let (c, s) = Cursor::open(path)?;
+            (Some(c), s)
+        }
+        None => (None, None),
+    };
+    let latest = woof.latest();
+    // Where to start: an explicit --after, a stored cursor, the last N, or (a new
+    // cursor without -n) everything the woof still holds.
+    let mut after = match (args.after, stored, args.count, &cursor) {
+        (Some(a), _, _, _) => a,
+        (None, Some(s), _, _) => s,
+        (None, None, None, Some(_)) => 0,
+        (None, None, n, _) => latest.saturating_sub(n.unwrap_or(10)),
+    };
+    let explicit_start = args.after.is_some() || stored.is_some();
+    if !explicit_start {
+        // Asking for more than the woof holds is not a loss.
+        after = after.max(woof.oldest().saturating_sub(1));
+    }
+    let mut gaps_matter = explicit_start;
+    if explicit_start && after > latest {
+        warn(
+            "woof-tail",
+            &format!(
+                "{}: starting after seqno {after}, beyond the latest ({latest}); was the woof re-created?",
+                args.name
+            ),
+        );
+    }
+    let stdout = io::stdout();
+    let mut printer = Printer::new(
+        BufWriter::with_capacity(64 << 10, stdout.lock()),
+        Format::choose(args.format),
+    );
+    let mut buf = vec![0u8; woof.element_size()];
+    let mut lost = false;
+    loop {
+        let latest = woof.latest();
+        let printed = print_after(
+            &woof,
+            &args.name,
+            after,
+            latest,
+            gaps_matter,
+            &mut buf,
+            &mut printer,
+            &mut lost,
+        )?;
+        gaps_matter = true;
+        if printed > after {
+            printer.flush().map_err(Failure::stdout)?;
+            if let Some(c) = cursor.as_mut() {
+                c.store(printed)?;
+            }
+            after = printed;
+        }
+        if !args.follow {
+            break;
+        }
+        woof.wait_after(after.max(latest), None);
+    }
+    if lost {
+        Err(Failure::reported(66))
+    } else {
+        Ok(())
+    }
+}
+
+/// Prints every element in (after, latest]; returns the last seqno printed or
+/// skipped (so the caller never waits for what is already gone).
+#[allow(clippy::too_many_arguments)]
+fn print_after<W: Write>(
+    woof: &Woof,
+    name: &str,
+    after: u64,
+    latest: u64,
+    gaps_matter: bool,
+    buf: &mut [u8],
+    printer: &mut Printer<W>,
+    lost: &mut bool,
+) -> Result<u64, Failure> {
+    let mut s = after + 1;
+    let mut done = after;
+    while s <= latest {
+        match woof.get(s, buf) {
+            Ok(el) => {
+                printer.element(&el, buf).map_err(Failure::stdout)?;
+                done = s;
+                s += 1;
+            }
+            Err(e) => {
+                match e.kind() {
+                    ErrorKind::Evicted { oldest, .. } => {
+                        let oldest = (*oldest).max(s + 1);
+                        if gaps_matter {
+                            printer.flush().map_err(Failure::stdout)?;
+                            let gap = if oldest - 1 == s {
+                                format!("seqno {s}")
+                            } else {
+                                format!("seqnos {s}..{}", oldest - 1)
+                            };
+                            warn(
+                                "woof-tail",
+                                &format!(
+                                    "{name}: {gap} evicted before they were read (oldest is {oldest})"
+                                ),
+                            );
+                            *lost = true;
+                        }
+                        s = oldest;
+                    }
+                    ErrorKind::Corrupt => {
+                        printer.flush().map_err(Failure::stdout)?;
+                        warn("woof-tail", &e.within(name).to_string());
+                        *lost = true;
+                        s += 1;
+                    }
+                    _ => return Err(Failure::from(e.within(name))),
+                }
+                done = s - 1;
+            }
+        }
+    }
+    Ok(done)
+}
