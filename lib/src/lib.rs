@@ -16,6 +16,7 @@
 //! ```
 
 mod error;
+pub mod fault;
 pub mod format;
 mod lock;
 mod map;

@@ -12,6 +12,7 @@ use crate::format::{
     self, Durability, HEADER_SIZE, Header, MAX_SCHEMA, OFF_PUBLISHED, SLOT_CRC, SLOT_DATA,
     SLOT_SEQNO, SLOT_TIME,
 };
+use crate::fault;
 use crate::lock;
 use crate::map::{self, Map};
 use crate::wake;
@@ -316,6 +317,7 @@ impl Woof {
         }
         let guard =
             lock::acquire(&self.map).map_err(|e| Error::io(self.path.display().to_string(), e))?;
+        fault::point("put:locked");
         let latest = self.latest();
         Ok(Writer {
             woof: self,
@@ -398,13 +400,16 @@ impl Writer<'_> {
         // change and reports it evicted instead of returning torn bytes.
         seq_word.store(0, Ordering::Relaxed);
         std::sync::atomic::fence(Ordering::Release);
+        fault::point("put:slot-invalidated");
         let mut meta = [0u8; SLOT_DATA - SLOT_TIME];
         meta[..8].copy_from_slice(&time_ns.to_le_bytes());
         meta[SLOT_CRC - SLOT_TIME..][..4]
             .copy_from_slice(&format::slot_crc(seqno, time_ns, data).to_le_bytes());
         woof.map.write(off + SLOT_TIME, &meta);
         woof.map.write(off + SLOT_DATA, data);
+        fault::point("put:data-written");
         seq_word.store(seqno, Ordering::Release);
+        fault::point("put:slot-stamped");
         self.next += 1;
         Ok(seqno)
     }
@@ -421,6 +426,7 @@ impl Writer<'_> {
             .map
             .u64_at(OFF_PUBLISHED)
             .store(last, Ordering::Release);
+        fault::point("put:published");
         wake::notify(&self.woof.map, last);
         self.published = last;
         Some((first, last))
