@@ -73,7 +73,7 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         // Rendering into a Vec cannot fail.
         let _ = render(&man, &mut out);
     }
-    let _ = man.render_extra_section(&mut out);
+    out.extend_from_slice(examples(cmd).as_bytes());
     out.extend_from_slice(EXIT_STATUS.as_bytes());
     out.extend_from_slice(ENVIRONMENT.as_bytes());
     let others: Vec<String> = commands()
@@ -84,6 +84,27 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         .chain(["\\fBwoof\\fR(5)".to_string(), "\\fBwoof\\fR(7)".to_string()])
         .collect();
     out.extend_from_slice(format!(".SH \"SEE ALSO\"\n{}\n", others.join(", ")).as_bytes());
+    out
+}
+
+/// The `Examples:` block of `--help` as an EXAMPLES section, verbatim.
+fn examples(cmd: &Command) -> String {
+    let Some(text) = cmd.get_after_help() else {
+        return String::new();
+    };
+    let text = text.to_string();
+    let body = text.strip_prefix("Examples:\n").unwrap_or(&text);
+    let mut out = String::from(".SH EXAMPLES\n.nf\n");
+    for line in body.lines() {
+        // Escape roff: backslashes, and a leading dot or quote would be a request.
+        let line = line.replace('\\', "\\e");
+        if line.starts_with('.') || line.starts_with('\'') {
+            out.push_str("\\&");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(".fi\n");
     out
 }
 

@@ -1,0 +1,9 @@
+complete -c woof-get -s f -l format -d 'Output format [default: dump on a terminal, raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe)'
+hex\t'One line per element: its bytes in lowercase hex'
+dump\t'Readable: a heading per element and a hex/ASCII dump (default on a terminal)'
+csv\t'seqno,put_time,hex'
+json\t'One JSON object per line: seqno, put_time, put_time_ns, hex'"
+complete -c woof-get -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-get -l info -d 'Describe the woof instead (with --format json: as one JSON object)'
+complete -c woof-get -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c woof-get -s V -l version -d 'Print version'

@@ -1,0 +1,10 @@
+complete -c woof-put -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-put -l durability -d 'Durability of these puts [default: the woof\'s own]' -r -f -a "none\t'Survives a process crash; no sync (fastest)'
+batch\t'Group commit: synced per run of puts, at least every --commit-interval'
+always\t'Synced before each put (or each group of a batch) is acknowledged'"
+complete -c woof-put -l commit-interval -d 'With --batch/--lines and durability batch: sync at least this often' -r
+complete -c woof-put -l pad -d 'Zero-pad input shorter than the element size'
+complete -c woof-put -l batch -d 'Stream fixed-size elements from stdin'
+complete -c woof-put -l lines -d 'Stream one element per line from stdin (the newline is not stored)'
+complete -c woof-put -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c woof-put -s V -l version -d 'Print version'

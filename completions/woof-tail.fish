@@ -1,0 +1,12 @@
+complete -c woof-tail -s n -l lines -d 'How many of the latest elements to print first [default: 10]' -r
+complete -c woof-tail -l after -d 'Start right after this seqno (instead of the last N)' -r
+complete -c woof-tail -l cursor -d 'Resume after the seqno stored in FILE, and keep FILE up to date' -r -F
+complete -c woof-tail -l format -d 'Output format [default: dump on a terminal, raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe)'
+hex\t'One line per element: its bytes in lowercase hex'
+dump\t'Readable: a heading per element and a hex/ASCII dump (default on a terminal)'
+csv\t'seqno,put_time,hex'
+json\t'One JSON object per line: seqno, put_time, put_time_ns, hex'"
+complete -c woof-tail -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-tail -s f -l follow -d 'Keep printing new elements as they are put'
+complete -c woof-tail -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c woof-tail -s V -l version -d 'Print version'
