@@ -43,7 +43,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let selection = range::parse(&args.which)?;
-    let woof = target::open(&args.ns, &args.name)?;
+    let woof = target::open_readonly(&args.ns, &args.name)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {

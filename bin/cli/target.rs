@@ -48,3 +48,9 @@ pub fn open(ns: &NamespaceArg, name: &str) -> Result<Woof, Failure> {
     check_name(name)?;
     Ok(ns.open()?.open_woof(name)?)
 }
+
+/// Opens woof `name` for reading only (readers never need the writers' lock).
+pub fn open_readonly(ns: &NamespaceArg, name: &str) -> Result<Woof, Failure> {
+    check_name(name)?;
+    Ok(ns.open()?.open_woof_readonly(name)?)
+}
