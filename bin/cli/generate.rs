@@ -61,18 +61,13 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         .source("woof")
         .manual("woof manual");
     let mut out = Vec::new();
-    // Each section separately, so ours go in their conventional places.
-    let sections: [fn(&clap_mangen::Man, &mut Vec<u8>) -> std::io::Result<()>; 5] = [
-        |m, o| m.render_title(o),
-        |m, o| m.render_name_section(o),
-        |m, o| m.render_synopsis_section(o),
-        |m, o| m.render_description_section(o),
-        |m, o| m.render_options_section(o),
-    ];
-    for render in sections {
-        // Rendering into a Vec cannot fail.
-        let _ = render(&man, &mut out);
-    }
+    // Each section separately, so ours go in their conventional places. Rendering
+    // into a Vec cannot fail.
+    let _ = man.render_title(&mut out);
+    let _ = man.render_name_section(&mut out);
+    let _ = man.render_synopsis_section(&mut out);
+    let _ = man.render_description_section(&mut out);
+    let _ = man.render_options_section(&mut out);
     out.extend_from_slice(examples(cmd).as_bytes());
     out.extend_from_slice(EXIT_STATUS.as_bytes());
     out.extend_from_slice(ENVIRONMENT.as_bytes());
