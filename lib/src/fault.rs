@@ -4,8 +4,13 @@
 //! Without the feature, every point compiles to nothing.
 
 /// The named points, in the order a put passes them (see FORMAT.md, publish protocol).
-pub const POINTS: &[&str] =
-    &["put:locked", "put:slot-invalidated", "put:data-written", "put:slot-stamped", "put:published"];
+pub const POINTS: &[&str] = &[
+    "put:locked",
+    "put:slot-invalidated",
+    "put:data-written",
+    "put:slot-stamped",
+    "put:published",
+];
 
 #[cfg(feature = "fault-injection")]
 pub(crate) fn point(name: &str) {

@@ -8,11 +8,11 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::fault;
 use crate::format::{
     self, Durability, HEADER_SIZE, Header, MAX_SCHEMA, OFF_PUBLISHED, SLOT_CRC, SLOT_DATA,
     SLOT_SEQNO, SLOT_TIME,
 };
-use crate::fault;
 use crate::lock;
 use crate::map::{self, Map};
 use crate::wake;
