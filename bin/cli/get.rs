@@ -79,7 +79,21 @@ fn print_range<W: Write>(
     to: Option<u64>,
     p: &mut Printer<W>,
 ) -> Result<(), Failure> {
-    let to = to.unwrap_or_else(|| woof.latest());
+    let latest = woof.latest();
+    if to.is_none() && from > latest {
+        // "FROM.. to the latest" with nothing there: the same answer as FROM alone.
+        return Err(Failure::from(
+            woof::Error::new(
+                ErrorKind::NotYet {
+                    seqno: from,
+                    latest,
+                },
+                "",
+            )
+            .within(name),
+        ));
+    }
+    let to = to.unwrap_or(latest);
     let mut buf = vec![0u8; woof.element_size()];
     let mut failed = None;
     let mut s = from;

@@ -92,7 +92,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Format::choose(args.format),
     );
     let mut buf = vec![0u8; woof.element_size()];
-    let mut lost = false;
+    // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
+    let mut failed: Option<u8> = None;
     loop {
         let latest = woof.latest();
         let printed = print_after(
@@ -103,7 +104,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             gaps_matter,
             &mut buf,
             &mut printer,
-            &mut lost,
+            &mut failed,
         )?;
         gaps_matter = true;
         if printed > after {
@@ -118,10 +119,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         woof.wait_after(after.max(latest), None);
     }
-    if lost {
-        Err(Failure::reported(66))
-    } else {
-        Ok(())
+    match failed {
+        Some(code) => Err(Failure::reported(code)),
+        None => Ok(()),
     }
 }
 
@@ -136,7 +136,7 @@ fn print_after<W: Write>(
     gaps_matter: bool,
     buf: &mut [u8],
     printer: &mut Printer<W>,
-    lost: &mut bool,
+    failed: &mut Option<u8>,
 ) -> Result<u64, Failure> {
     let mut s = after + 1;
     let mut done = after;
@@ -154,24 +154,22 @@ fn print_after<W: Write>(
                         if gaps_matter {
                             printer.flush().map_err(Failure::stdout)?;
                             let gap = if oldest - 1 == s {
-                                format!("seqno {s}")
+                                format!("seqno {s} was evicted before it was read")
                             } else {
-                                format!("seqnos {s}..{}", oldest - 1)
+                                format!(
+                                    "seqnos {s}..{} were evicted before they were read",
+                                    oldest - 1
+                                )
                             };
-                            warn(
-                                "woof-tail",
-                                &format!(
-                                    "{name}: {gap} evicted before they were read (oldest is {oldest})"
-                                ),
-                            );
-                            *lost = true;
+                            warn("woof-tail", &format!("{name}: {gap} (oldest is {oldest})"));
+                            failed.get_or_insert(66);
                         }
                         s = oldest;
                     }
                     ErrorKind::Corrupt => {
                         printer.flush().map_err(Failure::stdout)?;
+                        failed.get_or_insert(e.exit_code() as u8);
                         warn("woof-tail", &e.within(name).to_string());
-                        *lost = true;
                         s += 1;
                     }
                     _ => return Err(Failure::from(e.within(name))),

@@ -106,7 +106,7 @@ impl Woof {
             return Err(exists(path));
         }
         let tmp = temp_path(path);
-        let built = build_file(&tmp, &header);
+        let built = build_file(&tmp, path, &header);
         let file = match built {
             Ok(f) => f,
             Err(e) => {
@@ -138,7 +138,16 @@ impl Woof {
     pub fn open(path: &Path) -> Result<Woof> {
         match OpenOptions::new().read(true).write(true).open(path) {
             Ok(f) => Woof::from_file(f, path, true),
-            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => Woof::open_readonly(path),
+            // A directory cannot be opened for writing; opened read-only it is
+            // reported as "not a woof", as for every reader.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::PermissionDenied | io::ErrorKind::IsADirectory
+                ) =>
+            {
+                Woof::open_readonly(path)
+            }
             Err(e) => Err(open_error(path, e)),
         }
     }
@@ -463,7 +472,8 @@ fn cant_create(path: &Path, e: io::Error) -> Error {
     err
 }
 
-fn build_file(tmp: &Path, header: &Header) -> Result<File> {
+/// Builds the complete file at `tmp`; errors name `path`, the woof being created.
+fn build_file(tmp: &Path, path: &Path, header: &Header) -> Result<File> {
     let ctx = |e: io::Error| match e.kind() {
         io::ErrorKind::NotFound => Error::new(
             ErrorKind::NotFound,
@@ -472,7 +482,7 @@ fn build_file(tmp: &Path, header: &Header) -> Result<File> {
                 .unwrap_or_default(),
         )
         .detail("no such namespace directory"),
-        _ => cant_create(tmp, e),
+        _ => cant_create(path, e),
     };
     let file = OpenOptions::new()
         .read(true)

@@ -1,0 +1,642 @@
+//! Shared helpers for the integration tests: commands for the real binaries with
+//! every `WOOF_*` variable cleared, a temporary namespace, self-verifying element
+//! contents, and a guard for long-running children (killed in `Drop`).
+//!
+//! Every helper bounds its waits, so a broken tool fails a test instead of hanging
+//! the suite.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// Upper bound for any single command a test runs to completion.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+/// Upper bound for waiting on something that should happen "at once".
+pub const PROMPT: Duration = Duration::from_secs(10);
+
+/// Path of one of the package's binaries (test builds carry `fault-injection`).
+pub fn exe(bin: &str) -> &'static str {
+    match bin {
+        "woof-create" => env!("CARGO_BIN_EXE_woof-create"),
+        "woof-put" => env!("CARGO_BIN_EXE_woof-put"),
+        "woof-get" => env!("CARGO_BIN_EXE_woof-get"),
+        "woof-tail" => env!("CARGO_BIN_EXE_woof-tail"),
+        other => panic!("no binary {other}"),
+    }
+}
+
+/// A `std::process::Command` for `bin` with every `WOOF_*` variable removed and
+/// stdin from /dev/null (a test that feeds stdin sets its own).
+pub fn bare_std(bin: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(exe(bin));
+    cmd.stdin(Stdio::null());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("WOOF_") {
+            cmd.env_remove(&key);
+        }
+    }
+    cmd
+}
+
+/// An `assert_cmd::Command` for `bin` with every `WOOF_*` variable removed and a
+/// timeout; no namespace given.
+pub fn bare(bin: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::from_std(bare_std(bin));
+    cmd.timeout(TIMEOUT);
+    cmd
+}
+
+/// A temporary namespace directory; removed when dropped.
+pub struct Ns {
+    dir: TempDir,
+}
+
+impl Default for Ns {
+    fn default() -> Self {
+        Ns::new()
+    }
+}
+
+impl Ns {
+    pub fn new() -> Ns {
+        Ns {
+            dir: tempfile::Builder::new()
+                .prefix("woof-test-")
+                .tempdir()
+                .expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The file of woof `name`.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `bin -N <ns>`, run in the namespace directory, `WOOF_*` cleared, with a timeout.
+    pub fn cmd(&self, bin: &str) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::from_std(self.std_cmd(bin));
+        cmd.timeout(TIMEOUT);
+        cmd
+    }
+
+    /// As `cmd`, as a plain `std::process::Command` (for children a test steers).
+    pub fn std_cmd(&self, bin: &str) -> std::process::Command {
+        let mut cmd = bare_std(bin);
+        cmd.arg("-N").arg(self.path()).current_dir(self.path());
+        cmd
+    }
+
+    /// `woof-create name -s size -n history`, which must succeed quietly.
+    pub fn create(&self, name: &str, size: u64, history: u64) {
+        self.cmd("woof-create")
+            .args([name, "-s", &size.to_string(), "-n", &history.to_string()])
+            .assert()
+            .success()
+            .stdout("")
+            .stderr("");
+    }
+
+    /// One-shot `woof-put name` of `data`; returns the seqno it printed.
+    pub fn put(&self, name: &str, data: &[u8]) -> u64 {
+        let out = self
+            .cmd("woof-put")
+            .arg(name)
+            .write_stdin(data)
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        parse_seqno_line(&out)
+    }
+
+    /// `woof-put name --batch` of `data`; returns the FIRST..LAST it printed.
+    pub fn put_batch(&self, name: &str, data: &[u8]) -> (u64, u64) {
+        let out = self
+            .cmd("woof-put")
+            .args([name, "--batch"])
+            .write_stdin(data)
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        parse_range_line(&out)
+    }
+
+    /// `woof-put name --lines --pad` of `text`; returns the FIRST..LAST it printed.
+    pub fn put_lines(&self, name: &str, text: &str) -> (u64, u64) {
+        let out = self
+            .cmd("woof-put")
+            .args([name, "--lines", "--pad"])
+            .write_stdin(text)
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        parse_range_line(&out)
+    }
+
+    /// `woof-get name which --format hex`, which must succeed: one hex string per element.
+    pub fn get_hex(&self, name: &str, which: &str) -> Vec<String> {
+        let out = self
+            .cmd("woof-get")
+            .args([name, which, "--format", "hex"])
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out)
+            .expect("hex output is text")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `woof-get name which --format csv`, which must succeed, parsed.
+    pub fn get_csv(&self, name: &str, which: &str) -> Vec<CsvLine> {
+        let out = self
+            .cmd("woof-get")
+            .args([name, which, "--format", "csv"])
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out)
+            .expect("csv output is text")
+            .lines()
+            .map(CsvLine::parse)
+            .collect()
+    }
+
+    /// The value of one `key: value` line of `woof-get name --info`.
+    pub fn info_field(&self, name: &str, key: &str) -> String {
+        let out = self
+            .cmd("woof-get")
+            .args([name, "--info"])
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).expect("info is text");
+        let prefix = format!("{key}:");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .unwrap_or_else(|| panic!("no {key:?} in --info:\n{text}"))
+            .trim()
+            .to_string()
+    }
+
+    /// The latest seqno, from `--info`.
+    pub fn latest(&self, name: &str) -> u64 {
+        self.info_field(name, "latest")
+            .parse()
+            .expect("latest is a number")
+    }
+
+    /// The namespace's entries (names only), sorted: to prove nothing was created.
+    pub fn listing(&self) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(self.path())
+            .expect("read namespace")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// The bytes of woof `name`'s file.
+    pub fn bytes(&self, name: &str) -> Vec<u8> {
+        std::fs::read(self.file(name)).expect("read woof file")
+    }
+
+    /// Every entry of the namespace with the bytes of each regular file (None for
+    /// anything else): equal snapshots mean a command changed nothing.
+    pub fn snapshot(&self) -> Vec<(String, Option<Vec<u8>>)> {
+        self.listing()
+            .into_iter()
+            .map(|n| {
+                let p = self.file(&n);
+                let bytes = if p.is_file() {
+                    Some(std::fs::read(&p).expect("read file"))
+                } else {
+                    None
+                };
+                (n, bytes)
+            })
+            .collect()
+    }
+}
+
+/// Runs `cmd` and checks it failed with exit `code`, printed exactly the one line
+/// `stderr` (plus its newline) and nothing on stdout.
+pub fn fails(cmd: &mut assert_cmd::Command, code: i32, stderr: &str) {
+    cmd.assert()
+        .code(code)
+        .stdout("")
+        .stderr(format!("{stderr}\n"));
+}
+
+/// Parses `N\n` (one-shot woof-put's output).
+pub fn parse_seqno_line(out: &[u8]) -> u64 {
+    let text = std::str::from_utf8(out).expect("utf8");
+    let n = text
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("no newline: {text:?}"));
+    n.parse()
+        .unwrap_or_else(|_| panic!("not a seqno line: {text:?}"))
+}
+
+/// Parses `FIRST..LAST\n` (batch woof-put's output).
+pub fn parse_range_line(out: &[u8]) -> (u64, u64) {
+    let text = std::str::from_utf8(out).expect("utf8");
+    let line = text
+        .strip_suffix('\n')
+        .unwrap_or_else(|| panic!("no newline: {text:?}"));
+    let (a, b) = line
+        .split_once("..")
+        .unwrap_or_else(|| panic!("not FIRST..LAST: {text:?}"));
+    let first = a.parse().unwrap_or_else(|_| panic!("bad FIRST: {text:?}"));
+    let last = b.parse().unwrap_or_else(|_| panic!("bad LAST: {text:?}"));
+    assert!(first <= last, "FIRST > LAST: {text:?}");
+    (first, last)
+}
+
+/// One line of `--format csv` output: `seqno,put_time,hex`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CsvLine {
+    pub seqno: u64,
+    pub time: String,
+    pub data: Vec<u8>,
+}
+
+impl CsvLine {
+    pub fn parse(line: &str) -> CsvLine {
+        CsvLine::try_parse(line).unwrap_or_else(|| panic!("not a csv element line: {line:?}"))
+    }
+
+    pub fn try_parse(line: &str) -> Option<CsvLine> {
+        let mut parts = line.split(',');
+        let seqno = parts.next()?.parse().ok()?;
+        let time = parts.next()?.to_string();
+        let data = unhex(parts.next()?)?;
+        if parts.next().is_some() || !is_rfc3339_nanos(&time) {
+            return None;
+        }
+        Some(CsvLine { seqno, time, data })
+    }
+}
+
+pub fn hex(data: &[u8]) -> String {
+    data.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            let pair = text.get(i..i + 2)?;
+            if !pair
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return None;
+            }
+            u8::from_str_radix(pair, 16).ok()
+        })
+        .collect()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ`, as woof prints put times.
+pub fn is_rfc3339_nanos(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+    b.len() == 30
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[19] == b'.'
+        && digits(20..29)
+        && b[29] == b'Z'
+}
+
+// ---------------------------------------------------------------------------
+// Self-verifying elements: (writer, counter) plus a checksum and filler derived
+// from both, so that any torn, shifted or foreign bytes fail to verify.
+
+/// Bytes of an encoded element (also a line for `--lines`: no newline inside).
+pub const ELEMENT: usize = 48;
+
+fn fnv(writer: u32, counter: u64) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in writer
+        .to_le_bytes()
+        .iter()
+        .chain(counter.to_le_bytes().iter())
+    {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    h
+}
+
+/// The element writer `writer` puts as its `counter`-th: `wwww:cccccccc:ssssssss:` and
+/// letters derived from all three, exactly `ELEMENT` bytes.
+pub fn encode(writer: u32, counter: u64) -> Vec<u8> {
+    let sum = fnv(writer, counter);
+    let mut v = format!("{writer:04}:{counter:010}:{sum:08x}:").into_bytes();
+    let mut i = 0u64;
+    while v.len() < ELEMENT {
+        let x = (u64::from(sum) + u64::from(writer) * 31 + counter + i) % 26;
+        v.push(b'a' + x as u8);
+        i += 1;
+    }
+    v
+}
+
+/// The (writer, counter) of an element made by `encode`, if every byte checks out.
+pub fn decode(data: &[u8]) -> Option<(u32, u64)> {
+    let text = std::str::from_utf8(data.get(..16)?).ok()?;
+    let (w, rest) = text.split_once(':')?;
+    let c = rest.strip_suffix(':').unwrap_or(rest);
+    let (writer, counter) = (w.parse().ok()?, c.parse().ok()?);
+    (encode(writer, counter) == data).then_some((writer, counter))
+}
+
+/// The lines `--lines` input for writer `writer`, counters `from..to`.
+pub fn encoded_lines(writer: u32, counters: std::ops::Range<u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity((counters.end - counters.start) as usize * (ELEMENT + 1));
+    for c in counters {
+        out.extend_from_slice(&encode(writer, c));
+        out.push(b'\n');
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// Randomness without a dependency: xorshift, seeded from TEST_SEED or the clock
+// (the seed is printed so a failure can be replayed).
+
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn from_env(test: &str) -> Rng {
+        let seed = std::env::var("TEST_SEED")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| {
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_nanos() as u64);
+                t ^ u64::from(std::process::id()).rotate_left(32)
+            });
+        eprintln!("{test}: TEST_SEED={seed}");
+        Rng(seed | 1)
+    }
+
+    pub fn with_seed(seed: u64) -> Rng {
+        Rng(seed | 1)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Uniform-ish in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Children a test steers.
+
+/// Polls `cond` until it holds or `limit` passes; returns whether it held.
+pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits for `child` for at most `limit`; kills it and panics on timeout.
+pub fn wait_bounded(child: &mut Child, limit: Duration, what: &str) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Sends SIGKILL to one child, by its pid.
+pub fn sigkill(child: &Child) {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+}
+
+/// A running child whose stdout lines arrive on a channel (read by a thread, so a
+/// test can wait with a bound) and whose stderr is collected. Killed on drop.
+pub struct Running {
+    pub child: Child,
+    lines: Receiver<String>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Spawns `cmd` with stdout and stderr piped (stdin as the command has it).
+    pub fn spawn(mut cmd: std::process::Command) -> Running {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn");
+        let out = child.stdout.take().expect("stdout");
+        let err = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        let stdout_reader = std::thread::spawn(move || {
+            for line in BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&stderr);
+        let stderr_reader = std::thread::spawn(move || {
+            let mut err = err;
+            let mut buf = [0u8; 4096];
+            loop {
+                match err.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => sink
+                        .lock()
+                        .expect("stderr lock")
+                        .extend_from_slice(&buf[..n]),
+                }
+            }
+        });
+        Running {
+            child,
+            lines,
+            stderr,
+            readers: vec![stdout_reader, stderr_reader],
+        }
+    }
+
+    /// The child's stdin, when the command was given `Stdio::piped()` for it.
+    pub fn stdin(&mut self) -> ChildStdin {
+        self.child.stdin.take().expect("stdin was piped")
+    }
+
+    /// The next stdout line; panics when none arrives within `limit` (or at EOF).
+    pub fn line(&self, limit: Duration) -> String {
+        match self.lines.recv_timeout(limit) {
+            Ok(l) => l,
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "no output line within {limit:?}; stderr so far: {:?}",
+                self.stderr_text()
+            ),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("output ended; stderr: {:?}", self.stderr_text())
+            }
+        }
+    }
+
+    /// The next line if one arrives within `limit`, None on timeout or EOF.
+    pub fn try_line(&self, limit: Duration) -> Option<String> {
+        self.lines.recv_timeout(limit).ok()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.lock().expect("stderr lock")).into_owned()
+    }
+
+    /// SIGKILLs the child, reaps it, and returns every stdout line it had printed
+    /// that was not yet taken.
+    pub fn kill_and_drain(&mut self) -> Vec<String> {
+        sigkill(&self.child);
+        let _ = self.child.wait();
+        self.join_readers();
+        self.lines.try_iter().collect()
+    }
+
+    /// Waits (bounded) for the child to exit; returns its status and the rest of its output.
+    pub fn finish(&mut self, limit: Duration) -> (ExitStatus, Vec<String>) {
+        let status = wait_bounded(&mut self.child, limit, "child");
+        self.join_readers();
+        (status, self.lines.try_iter().collect())
+    }
+
+    fn join_readers(&mut self) {
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            sigkill(&self.child);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Kills (SIGKILL) and reaps a child when dropped, so a failing test leaves no
+/// process behind.
+pub struct Guard(pub Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            sigkill(&self.0);
+        }
+        let _ = self.0.wait();
+    }
+}
+
+/// RFC 3339 in UTC with nanoseconds, computed independently of the tools
+/// (days to civil date after H. Hinnant), to check the times they print.
+pub fn rfc3339(ns: u64) -> String {
+    let secs = ns / 1_000_000_000;
+    let nanos = ns % 1_000_000_000;
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Nanoseconds since the Unix epoch, now.
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}

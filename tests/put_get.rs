@@ -1,0 +1,517 @@
+//! Basic behaviour of woof-create, woof-put and woof-get through the real binaries:
+//! round trips in every output format, --info, --lines/--batch output, a closed
+//! stdout pipe, the namespace from WOOF_NAMESPACE, and live forwarding through a
+//! `woof-tail -f | woof-put --batch` pipeline.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+use common::{CsvLine, Guard, Ns, PROMPT, fails, hex, rfc3339, wait_until};
+
+/// 22 bytes with NUL, 0xff and control bytes: two rows in a dump.
+const DATA: &[u8] = b"hello\x00\xffworld\x01\x02\x03\x04ABCDEF";
+
+fn stdout_of(cmd: &mut assert_cmd::Command) -> String {
+    String::from_utf8(
+        cmd.assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone(),
+    )
+    .expect("utf8 output")
+}
+
+#[test]
+fn independent_time_formatter_agrees_with_a_known_value() {
+    assert_eq!(
+        rfc3339(1_763_793_000_123_456_789),
+        "2025-11-22T06:30:00.123456789Z"
+    );
+    assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000000000Z");
+    assert_eq!(
+        rfc3339(951_782_400_000_000_001),
+        "2000-02-29T00:00:00.000000001Z"
+    );
+}
+
+#[test]
+fn one_element_round_trips_in_every_format() {
+    let ns = Ns::new();
+    ns.create("t", DATA.len() as u64, 10);
+    let before = common::now_ns();
+    assert_eq!(ns.put("t", DATA), 1);
+    let after = common::now_ns();
+
+    // raw, explicitly and as the default on a pipe; seqno 0 and no seqno = latest.
+    for args in [
+        vec!["t", "1", "--format", "raw"],
+        vec!["t", "1"],
+        vec!["t", "0"],
+        vec!["t"],
+        vec!["t", "-f", "raw"],
+    ] {
+        ns.cmd("woof-get")
+            .args(&args)
+            .assert()
+            .success()
+            .stderr("")
+            .stdout(DATA);
+    }
+
+    // hex
+    assert_eq!(
+        stdout_of(ns.cmd("woof-get").args(["t", "1", "--format", "hex"])),
+        "68656c6c6f00ff776f726c6401020304414243444546\n"
+    );
+
+    // json: the put time in ns lies within the put, and its text form matches.
+    let json = stdout_of(ns.cmd("woof-get").args(["t", "1", "--format", "json"]));
+    let rest = json
+        .strip_prefix("{\"seqno\":1,\"put_time\":\"")
+        .unwrap_or_else(|| panic!("json: {json}"));
+    let (time, rest) = rest.split_once("\",\"put_time_ns\":").expect("put_time_ns");
+    let (ns_text, rest) = rest.split_once(",\"hex\":\"").expect("hex field");
+    assert_eq!(rest, format!("{}\"}}\n", hex(DATA)));
+    let put_ns: u64 = ns_text.parse().expect("put_time_ns is a number");
+    assert!(
+        before <= put_ns && put_ns <= after,
+        "put time {put_ns} outside [{before}, {after}]"
+    );
+    assert_eq!(time, rfc3339(put_ns));
+
+    // csv: same seqno, same time, same bytes.
+    let csv = stdout_of(ns.cmd("woof-get").args(["t", "1", "--format", "csv"]));
+    assert_eq!(csv, format!("1,{time},{}\n", hex(DATA)));
+    assert_eq!(
+        CsvLine::parse(csv.trim_end()),
+        CsvLine {
+            seqno: 1,
+            time: time.to_string(),
+            data: DATA.to_vec()
+        }
+    );
+
+    // dump: a heading, then hexdump -C style rows.
+    let dump = stdout_of(ns.cmd("woof-get").args(["t", "1", "--format", "dump"]));
+    let expected = format!(
+        "seqno 1  put {time}  22 bytes\n\
+         00000000  68 65 6c 6c 6f 00 ff 77  6f 72 6c 64 01 02 03 04  |hello..world....|\n\
+         00000010  41 42 43 44 45 46{}|ABCDEF|\n",
+        " ".repeat(33)
+    );
+    assert_eq!(dump, expected);
+}
+
+#[test]
+fn ranges_print_in_order_in_every_format() {
+    let ns = Ns::new();
+    ns.create("t", 4, 100);
+    assert_eq!(ns.put_batch("t", b"aaaabbbbccccdddd"), (1, 4));
+    assert_eq!(
+        stdout_of(ns.cmd("woof-get").args(["t", "2..3", "--format", "raw"])),
+        "bbbbcccc"
+    );
+    assert_eq!(ns.get_hex("t", "3.."), ["63636363", "64646464"]);
+    let csv = ns.get_csv("t", "1..4");
+    assert_eq!(
+        csv.iter().map(|l| l.seqno).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(csv[2].data, b"cccc");
+    let json = stdout_of(ns.cmd("woof-get").args(["t", "1..4", "--format", "json"]));
+    assert_eq!(json.lines().count(), 4);
+    for (i, line) in json.lines().enumerate() {
+        assert!(
+            line.starts_with(&format!("{{\"seqno\":{},", i + 1)),
+            "{line}"
+        );
+        assert!(line.ends_with(&format!("\"hex\":\"{}\"}}", hex(&[b'a' + i as u8; 4]))));
+    }
+    let dump = stdout_of(ns.cmd("woof-get").args(["t", "1..2", "--format", "dump"]));
+    let headings: Vec<_> = dump.lines().filter(|l| l.starts_with("seqno ")).collect();
+    assert_eq!(headings.len(), 2);
+    assert!(headings[1].starts_with("seqno 2  put ") && headings[1].ends_with("  4 bytes"));
+}
+
+#[test]
+fn one_shot_puts_print_consecutive_seqnos_and_pad_on_request() {
+    let ns = Ns::new();
+    ns.create("t", 8, 3);
+    assert_eq!(ns.put("t", b"12345678"), 1);
+    ns.cmd("woof-put")
+        .args(["t", "--pad"])
+        .write_stdin("abc")
+        .assert()
+        .success()
+        .stdout("2\n")
+        .stderr("");
+    ns.cmd("woof-put")
+        .args(["t", "--pad"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout("3\n");
+    assert_eq!(ns.put("t", b"87654321"), 4);
+    assert_eq!(
+        ns.get_hex("t", "2.."),
+        ["6162630000000000", "0000000000000000", "3837363534333231"]
+    );
+}
+
+#[test]
+fn lines_with_pad_print_first_and_last() {
+    let ns = Ns::new();
+    ns.create("t", 8, 2000);
+    let text: String = (1..=1000).map(|i| format!("{i}\n")).collect();
+    ns.cmd("woof-put")
+        .args(["t", "--lines", "--pad"])
+        .write_stdin(text)
+        .assert()
+        .success()
+        .stdout("1..1000\n")
+        .stderr("");
+    assert_eq!(ns.get_hex("t", "1"), ["3100000000000000"]);
+    assert_eq!(
+        ns.get_hex("t", "999..1000"),
+        ["3939390000000000", "3130303000000000"]
+    );
+    // The last line counts without a newline; an empty line is a zero element.
+    ns.cmd("woof-put")
+        .args(["t", "--lines", "--pad"])
+        .write_stdin("x\n\nlast")
+        .assert()
+        .success()
+        .stdout("1001..1003\n");
+    assert_eq!(
+        ns.get_hex("t", "1001.."),
+        ["7800000000000000", "0000000000000000", "6c61737400000000"]
+    );
+    // Empty input puts nothing and prints nothing.
+    ns.cmd("woof-put")
+        .args(["t", "--lines", "--pad"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    assert_eq!(ns.latest("t"), 1003);
+}
+
+#[test]
+fn batch_prints_first_and_last_and_continues_the_sequence() {
+    let ns = Ns::new();
+    ns.create("t", 3, 100);
+    assert_eq!(ns.put_batch("t", b"aaabbbccc"), (1, 3));
+    assert_eq!(ns.put("t", b"ddd"), 4);
+    assert_eq!(ns.put_batch("t", b"eeefff"), (5, 6));
+    assert_eq!(
+        stdout_of(ns.cmd("woof-get").args(["t", "1..6", "--format", "raw"])),
+        "aaabbbcccdddeeefff"
+    );
+    ns.cmd("woof-put")
+        .args(["t", "--batch"])
+        .write_stdin("")
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+}
+
+#[test]
+fn durability_modes_are_accepted_and_shown() {
+    let ns = Ns::new();
+    for mode in ["none", "batch", "always"] {
+        let name = format!("d-{mode}");
+        ns.cmd("woof-create")
+            .args([&name, "-s", "4", "-n", "16", "--durability", mode])
+            .assert()
+            .success();
+        assert_eq!(ns.info_field(&name, "durability"), mode);
+        assert_eq!(ns.put(&name, b"abcd"), 1);
+        for per_put in ["none", "batch", "always"] {
+            ns.cmd("woof-put")
+                .args([&name, "--durability", per_put])
+                .write_stdin("efgh")
+                .assert()
+                .success()
+                .stderr("");
+            ns.cmd("woof-put")
+                .args([&name, "--batch", "--durability", per_put])
+                .write_stdin("ijklmnop")
+                .assert()
+                .success()
+                .stderr("");
+        }
+        assert_eq!(ns.latest(&name), 1 + 3 * 3);
+        assert_eq!(ns.get_hex(&name, "10"), ["6d6e6f70"]);
+    }
+}
+
+#[test]
+fn info_describes_the_woof() {
+    let ns = Ns::new();
+    let before = common::now_ns();
+    ns.create("t", 64, 1000);
+    let after = common::now_ns();
+    let text = stdout_of(ns.cmd("woof-get").args(["t", "--info"]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 8, "{text}");
+    assert_eq!(lines[0], "name:         t");
+    assert_eq!(lines[1], "element size: 64 bytes");
+    assert_eq!(lines[2], "history:      1000");
+    assert_eq!(lines[3], "latest:       0");
+    assert_eq!(lines[4], "oldest:       -");
+    assert_eq!(lines[5], "durability:   none");
+    let created = lines[6].strip_prefix("created:      ").expect("created");
+    assert!(common::is_rfc3339_nanos(created), "{created}");
+    assert!(
+        rfc3339(before).as_str() <= created && created <= rfc3339(after).as_str(),
+        "created {created} not within the create"
+    );
+    // 4096-byte header + 1000 slots of 24 + 64 bytes.
+    assert_eq!(lines[7], "file size:    92096 bytes");
+    assert_eq!(std::fs::metadata(ns.file("t")).expect("stat").len(), 92096);
+
+    let text: String = (1..=1002).map(|i| format!("{i}\n")).collect();
+    ns.put_lines("t", &text);
+    assert_eq!(ns.info_field("t", "latest"), "1002");
+    assert_eq!(ns.info_field("t", "oldest"), "3");
+
+    let json = stdout_of(ns.cmd("woof-get").args(["t", "--info", "--format", "json"]));
+    let expected_start = "{\"name\":\"t\",\"element_size\":64,\"history\":1000,\"latest\":1002,\
+                          \"oldest\":3,\"durability\":\"none\",\"created\":\"";
+    assert!(json.starts_with(expected_start), "{json}");
+    assert!(
+        json.ends_with(",\"file_size\":92096,\"schema\":null}\n"),
+        "{json}"
+    );
+    assert!(
+        json.contains(&format!("\"created\":\"{created}\"")),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_a_quiet_success() {
+    let ns = Ns::new();
+    ns.create("big", 8, 100_000);
+    let text: String = (1..=100_000).map(|i| format!("{i}\n")).collect();
+    assert_eq!(ns.put_lines("big", &text), (1, 100_000));
+    // Like `woof-get big 1..100000 | head -c 10`: 800 kB does not fit in a pipe, so
+    // the tool is still writing when the reader goes away.
+    for (bin, args) in [
+        ("woof-get", vec!["big", "1..100000", "--format", "raw"]),
+        ("woof-get", vec!["big", "1..", "--format", "csv"]),
+        ("woof-tail", vec!["big", "-n", "100000", "--format", "hex"]),
+    ] {
+        let mut cmd = ns.std_cmd(bin);
+        cmd.args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = Guard(cmd.spawn().expect("spawn"));
+        let mut out = child.0.stdout.take().expect("stdout");
+        let mut head = [0u8; 10];
+        out.read_exact(&mut head).expect("first 10 bytes");
+        drop(out);
+        let status = common::wait_bounded(&mut child.0, common::TIMEOUT, bin);
+        let mut err = String::new();
+        child
+            .0
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("stderr");
+        assert_eq!(status.code(), Some(0), "{bin} {args:?}: {status:?}, {err}");
+        assert_eq!(err, "", "{bin} {args:?}");
+    }
+}
+
+#[test]
+fn a_follower_whose_reader_goes_away_exits_quietly_at_the_next_element() {
+    let ns = Ns::new();
+    ns.create("t", 8, 100);
+    ns.put("t", b"11111111");
+    let mut cmd = ns.std_cmd("woof-tail");
+    cmd.args(["-f", "t", "--format", "hex"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard(cmd.spawn().expect("spawn"));
+    let mut out = child.0.stdout.take().expect("stdout");
+    let mut line = [0u8; 17];
+    out.read_exact(&mut line).expect("first line");
+    assert_eq!(&line, b"3131313131313131\n");
+    drop(out);
+    ns.put("t", b"22222222");
+    let status = common::wait_bounded(&mut child.0, PROMPT, "woof-tail -f");
+    let mut err = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert_eq!((status.code(), err.as_str()), (Some(0), ""));
+}
+
+#[test]
+fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
+    let ns = Ns::new();
+    let elsewhere = Ns::new();
+    // No -N: WOOF_NAMESPACE names the directory; the current directory is elsewhere.
+    common::bare("woof-create")
+        .env("WOOF_NAMESPACE", ns.path())
+        .current_dir(elsewhere.path())
+        .args(["t", "-s", "4", "-n", "8"])
+        .assert()
+        .success();
+    assert!(ns.file("t").is_file());
+    assert!(elsewhere.listing().is_empty());
+    common::bare("woof-put")
+        .env("WOOF_NAMESPACE", ns.path())
+        .current_dir(elsewhere.path())
+        .arg("t")
+        .write_stdin("wxyz")
+        .assert()
+        .success()
+        .stdout("1\n");
+    common::bare("woof-get")
+        .env("WOOF_NAMESPACE", ns.path())
+        .current_dir(elsewhere.path())
+        .args(["t", "--format", "hex"])
+        .assert()
+        .success()
+        .stdout("7778797a\n");
+    common::bare("woof-tail")
+        .env("WOOF_NAMESPACE", ns.path())
+        .current_dir(elsewhere.path())
+        .args(["t", "--format", "hex"])
+        .assert()
+        .success()
+        .stdout("7778797a\n");
+    // -N wins over WOOF_NAMESPACE.
+    common::bare("woof-get")
+        .env("WOOF_NAMESPACE", ns.path())
+        .arg("-N")
+        .arg(elsewhere.path())
+        .arg("t")
+        .assert()
+        .code(66)
+        .stderr("woof-get: t: no such woof\n");
+    // Neither: the current directory.
+    common::bare("woof-get")
+        .current_dir(ns.path())
+        .args(["t", "--format", "hex"])
+        .assert()
+        .success()
+        .stdout("7778797a\n");
+    fails(
+        common::bare("woof-get")
+            .current_dir(elsewhere.path())
+            .arg("t"),
+        66,
+        "woof-get: t: no such woof",
+    );
+}
+
+#[test]
+fn live_forwarding_through_a_pipeline_moves_each_element_as_it_arrives() {
+    // woof-tail -f A --format raw | woof-put --batch -N other A
+    let a = Ns::new();
+    let b = Ns::new();
+    a.create("t", 8, 100);
+    b.create("t", 8, 100);
+    let mut tail = a.std_cmd("woof-tail");
+    tail.args(["-f", "t", "--format", "raw"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut tail = Guard(tail.spawn().expect("spawn woof-tail"));
+    let pipe = tail.0.stdout.take().expect("tail stdout");
+    let mut put = common::bare_std("woof-put");
+    put.args(["--batch", "-N"])
+        .arg(b.path())
+        .arg("t")
+        .stdin(pipe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut put = Guard(put.spawn().expect("spawn woof-put"));
+    for i in 1..=5u64 {
+        let data = format!("element{i}");
+        assert_eq!(a.put("t", data.as_bytes()), i);
+        assert!(
+            wait_until(PROMPT, || b.latest("t") == i),
+            "element {i} was not forwarded while the pipeline ran (b has {})",
+            b.latest("t")
+        );
+        assert!(
+            put.0.try_wait().expect("try_wait").is_none(),
+            "woof-put exited"
+        );
+        assert!(
+            tail.0.try_wait().expect("try_wait").is_none(),
+            "woof-tail exited"
+        );
+        assert_eq!(b.get_hex("t", &i.to_string()), [hex(data.as_bytes())]);
+    }
+    // End of the stream: the tail dies, the batch put sees EOF and reports.
+    common::sigkill(&tail.0);
+    let status = common::wait_bounded(&mut put.0, PROMPT, "woof-put --batch");
+    let mut out = String::new();
+    put.0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(out, "1..5\n");
+}
+
+#[test]
+fn batch_puts_each_element_as_soon_as_it_arrives() {
+    let ns = Ns::new();
+    ns.create("t", 4, 100);
+    let mut cmd = ns.std_cmd("woof-put");
+    cmd.args(["t", "--batch"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Guard(cmd.spawn().expect("spawn"));
+    let mut stdin = child.0.stdin.take().expect("stdin");
+    // Half an element is held back; a whole one goes in at once.
+    stdin.write_all(b"ab").expect("write");
+    stdin.flush().expect("flush");
+    stdin.write_all(b"cdef").expect("write");
+    stdin.flush().expect("flush");
+    assert!(wait_until(PROMPT, || ns.latest("t") == 1), "not put live");
+    assert_eq!(ns.get_hex("t", "1"), ["61626364"]);
+    stdin.write_all(b"gh").expect("write");
+    assert!(wait_until(PROMPT, || ns.latest("t") == 2), "not put live");
+    drop(stdin);
+    let status = common::wait_bounded(&mut child.0, PROMPT, "woof-put --batch");
+    assert!(status.success());
+    let mut out = String::new();
+    child
+        .0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert_eq!(out, "1..2\n");
+    assert_eq!(ns.get_hex("t", "1..2"), ["61626364", "65666768"]);
+}
+
+#[test]
+fn every_tool_has_help_with_examples() {
+    for bin in ["woof-create", "woof-put", "woof-get", "woof-tail"] {
+        let help = stdout_of(common::bare(bin).arg("--help"));
+        assert!(help.contains("Examples:"), "{bin} --help lacks examples");
+        assert!(help.contains("--namespace"), "{bin} --help lacks -N");
+    }
+}
