@@ -13,9 +13,8 @@ use std::fmt::Display;
 use std::fs::{self, File, OpenOptions};
 use std::hint::black_box;
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::os::unix::fs::FileExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -215,10 +214,14 @@ fn ns_since(start: Instant) -> f64 {
 // Locating the binaries and running children
 // ---------------------------------------------------------------------------------
 
-/// Where the woof binaries are: cargo passes their paths to benches at compile time
-/// (`CARGO_BIN_EXE_*`); otherwise look beside the bench executable's profile dir
-/// (`target/release/deps/bench-…` → `target/release`).
+/// Where the woof binaries are: `WOOF_BIN_DIR` when set (`make bench` points it at
+/// the static release build that `make install` ships), else the ones cargo built for
+/// this bench (`CARGO_BIN_EXE_*`), else beside the bench executable's profile dir.
 fn binary(name: &str) -> Option<PathBuf> {
+    let found = |p: &PathBuf| p.is_file();
+    if let Some(dir) = std::env::var_os("WOOF_BIN_DIR") {
+        return Some(PathBuf::from(dir).join(name)).filter(found);
+    }
     let compiled = match name {
         "woof-put" => option_env!("CARGO_BIN_EXE_woof-put"),
         "woof-tail" => option_env!("CARGO_BIN_EXE_woof-tail"),
@@ -228,7 +231,6 @@ fn binary(name: &str) -> Option<PathBuf> {
         let exe = std::env::current_exe().ok()?;
         Some(exe.parent()?.parent()?.join(name))
     };
-    let found = |p: &PathBuf| p.is_file();
     compiled
         .map(PathBuf::from)
         .filter(found)
@@ -246,20 +248,6 @@ fn command(program: &Path) -> Command {
         }
     }
     cmd
-}
-
-/// Makes a long-lived child die with this process: the bench profile aborts on panic,
-/// which runs no destructors, and a follower would otherwise wait forever.
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: prctl is async-signal-safe and touches no memory of the parent.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
 }
 
 /// Runs `cmd` with `input` written to its stdin through a pipe; returns the wall time
@@ -347,73 +335,15 @@ fn latency(mut op: impl FnMut()) -> Stats {
     }
 }
 
-/// A file-backed shared mapping: the same kind of memory a woof's slots live in, for
-/// the memcpy baselines.
-struct MappedRing {
-    ptr: *mut u8,
-    len: usize,
-    _file: File,
-}
-
-impl MappedRing {
-    fn new(path: &Path, len: usize) -> Res<MappedRing> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .ctx("creating the baseline ring file")?;
-        file.set_len(len as u64)
-            .ctx("sizing the baseline ring file")?;
-        // SAFETY: a fresh shared mapping of a file we own, of exactly its length; it is
-        // only accessed through `slots`, and unmapped once, in Drop.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                file.as_raw_fd(),
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(format!(
-                "mmap of the baseline ring: {}",
-                io::Error::last_os_error()
-            ));
-        }
-        Ok(MappedRing {
-            ptr: ptr.cast(),
-            len,
-            _file: file,
-        })
-    }
-
-    fn slots(&mut self) -> &mut [u8] {
-        // SAFETY: ptr/len describe a live mapping (see new); `&mut self` makes the
-        // borrow exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr, self.len) }
-    }
-}
-
-impl Drop for MappedRing {
-    fn drop(&mut self) {
-        // SAFETY: unmaps the mapping made in new, once; no borrow of it outlives self.
-        unsafe {
-            libc::munmap(self.ptr.cast(), self.len);
-        }
-    }
-}
-
-/// The memcpy floors of a put and a get: 64 B into / out of a slot of a mapped ring
-/// with a woof's slot stride (24 B of slot header + 64 B).
-fn memcpy_baselines(ns: &Path) -> Res<(Stats, Stats)> {
+/// The memcpy floors of a put and a get: 64 B into / out of a slot of a ring with a
+/// woof's slot stride (24 B of slot header + 64 B). The ring is plain memory: once a
+/// page is resident, a store costs the same whether or not a file backs it, and this
+/// keeps `unsafe` out of everything but the core's mapping module.
+fn memcpy_baselines() -> Res<(Stats, Stats)> {
     const STRIDE: usize = 24 + ELEM;
     let slots = RING as usize;
-    let mut ring = MappedRing::new(&ns.join("memcpy-ring"), slots * STRIDE)?;
-    let mem = ring.slots();
+    let mut ring = vec![0u8; slots * STRIDE];
+    let mem = ring.as_mut_slice();
     let src = element(7);
     let mut i = 0usize;
     let put = latency(|| {
@@ -458,7 +388,7 @@ fn in_process(ns: &Path) -> Res<Vec<Row>> {
     if puts != expected {
         return Err(format!("latest is {puts} after {expected} puts"));
     }
-    let (copy_in, copy_out) = memcpy_baselines(ns)?;
+    let (copy_in, copy_out) = memcpy_baselines()?;
     let row = |spec, woof: Stats, base: Stats, what: &str| {
         Row::measured(
             spec,
@@ -469,17 +399,12 @@ fn in_process(ns: &Path) -> Res<Vec<Row>> {
         )
     };
     Ok(vec![
-        row(
-            &IN_PROCESS[0],
-            put,
-            copy_in,
-            "64 B memcpy into a mapped slot",
-        ),
+        row(&IN_PROCESS[0], put, copy_in, "64 B memcpy into a ring slot"),
         row(
             &IN_PROCESS[1],
             get,
             copy_out,
-            "64 B memcpy out of a mapped slot",
+            "64 B memcpy out of a ring slot",
         ),
     ])
 }
@@ -684,7 +609,6 @@ impl Follower {
     /// Starts `cmd` with `stdin`; its stderr goes to ours, so a follower that fails
     /// says why.
     fn spawn(mut cmd: Command, stdin: Stdio, what: &str) -> Res<Follower> {
-        die_with_parent(&mut cmd);
         cmd.stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
@@ -716,23 +640,19 @@ impl Follower {
 
     /// Waits until the pipe has data (or EOF), at most `timeout`.
     fn readable(&self, timeout: Duration) -> Res<bool> {
-        let mut pfd = libc::pollfd {
-            fd: self.out.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as libc::c_int;
+        use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+        let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
         loop {
-            // SAFETY: one valid pollfd, which outlives the call.
-            let n = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if n >= 0 {
-                return Ok(n > 0);
-            }
-            let e = io::Error::last_os_error();
-            // A signal cut the wait short; waiting the whole timeout again errs on
-            // the side of not calling a slow follower dead.
-            if e.kind() != io::ErrorKind::Interrupted {
-                return Err(format!("poll: {e}"));
+            let mut fds = [PollFd::new(self.out.as_fd(), PollFlags::POLLIN)];
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(n) => return Ok(n > 0),
+                // A signal cut the wait short; waiting the whole timeout again errs on
+                // the side of not calling a slow follower dead.
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(format!("poll: {e}")),
             }
         }
     }
@@ -959,7 +879,11 @@ fn provenance() -> String {
         );
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    format!("commit {commit}, {cpus} CPUs, Linux {}", kernel.trim())
+    let bins = binary("woof-put").map_or_else(|| "none".to_string(), |p| p.display().to_string());
+    format!(
+        "commit {commit}, {cpus} CPUs, Linux {}, binaries: {bins}",
+        kernel.trim()
+    )
 }
 
 const NOTES: &str = "\

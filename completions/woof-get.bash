@@ -23,17 +23,13 @@ _woof__get() {
 
     case "${cmd}" in
         woof__get)
-            opts="-f -N -h -V --format --info --namespace --help --version"
+            opts="-N -h -V --format --info --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
-                    return 0
-                    ;;
-                -f)
                     COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
                     return 0
                     ;;

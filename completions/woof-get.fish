@@ -1,4 +1,4 @@
-complete -c woof-get -s f -l format -d 'Output format [default: dump on a terminal, raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe)'
+complete -c woof-get -l format -d 'Output format [default: dump on a terminal, raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe)'
 hex\t'One line per element: its bytes in lowercase hex'
 dump\t'Readable: a heading per element and a hex/ASCII dump (default on a terminal)'
 csv\t'seqno,put_time,hex'

@@ -32,7 +32,7 @@ pub struct Args {
     #[arg(value_name = "SEQNO|FROM..TO", default_value = "0")]
     pub which: String,
     /// Output format [default: dump on a terminal, raw otherwise]
-    #[arg(short = 'f', long, value_enum)]
+    #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]

@@ -8,7 +8,10 @@ use crate::format::{OFF_PUBLISHED, OFF_WAITERS, OFF_WAKE};
 use crate::map::Map;
 
 /// Spins before parking: back-to-back puts are caught without a futex round trip.
-const SPIN_ROUNDS: u32 = 2_000;
+/// Short on purpose (a few µs): on a 2-vCPU machine a longer spin steals the CPU the
+/// writer or the reader of our output needs (2 000 rounds measured 44 µs p50 follow
+/// latency, 100 rounds 30 µs).
+const SPIN_ROUNDS: u32 = 100;
 /// A read-only follower cannot register as a waiter, so it re-checks this often.
 const READ_ONLY_RECHECK: Duration = Duration::from_millis(5);
 
