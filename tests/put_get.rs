@@ -52,7 +52,6 @@ fn one_element_round_trips_in_every_format() {
         vec!["t", "1"],
         vec!["t", "0"],
         vec!["t"],
-        vec!["t", "-f", "raw"],
     ] {
         ns.cmd("woof-get")
             .args(&args)
