@@ -34,6 +34,10 @@ pub struct Args {
     pub name: String,
     #[command(flatten)]
     pub ns: NamespaceArg,
+    /// Run handler HANDLER (an executable in the namespace's handlers/) on each
+    /// element put, through woof-platform
+    #[arg(short = 'H', long = "handler", value_name = "HANDLER")]
+    pub handler: Option<String>,
     /// Zero-pad input shorter than the element size
     #[arg(long)]
     pub pad: bool,
@@ -51,21 +55,70 @@ pub struct Args {
     pub commit_interval: Duration,
 }
 
+/// Where puts go: the woof, and with -H the trigger log that hands each element to
+/// its handler.
+struct Sink {
+    woof: Woof,
+    trigger: Option<TriggerTo>,
+    durability: Durability,
+}
+
+struct TriggerTo {
+    log: Woof,
+    handler: String,
+    cause: String,
+}
+
+impl Sink {
+    /// Puts one element and its trigger (with -H) under the given durability; returns
+    /// the element's seqno and the trigger's (0 without -H).
+    fn put(&self, name: &str, data: &[u8], durability: Durability) -> Result<(u64, u64), Failure> {
+        let done = match &self.trigger {
+            None => self.woof.put_with(data, durability).map(|s| (s, 0)),
+            Some(t) => woof::log::put_triggered(
+                &t.log, &self.woof, name, data, &t.handler, &t.cause, durability,
+            ),
+        };
+        done.map_err(|e| Failure::from(e.within(name)))
+    }
+}
+
 pub fn run(args: Args) -> Result<(), Failure> {
-    let woof = target::open(&args.ns, &args.name)?;
+    target::check_name(&args.name)?;
+    let ns = args.ns.open()?;
+    let woof = ns.open_woof(&args.name)?;
     let durability = args
         .durability
         .map_or(woof.header().durability, Durability::from);
-    let framing = match (args.batch, args.lines) {
-        (_, true) => Framing::Lines,
-        (true, false) => Framing::Fixed,
-        (false, false) => return put_one(&woof, &args, durability),
+    let trigger = match &args.handler {
+        None => None,
+        Some(h) => {
+            // Checked before anything is written: naming a missing handler changes nothing.
+            ns.handler_path(h)?;
+            // Inside a handler, WOOF_CAUSE names the run; puts made there carry it.
+            let cause = std::env::var("WOOF_CAUSE").unwrap_or_default();
+            woof::log::validate_cause(&cause)?;
+            Some(TriggerTo {
+                log: ns.trigger_log()?,
+                handler: h.clone(),
+                cause,
+            })
+        }
     };
-    put_stream(&woof, &args, durability, framing)
+    let sink = Sink {
+        woof,
+        trigger,
+        durability,
+    };
+    match (args.batch, args.lines) {
+        (_, true) => put_stream(&sink, &args, Framing::Lines),
+        (true, false) => put_stream(&sink, &args, Framing::Fixed),
+        (false, false) => put_one(&sink, &args),
+    }
 }
 
-fn put_one(woof: &Woof, args: &Args, durability: Durability) -> Result<(), Failure> {
-    let size = woof.element_size();
+fn put_one(sink: &Sink, args: &Args) -> Result<(), Failure> {
+    let size = sink.woof.element_size();
     let mut stdin = io::stdin().lock();
     let mut data = Vec::with_capacity(size + 1);
     (&mut stdin)
@@ -84,9 +137,7 @@ fn put_one(woof: &Woof, args: &Args, durability: Durability) -> Result<(), Failu
         }
         data.resize(size, 0);
     }
-    let seqno = woof
-        .put_with(&data, durability)
-        .map_err(|e| e.within(&args.name))?;
+    let (seqno, _) = sink.put(&args.name, &data, sink.durability)?;
     writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout)
 }
 
@@ -115,27 +166,36 @@ struct Progress {
     first: u64,
     last: u64,
     synced: u64,
+    /// Trigger seqnos (with -H): the first not yet synced, and the last put.
+    trig_unsynced: u64,
+    trig_last: u64,
     last_sync: Instant,
 }
 
 impl Progress {
-    fn sync(&mut self, woof: &Woof, name: &str) -> Result<(), Failure> {
+    fn sync(&mut self, sink: &Sink, name: &str) -> Result<(), Failure> {
         if self.last > self.synced {
-            woof.sync(self.synced + 1, self.last)
+            sink.woof
+                .sync(self.synced + 1, self.last)
                 .map_err(|e| e.within(name))?;
             self.synced = self.last;
+        }
+        if let Some(t) = &sink.trigger
+            && self.trig_unsynced != 0
+        {
+            t.log
+                .sync(self.trig_unsynced, self.trig_last)
+                .map_err(|e| e.within(name))?;
+            self.trig_unsynced = 0;
         }
         self.last_sync = Instant::now();
         Ok(())
     }
 }
 
-fn put_stream(
-    woof: &Woof,
-    args: &Args,
-    durability: Durability,
-    framing: Framing,
-) -> Result<(), Failure> {
+fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure> {
+    let woof = &sink.woof;
+    let durability = sink.durability;
     let size = woof.element_size();
     let stdin = io::stdin();
     let mut chunks = Chunks::new(stdin.lock(), framing, size);
@@ -144,6 +204,8 @@ fn put_stream(
         first: 0,
         last: 0,
         synced: start,
+        trig_unsynced: 0,
+        trig_last: 0,
         last_sync: Instant::now(),
     };
     let mut padded = vec![0u8; size];
@@ -153,7 +215,7 @@ fn put_stream(
             // Bounded delay: if input stalls, sync what we have before waiting on it.
             let due = args.commit_interval.saturating_sub(p.last_sync.elapsed());
             if due.is_zero() || !readable_within(due) {
-                p.sync(woof, &args.name)?;
+                p.sync(sink, &args.name)?;
             }
         }
         let more = chunks.fill().map_err(|e| Failure::io("stdin", e))?;
@@ -182,25 +244,34 @@ fn put_stream(
                 ));
                 break;
             };
-            if writer.is_none() {
-                writer = Some(woof.writer().map_err(|e| e.within(&args.name))?);
-            }
-            if let Some(w) = writer.as_mut() {
-                let seqno = w.append(data).map_err(|e| e.within(&args.name))?;
-                if p.first == 0 {
-                    p.first = seqno;
+            let seqno = if sink.trigger.is_some() {
+                // Each element with its own trigger; synced with the group below.
+                let (seqno, t) = sink.put(&args.name, data, Durability::None)?;
+                if p.trig_unsynced == 0 {
+                    p.trig_unsynced = t;
                 }
-                p.last = seqno;
+                p.trig_last = t;
+                seqno
+            } else {
+                if writer.is_none() {
+                    writer = Some(woof.writer().map_err(|e| e.within(&args.name))?);
+                }
+                let Some(w) = writer.as_mut() else { break };
+                w.append(data).map_err(|e| e.within(&args.name))?
+            };
+            if p.first == 0 {
+                p.first = seqno;
             }
+            p.last = seqno;
         }
         drop(writer); // publish and unlock before syncing or reading more
         if failure.is_some() {
             break;
         }
         match durability {
-            Durability::Always => p.sync(woof, &args.name)?,
+            Durability::Always => p.sync(sink, &args.name)?,
             Durability::Batch if p.last_sync.elapsed() >= args.commit_interval => {
-                p.sync(woof, &args.name)?
+                p.sync(sink, &args.name)?
             }
             _ => {}
         }
@@ -209,7 +280,7 @@ fn put_stream(
         }
     }
     if durability != Durability::None {
-        p.sync(woof, &args.name)?;
+        p.sync(sink, &args.name)?;
     }
     if p.first != 0 {
         writeln!(io::stdout(), "{}..{}", p.first, p.last).map_err(Failure::stdout)?;

@@ -36,6 +36,8 @@ pub enum ErrorKind {
     Denied,
     /// A timed wait expired.
     Timeout,
+    /// No room now (a trigger log whose consumer is far behind); retry later.
+    Full,
     /// Could not create a file.
     CantCreate,
     /// Any other I/O failure.
@@ -120,7 +122,7 @@ impl ErrorKind {
             | ErrorKind::NotYet { .. } => 66,
             ErrorKind::Exists | ErrorKind::CantCreate => 73,
             ErrorKind::Io => 74,
-            ErrorKind::Locked | ErrorKind::Timeout => 75,
+            ErrorKind::Locked | ErrorKind::Timeout | ErrorKind::Full => 75,
             ErrorKind::Denied => 77,
         }
     }
@@ -215,6 +217,7 @@ mod tests {
             (ErrorKind::Io, 74),
             (ErrorKind::Locked, 75),
             (ErrorKind::Timeout, 75),
+            (ErrorKind::Full, 75),
             (ErrorKind::Denied, 77),
         ];
         for (kind, code) in cases {

@@ -42,6 +42,9 @@ pub const OFF_PUBLISHED: usize = 384;
 pub const OFF_WAKE: usize = 448;
 /// Number of processes parked on the futex word (a hint: stale counts cost a syscall).
 pub const OFF_WAITERS: usize = 452;
+/// Consumer watermark (u64): every seqno ≤ it has been fully processed by the woof's
+/// consumer. Trigger logs use it: the platform advances it, puts check it for room.
+pub const OFF_CONSUMED: usize = 512;
 /// Schema text (typed records), up to `MAX_SCHEMA` bytes.
 pub const OFF_SCHEMA: usize = 1024;
 pub const MAX_SCHEMA: usize = HEADER_SIZE as usize - OFF_SCHEMA;
@@ -317,6 +320,7 @@ mod tests {
             ("published", OFF_PUBLISHED, 8),
             ("wake", OFF_WAKE, 4),
             ("waiters", OFF_WAITERS, 4),
+            ("consumed", OFF_CONSUMED, 8),
             ("schema", OFF_SCHEMA, MAX_SCHEMA),
             ("slot.seqno", SLOT_SEQNO, 8),
             ("slot.time_ns", SLOT_TIME, 8),

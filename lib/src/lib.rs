@@ -19,9 +19,11 @@ mod error;
 pub mod fault;
 pub mod format;
 mod lock;
+pub mod log;
 mod map;
 pub mod name;
 pub mod namespace;
+pub mod results;
 mod wake;
 mod woof;
 

@@ -1,10 +1,11 @@
 //! A namespace: a directory holding woofs at its top level, `handlers/`, and `.woof/`.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::name;
 use crate::woof::{CreateOptions, Woof};
+use crate::{log, name, results};
 
 /// A namespace directory that exists.
 #[derive(Debug, Clone)]
@@ -47,6 +48,70 @@ impl Namespace {
     pub fn open_woof_readonly(&self, name: &str) -> Result<Woof> {
         let path = self.woof_path(name)?;
         Woof::open_readonly(&path).map_err(|e| rename_context(e, &path, name))
+    }
+
+    /// The namespace's own state directory (`.woof/`).
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join(".woof")
+    }
+
+    /// The executable of handler `name` (`handlers/NAME`), checked: a plain name, a
+    /// regular file (not a symlink), executable. Only such files can ever run.
+    pub fn handler_path(&self, name: &str) -> Result<PathBuf> {
+        name::validate("handler name", name)?;
+        let path = self.dir.join("handlers").join(name);
+        let ctx = || format!("handler {name}");
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::new(ErrorKind::NotFound, ctx())
+                    .detail(format!("no such handler (no file {})", path.display())));
+            }
+            Err(e) => return Err(Error::io(ctx(), e)),
+        };
+        if !meta.file_type().is_file() {
+            return Err(Error::new(ErrorKind::Denied, ctx())
+                .detail(format!("{} is not a regular file", path.display())));
+        }
+        if meta.permissions().mode() & 0o111 == 0 {
+            return Err(Error::new(ErrorKind::Denied, ctx())
+                .detail(format!("{} is not executable (chmod +x)", path.display())));
+        }
+        Ok(path)
+    }
+
+    /// The trigger log, created (with `.woof/`) on first use.
+    pub fn trigger_log(&self) -> Result<Woof> {
+        self.state_woof(
+            "triggers",
+            log::TRIGGER_SIZE as u64,
+            log::DEFAULT_TRIGGER_HISTORY,
+        )
+    }
+
+    /// The results log, created (with `.woof/`) on first use.
+    pub fn results_log(&self) -> Result<Woof> {
+        self.state_woof(
+            "results",
+            results::RESULT_SIZE as u64,
+            results::DEFAULT_RESULTS_HISTORY,
+        )
+    }
+
+    /// Opens `.woof/NAME`, creating it if absent (two racing creators: one wins, the
+    /// other opens what it made).
+    fn state_woof(&self, name: &str, size: u64, history: u64) -> Result<Woof> {
+        let path = self.state_dir().join(name);
+        match Woof::open(&path) {
+            Err(e) if *e.kind() == ErrorKind::NotFound => {}
+            other => return other,
+        }
+        std::fs::create_dir_all(self.state_dir())
+            .map_err(|e| Error::io(self.state_dir().display().to_string(), e))?;
+        match Woof::create(&path, &CreateOptions::new(size, history)) {
+            Err(e) if *e.kind() == ErrorKind::Exists => Woof::open(&path),
+            other => other,
+        }
     }
 
     /// Creates woof `name`.

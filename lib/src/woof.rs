@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::error::{Error, ErrorKind, Result};
 use crate::fault;
 use crate::format::{
-    self, Durability, HEADER_SIZE, Header, MAX_SCHEMA, OFF_PUBLISHED, SLOT_CRC, SLOT_DATA,
-    SLOT_SEQNO, SLOT_TIME,
+    self, Durability, HEADER_SIZE, Header, MAX_SCHEMA, OFF_CONSUMED, OFF_PUBLISHED, SLOT_CRC,
+    SLOT_DATA, SLOT_SEQNO, SLOT_TIME,
 };
 use crate::lock;
 use crate::map::{self, Map};
@@ -215,6 +215,25 @@ impl Woof {
         } else {
             latest.saturating_sub(self.header.history) + 1
         }
+    }
+
+    /// The consumer watermark: every seqno ≤ it has been processed (trigger logs).
+    pub fn consumed(&self) -> u64 {
+        self.map.u64_at(OFF_CONSUMED).load(Ordering::Acquire)
+    }
+
+    /// Advances the consumer watermark (only ever upwards; one consumer per woof).
+    pub fn set_consumed(&self, seqno: u64) -> Result<()> {
+        if !self.map.writable() {
+            return Err(
+                Error::new(ErrorKind::Denied, self.path.display().to_string())
+                    .detail("opened read-only (no write permission)"),
+            );
+        }
+        self.map
+            .u64_at(OFF_CONSUMED)
+            .fetch_max(seqno, Ordering::AcqRel);
+        Ok(())
     }
 
     /// The oldest seqno still held; 0 for an empty woof.
