@@ -12,7 +12,7 @@ DESTDIR ?=
 
 # The binaries `make install` copies from $(RELEASE). Later issues add
 # woof-platform, woof-shepherd, woof-proxy and woof-ls here.
-BINS := woof-create woof-put woof-get woof-tail
+BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
 # with `dpkg -s`. Empty for now; the network issue adds: libzmq3-dev pkg-config

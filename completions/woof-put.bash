@@ -23,7 +23,7 @@ _woof__put() {
 
     case "${cmd}" in
         woof__put)
-            opts="-N -h -V --namespace --pad --batch --lines --durability --commit-interval --help --version"
+            opts="-N -H -h -V --namespace --handler --pad --batch --lines --durability --commit-interval --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -34,6 +34,14 @@ _woof__put() {
                     return 0
                     ;;
                 -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --handler)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -H)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,4 +1,5 @@
 complete -c woof-put -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-put -s H -l handler -d 'Run handler HANDLER (an executable in the namespace\'s handlers/) on each element put, through woof-platform' -r
 complete -c woof-put -l durability -d 'Durability of these puts [default: the woof\'s own]' -r -f -a "none\t'Survives a process crash; no sync (fastest)'
 batch\t'Group commit: synced per run of puts, at least every --commit-interval'
 always\t'Synced before each put (or each group of a batch) is acknowledged'"

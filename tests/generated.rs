@@ -62,6 +62,7 @@ fn every_man_page_lists_exit_status_and_environment() {
             ".SH EXAMPLES",
             ".SH \"EXIT STATUS\"",
             ".SH ENVIRONMENT",
+            ".SH FILES",
             ".SH \"SEE ALSO\"",
         ];
         for section in sections {

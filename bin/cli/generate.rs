@@ -12,6 +12,8 @@ pub fn commands() -> Vec<Command> {
         crate::put::Args::command(),
         crate::get::Args::command(),
         crate::tail::Args::command(),
+        crate::platform::Args::command(),
+        crate::shepherd::Args::command(),
     ]
 }
 
@@ -52,6 +54,29 @@ const ENVIRONMENT: &str = r#".SH ENVIRONMENT
 .TP
 \fBWOOF_NAMESPACE\fR
 The namespace directory when \fB\-N\fR is not given (default: the current directory).
+.TP
+\fBWOOF_CAUSE\fR
+Set by woof\-shepherd in a handler's environment to name its run; a put made with
+\fB\-H\fR records it as the cause of the new trigger, so chains of handlers can be
+traced in the results log.
+"#;
+
+const FILES: &str = r#".SH FILES
+.TP
+\fINAMESPACE\fR/\fINAME\fR
+A woof.
+.TP
+\fINAMESPACE\fR/handlers/\fIHANDLER\fR
+Handler executables; only regular executable files here can run.
+.TP
+\fINAMESPACE\fR/.woof/triggers
+The trigger log: one record per put made with \fB\-H\fR (a woof; see \fBwoof\fR(5)).
+.TP
+\fINAMESPACE\fR/.woof/results
+The results log: every handler start and outcome (\fBwoof\-tail \-\-results\fR).
+.TP
+\fINAMESPACE\fR/.woof/platform.lock
+Held (flock) by the running woof\-platform; holds its pid.
 "#;
 
 /// The man page of `cmd`, in roff.
@@ -71,6 +96,7 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     out.extend_from_slice(examples(cmd).as_bytes());
     out.extend_from_slice(EXIT_STATUS.as_bytes());
     out.extend_from_slice(ENVIRONMENT.as_bytes());
+    out.extend_from_slice(FILES.as_bytes());
     let others: Vec<String> = commands()
         .iter()
         .map(|c| c.get_name().to_string())

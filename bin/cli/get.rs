@@ -27,7 +27,11 @@ Examples:
 #[command(name = "woof-get", version, after_help = EXAMPLES)]
 pub struct Args {
     /// Woof to read
-    pub name: String,
+    #[arg(required_unless_present = "results")]
+    pub name: Option<String>,
+    /// Read the handler results log of the namespace instead of a woof
+    #[arg(long)]
+    pub results: bool,
     /// A seqno (0 = latest), FROM..TO, or FROM.. (to the latest)
     #[arg(value_name = "SEQNO|FROM..TO", default_value = "0")]
     pub which: String,
@@ -42,19 +46,39 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let selection = range::parse(&args.which)?;
-    let woof = target::open_readonly(&args.ns, &args.name)?;
+    // With --results there is no NAME: a lone positional is the selection.
+    let (name, which) = match (&args.name, args.results) {
+        (Some(n), false) => (n.clone(), args.which.clone()),
+        (None, true) => ("results".to_string(), args.which.clone()),
+        (Some(n), true) if args.which == "0" => ("results".to_string(), n.clone()),
+        (Some(_), true) => {
+            return Err(Failure::usage(
+                "--results reads the results log: give no woof name",
+            ));
+        }
+        (None, false) => return Err(Failure::usage("a woof name is required")),
+    };
+    let selection = range::parse(&which)?;
+    let woof = if args.results {
+        target::open_results(&args.ns)?
+    } else {
+        target::open_readonly(&args.ns, &name)?
+    };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {
         let json = args.format == Some(Format::Json);
-        output::info(&mut out, &args.name, &woof.info(), json).map_err(Failure::stdout)?;
+        output::info(&mut out, &name, &woof.info(), json).map_err(Failure::stdout)?;
         return out.flush().map_err(Failure::stdout);
     }
-    let mut printer = Printer::new(out, Format::choose(args.format));
+    let mut printer = if args.results {
+        Printer::for_results(out, args.format.unwrap_or(Format::Dump))
+    } else {
+        Printer::new(out, Format::choose(args.format))
+    };
     let result = match selection {
-        Selection::One(s) => print_one(&woof, &args.name, s, &mut printer),
-        Selection::Range(from, to) => print_range(&woof, &args.name, from, to, &mut printer),
+        Selection::One(s) => print_one(&woof, &name, s, &mut printer),
+        Selection::Range(from, to) => print_range(&woof, &name, from, to, &mut printer),
     };
     printer.flush().map_err(Failure::stdout)?;
     result

@@ -10,8 +10,10 @@ pub mod generate;
 pub mod get;
 pub mod input;
 pub mod output;
+pub mod platform;
 pub mod put;
 pub mod range;
+pub mod shepherd;
 pub mod tail;
 pub mod target;
 

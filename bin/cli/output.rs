@@ -4,6 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::time::{Duration, UNIX_EPOCH};
 
 use clap::ValueEnum;
+use woof::results::{Outcome, RunResult};
 use woof::{Element, Info};
 
 /// How elements are printed.
@@ -39,6 +40,8 @@ pub struct Printer<W: Write> {
     out: W,
     format: Format,
     line: Vec<u8>,
+    /// The elements are handler results (`--results`): text formats decode them.
+    results: bool,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -62,6 +65,15 @@ impl<W: Write> Printer<W> {
             out,
             format,
             line: Vec::with_capacity(256),
+            results: false,
+        }
+    }
+
+    /// A printer for the results log: csv, json and dump show decoded records.
+    pub fn for_results(out: W, format: Format) -> Printer<W> {
+        Printer {
+            results: true,
+            ..Printer::new(out, format)
         }
     }
 
@@ -69,6 +81,10 @@ impl<W: Write> Printer<W> {
     pub fn element(&mut self, el: &Element, data: &[u8]) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
+        if self.results && matches!(self.format, Format::Csv | Format::Json | Format::Dump) {
+            result_line(line, self.format, el, data)?;
+            return self.out.write_all(line);
+        }
         match self.format {
             Format::Raw => return self.out.write_all(data),
             Format::Hex => {
@@ -98,6 +114,105 @@ impl<W: Write> Printer<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+}
+
+/// JSON string literal.
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// CSV field, quoted when needed.
+fn csv_str(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// One handler result: `seqno` is its place in the results log.
+fn result_line(line: &mut Vec<u8>, format: Format, el: &Element, data: &[u8]) -> io::Result<()> {
+    let r = match RunResult::decode(data) {
+        Ok(r) => r,
+        Err(e) => return writeln!(line, "result {}: {e}", el.seqno),
+    };
+    let code = match r.outcome {
+        Outcome::Exited(c) | Outcome::Signaled(c) => c.to_string(),
+        Outcome::Evicted { oldest } => oldest.to_string(),
+        _ => String::new(),
+    };
+    let ms = r.duration_ns as f64 / 1e6;
+    match format {
+        Format::Json => writeln!(
+            line,
+            "{{\"result\":{},\"trigger\":{},\"woof\":{},\"seqno\":{},\"handler\":{},\"outcome\":\"{}\",\"code\":{},\"start\":\"{}\",\"start_ns\":{},\"duration_ms\":{ms:.3},\"cause\":{},\"detail\":{}}}",
+            el.seqno,
+            r.trigger,
+            json_str(&r.woof),
+            r.seqno,
+            json_str(&r.handler),
+            r.outcome.name(),
+            if code.is_empty() {
+                "null".to_string()
+            } else {
+                code
+            },
+            rfc3339(r.start_ns),
+            r.start_ns,
+            json_str(&r.cause),
+            json_str(&r.detail),
+        ),
+        Format::Csv => writeln!(
+            line,
+            "{},{},{},{},{},{},{code},{},{ms:.3},{},{}",
+            el.seqno,
+            r.trigger,
+            csv_str(&r.woof),
+            r.seqno,
+            csv_str(&r.handler),
+            r.outcome.name(),
+            rfc3339(r.start_ns),
+            csv_str(&r.cause),
+            csv_str(&r.detail),
+        ),
+        _ => {
+            let what = match &r.outcome {
+                Outcome::Exited(c) => format!("exited {c}"),
+                Outcome::Signaled(s) => format!("signal {s}"),
+                o => o.name().to_string(),
+            };
+            write!(
+                line,
+                "{}  {}[{}] on {}  {what}",
+                rfc3339(r.start_ns),
+                r.handler,
+                r.seqno,
+                r.woof
+            )?;
+            if r.outcome.is_final() {
+                write!(line, "  {ms:.3} ms")?;
+            }
+            write!(line, "  trigger {}", r.trigger)?;
+            if !r.cause.is_empty() {
+                write!(line, "  cause {}", r.cause)?;
+            }
+            if !r.detail.is_empty() {
+                write!(line, "  ({})", r.detail)?;
+            }
+            writeln!(line)
+        }
     }
 }
 

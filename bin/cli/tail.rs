@@ -33,7 +33,11 @@ Examples:
 #[command(name = "woof-tail", version, after_help = EXAMPLES)]
 pub struct Args {
     /// Woof to read
-    pub name: String,
+    #[arg(required_unless_present = "results")]
+    pub name: Option<String>,
+    /// Read the handler results log of the namespace instead of a woof
+    #[arg(long)]
+    pub results: bool,
     /// How many of the latest elements to print first [default: 10]
     #[arg(short = 'n', long = "lines", value_name = "N")]
     pub count: Option<u64>,
@@ -54,7 +58,16 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let woof = target::open(&args.ns, &args.name)?;
+    let (name, woof) = match (&args.name, args.results) {
+        (None, true) => ("results".to_string(), target::open_results(&args.ns)?),
+        (Some(n), false) => (n.clone(), target::open(&args.ns, n)?),
+        (Some(_), true) => {
+            return Err(Failure::usage(
+                "--results reads the results log: give no woof name",
+            ));
+        }
+        (None, false) => return Err(Failure::usage("a woof name is required")),
+    };
     let (mut cursor, stored) = match &args.cursor {
         Some(path) => {
             let (c, s) = Cursor::open(path)?;
@@ -82,15 +95,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
             "woof-tail",
             &format!(
                 "{}: starting after seqno {after}, beyond the latest ({latest}); was the woof re-created?",
-                args.name
+                name
             ),
         );
     }
     let stdout = io::stdout();
-    let mut printer = Printer::new(
-        BufWriter::with_capacity(64 << 10, stdout.lock()),
-        Format::choose(args.format),
-    );
+    let out = BufWriter::with_capacity(64 << 10, stdout.lock());
+    // Results are records for people and scripts: readable even on a pipe.
+    let mut printer = if args.results {
+        Printer::for_results(out, args.format.unwrap_or(Format::Dump))
+    } else {
+        Printer::new(out, Format::choose(args.format))
+    };
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<u8> = None;
@@ -98,7 +114,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let latest = woof.latest();
         let printed = print_after(
             &woof,
-            &args.name,
+            &name,
             after,
             latest,
             gaps_matter,

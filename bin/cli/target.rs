@@ -54,3 +54,22 @@ pub fn open_readonly(ns: &NamespaceArg, name: &str) -> Result<Woof, Failure> {
     check_name(name)?;
     Ok(ns.open()?.open_woof_readonly(name)?)
 }
+
+/// Opens the namespace's results log (`--results`) for reading.
+pub fn open_results(ns: &NamespaceArg) -> Result<Woof, Failure> {
+    let ns = ns.open()?;
+    let path = ns.state_dir().join("results");
+    Woof::open(&path).map_err(|e| {
+        if *e.kind() == woof::ErrorKind::NotFound {
+            Failure::new(
+                66,
+                format!(
+                    "results: no results log yet (woof-platform has not run in {})",
+                    ns.dir().display()
+                ),
+            )
+        } else {
+            Failure::from(e.with_context("results"))
+        }
+    })
+}

@@ -30,4 +30,10 @@ mod woof;
 pub use error::{Error, ErrorKind, Result};
 pub use format::Durability;
 pub use namespace::Namespace;
+/// Restores the default SIGPIPE disposition before exec'ing another program (the
+/// Rust runtime ignores SIGPIPE, and exec keeps an ignored disposition).
+pub fn default_sigpipe_for_exec() {
+    map::default_sigpipe();
+}
+
 pub use woof::{CreateOptions, Element, Info, Woof, Writer, now_ns};

@@ -256,6 +256,17 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<()> {
     check_rc(unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) })
 }
 
+/// Restores the default SIGPIPE disposition. The Rust runtime ignores SIGPIPE, and
+/// an ignored disposition survives exec: a handler exec'd by the shepherd would
+/// otherwise never die of a closed pipe the way Unix programs expect.
+pub(crate) fn default_sigpipe() {
+    // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety
+    // concern arises; the shepherd calls this single-threaded, right before exec.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn check_rc(rc: libc::c_int) -> io::Result<()> {
     if rc == 0 {
         Ok(())

@@ -2,7 +2,7 @@
 //! pays no syscall when nobody waits (DESIGN §2; FORMAT.md, "Waking").
 
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::format::{OFF_PUBLISHED, OFF_WAITERS, OFF_WAKE};
 use crate::map::Map;
@@ -25,10 +25,16 @@ pub(crate) fn notify(map: &Map, latest: u64) {
     }
 }
 
-/// Blocks until `published > after` or the timeout passes; returns `published`.
+/// Wakes every follower parked on this woof without publishing anything (they
+/// return from `wait_after` early and re-check their own conditions).
+pub(crate) fn wake_all(map: &Map) {
+    map.futex_wake_all(OFF_WAKE);
+}
+
+/// Blocks until `published > after`, the timeout passes, or `wake_all` is called;
+/// returns `published` (which may still be ≤ `after`: callers loop).
 pub(crate) fn wait_after(map: &Map, after: u64, timeout: Option<Duration>) -> u64 {
     let published = map.u64_at(OFF_PUBLISHED);
-    let deadline = timeout.map(|t| Instant::now() + t);
     for _ in 0..SPIN_ROUNDS {
         let latest = published.load(Ordering::Acquire);
         if latest > after {
@@ -36,30 +42,20 @@ pub(crate) fn wait_after(map: &Map, after: u64, timeout: Option<Duration>) -> u6
         }
         std::hint::spin_loop();
     }
-    loop {
-        let latest = published.load(Ordering::Acquire);
-        if latest > after {
-            return latest;
-        }
-        let remaining = match deadline {
-            Some(d) => match d.checked_duration_since(Instant::now()) {
-                Some(r) if !r.is_zero() => Some(r),
-                _ => return latest,
-            },
-            None => None,
-        };
-        if !map.writable() {
-            let nap = remaining.map_or(READ_ONLY_RECHECK, |r| r.min(READ_ONLY_RECHECK));
-            let word = map.u32_at(OFF_WAKE).load(Ordering::SeqCst);
-            map.futex_wait(OFF_WAKE, word, Some(nap));
-            continue;
-        }
-        let waiters = map.u32_at(OFF_WAITERS);
-        waiters.fetch_add(1, Ordering::SeqCst);
+    if !map.writable() {
+        let nap = timeout.map_or(READ_ONLY_RECHECK, |r| r.min(READ_ONLY_RECHECK));
         let word = map.u32_at(OFF_WAKE).load(Ordering::SeqCst);
         if published.load(Ordering::SeqCst) <= after {
-            map.futex_wait(OFF_WAKE, word, remaining);
+            map.futex_wait(OFF_WAKE, word, Some(nap));
         }
-        waiters.fetch_sub(1, Ordering::SeqCst);
+        return published.load(Ordering::Acquire);
     }
+    let waiters = map.u32_at(OFF_WAITERS);
+    waiters.fetch_add(1, Ordering::SeqCst);
+    let word = map.u32_at(OFF_WAKE).load(Ordering::SeqCst);
+    if published.load(Ordering::SeqCst) <= after {
+        map.futex_wait(OFF_WAKE, word, timeout);
+    }
+    waiters.fetch_sub(1, Ordering::SeqCst);
+    published.load(Ordering::Acquire)
 }

@@ -395,10 +395,17 @@ impl Woof {
             })
     }
 
-    /// Blocks until the latest seqno exceeds `after` or `timeout` passes; returns the
-    /// latest seqno either way. Sleeps on the header's futex word (no polling).
+    /// Blocks until the latest seqno exceeds `after`, `timeout` passes, or
+    /// `wake_waiters` is called; returns the latest seqno, which may still be ≤ `after`
+    /// (callers loop). Sleeps on the header's futex word (no polling).
     pub fn wait_after(&self, after: u64, timeout: Option<Duration>) -> u64 {
         wake::wait_after(&self.map, after, timeout)
+    }
+
+    /// Wakes every process waiting on this woof, e.g. to make a follower notice
+    /// that it should stop.
+    pub fn wake_waiters(&self) {
+        wake::wake_all(&self.map);
     }
 }
 

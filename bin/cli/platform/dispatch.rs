@@ -1,0 +1,350 @@
+//! Claiming triggers in log order, running each through a shepherd, recording every
+//! outcome, and advancing the persisted watermark that makes delivery at-least-once.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use woof::log::{TRIGGER_SIZE, Trigger};
+use woof::results::{Outcome, RunResult};
+use woof::{Namespace, Woof, now_ns};
+
+use super::output::Output;
+use super::pool::Pool;
+use super::timer::Timer;
+use crate::shepherd::Job;
+
+/// Channels to the persistent handlers' feeders, by handler; taken (closed) at
+/// shutdown.
+pub type Feeds = HashMap<String, Mutex<Option<Sender<(u64, Trigger)>>>>;
+
+#[derive(Default)]
+pub struct State {
+    /// The next trigger to claim.
+    next: u64,
+    /// Finished triggers above the watermark (finished out of order).
+    finished: BTreeSet<u64>,
+    /// Running handler processes: trigger → process group.
+    pub running: HashMap<u64, i32>,
+    /// Triggers whose handlers were killed at shutdown (not finished: re-run later).
+    killed: HashSet<u64>,
+    /// Process groups that outlived their handler (children left behind).
+    lingering: Vec<i32>,
+}
+
+pub struct Platform {
+    pub ns: Namespace,
+    pub triggers: Woof,
+    pub results: Woof,
+    pub pool: Arc<Pool>,
+    pub timer: Arc<Timer>,
+    pub output: Output,
+    pub timeout: Duration,
+    pub stopping: AtomicBool,
+    pub state: Mutex<State>,
+    /// Signalled whenever a handler finishes.
+    pub idle: Condvar,
+    pub persistent: Feeds,
+}
+
+impl Platform {
+    pub fn new(
+        ns: Namespace,
+        triggers: Woof,
+        results: Woof,
+        pool: Arc<Pool>,
+        timeout: Duration,
+        persistent: Feeds,
+    ) -> std::io::Result<Platform> {
+        let next = triggers.consumed() + 1;
+        Ok(Platform {
+            ns,
+            triggers,
+            results,
+            pool,
+            timer: Timer::start(),
+            output: Output::start()?,
+            timeout,
+            stopping: AtomicBool::new(false),
+            state: Mutex::new(State {
+                next,
+                ..State::default()
+            }),
+            idle: Condvar::new(),
+            persistent,
+        })
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// One worker: claim the next trigger in log order, run it, repeat.
+    pub fn work(&self) {
+        while !self.stopping() {
+            let claimed = {
+                let mut st = self.lock();
+                if st.next <= self.triggers.latest() {
+                    st.next += 1;
+                    Ok(st.next - 1)
+                } else {
+                    Err(st.next - 1)
+                }
+            };
+            match claimed {
+                Ok(t) => self.dispatch(t),
+                // Sleeps on the trigger log's futex; a put (or shutdown) wakes it.
+                Err(seen) => {
+                    self.triggers.wait_after(seen, None);
+                }
+            }
+        }
+    }
+
+    fn dispatch(&self, t: u64) {
+        let mut rec = [0u8; TRIGGER_SIZE];
+        let trig = match self
+            .triggers
+            .get(t, &mut rec)
+            .and_then(|_| Trigger::decode(&rec))
+        {
+            Ok(trig) => trig,
+            Err(e) => {
+                let unknown = Trigger {
+                    woof: String::new(),
+                    seqno: 0,
+                    handler: String::new(),
+                    put_time_ns: 0,
+                    cause: String::new(),
+                };
+                self.record(
+                    t,
+                    &unknown,
+                    now_ns(),
+                    0,
+                    Outcome::Failed,
+                    &format!("trigger {t}: {e}"),
+                );
+                self.finish(t);
+                return;
+            }
+        };
+        if let Some(tx) = self.persistent.get(&trig.handler) {
+            if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+                let _ = tx.send((t, trig));
+            }
+            return;
+        }
+        self.run_process(t, &trig);
+    }
+
+    fn run_process(&self, t: u64, trig: &Trigger) {
+        let start_ns = now_ns();
+        let t0 = Instant::now();
+        let fail = |outcome: Outcome, detail: &str| {
+            self.record(
+                t,
+                trig,
+                start_ns,
+                t0.elapsed().as_nanos() as u64,
+                outcome,
+                detail,
+            );
+            self.finish(t);
+        };
+        let mut sh = match self.pool.take() {
+            Ok(sh) => sh,
+            Err(e) => return fail(Outcome::Failed, &e.to_string()),
+        };
+        let job = Job {
+            woof: trig.woof.clone(),
+            seqno: trig.seqno,
+            handler: trig.handler.clone(),
+            trigger: t,
+        };
+        let mut status = String::new();
+        let sent = sh
+            .socket
+            .write_all(job.line().as_bytes())
+            .and_then(|()| sh.socket.read_to_string(&mut status));
+        if let Err(e) = sent {
+            let _ = sh.child.kill();
+            let _ = sh.child.wait();
+            return fail(Outcome::Failed, &format!("shepherd: {e}"));
+        }
+        if !status.is_empty() {
+            // The shepherd stopped before exec: "KIND DETAIL".
+            let _ = sh.child.wait();
+            let (kind, detail) = status
+                .trim_end()
+                .split_once(' ')
+                .unwrap_or((status.trim_end(), ""));
+            let outcome = match kind {
+                "evicted" => {
+                    let (oldest, rest) = detail.split_once(' ').unwrap_or(("0", detail));
+                    return fail(
+                        Outcome::Evicted {
+                            oldest: oldest.parse().unwrap_or(0),
+                        },
+                        rest,
+                    );
+                }
+                "missing" => Outcome::Missing,
+                _ => Outcome::Failed,
+            };
+            return fail(outcome, detail);
+        }
+        // EOF without a word: the exec happened; the child is the handler now.
+        let pgid = sh.child.id() as i32;
+        self.lock().running.insert(t, pgid);
+        let label = format!("{}[{}]", trig.handler, trig.seqno);
+        self.output.add(sh.stdout, label.clone(), false);
+        self.output.add(sh.stderr, label, true);
+        self.record(t, trig, start_ns, 0, Outcome::Started, "");
+        let armed = self.timer.arm(Instant::now() + self.timeout, pgid);
+        let waited = sh.child.wait();
+        self.timer.disarm(&armed);
+        let killed = {
+            let mut st = self.lock();
+            st.running.remove(&t);
+            // Children left behind keep the group alive; remember it for shutdown.
+            if killpg(Pid::from_raw(pgid), None).is_ok() {
+                st.lingering.push(pgid);
+            }
+            st.killed.contains(&t)
+        };
+        self.idle.notify_all();
+        let outcome = match waited {
+            _ if armed.fired.load(Ordering::SeqCst) => Outcome::TimedOut,
+            _ if killed => Outcome::Killed,
+            Ok(status) => match (
+                status.code(),
+                std::os::unix::process::ExitStatusExt::signal(&status),
+            ) {
+                (Some(c), _) => Outcome::Exited(c),
+                (None, Some(s)) => Outcome::Signaled(s),
+                _ => Outcome::Failed,
+            },
+            Err(_) => Outcome::Failed,
+        };
+        let detail = match outcome {
+            Outcome::TimedOut => format!(
+                "ran past --timeout {}; its process group was killed",
+                humantime::format_duration(self.timeout)
+            ),
+            Outcome::Killed => {
+                "killed at shutdown after the grace period; it runs again at the next start"
+                    .to_string()
+            }
+            _ => String::new(),
+        };
+        self.record(
+            t,
+            trig,
+            start_ns,
+            t0.elapsed().as_nanos() as u64,
+            outcome.clone(),
+            &detail,
+        );
+        if outcome != Outcome::Killed {
+            self.finish(t);
+        }
+    }
+
+    /// Appends a result record, and reports abnormal outcomes on stderr.
+    pub fn record(
+        &self,
+        t: u64,
+        trig: &Trigger,
+        start_ns: u64,
+        duration_ns: u64,
+        outcome: Outcome,
+        detail: &str,
+    ) {
+        let abnormal = !matches!(
+            outcome,
+            Outcome::Started | Outcome::Exited(0) | Outcome::Delivered
+        );
+        let r = RunResult {
+            trigger: t,
+            woof: trig.woof.clone(),
+            seqno: trig.seqno,
+            handler: trig.handler.clone(),
+            start_ns,
+            duration_ns,
+            outcome,
+            cause: trig.cause.clone(),
+            detail: detail.to_string(),
+        };
+        if abnormal {
+            let what = match &r.outcome {
+                Outcome::Exited(c) => format!("exited with status {c}"),
+                Outcome::Signaled(s) => format!("killed by signal {s}"),
+                o => o.name().to_string(),
+            };
+            let sep = if detail.is_empty() { "" } else { ": " };
+            eprintln!(
+                "woof-platform: {}[{}]: {what}{sep}{detail}",
+                r.handler, r.seqno
+            );
+        }
+        if let Err(e) = self.results.put(&r.encode()) {
+            eprintln!("woof-platform: results: {e}");
+        }
+    }
+
+    /// Marks trigger `t` done and advances the persisted watermark over every
+    /// contiguous finished trigger.
+    pub fn finish(&self, t: u64) {
+        let mut st = self.lock();
+        st.finished.insert(t);
+        let mut done = self.triggers.consumed();
+        while st.finished.remove(&(done + 1)) {
+            done += 1;
+        }
+        if let Err(e) = self.triggers.set_consumed(done) {
+            eprintln!("woof-platform: trigger log: {e}");
+        }
+    }
+
+    /// Shutdown: stop claiming, let running handlers finish for `grace`, then kill
+    /// what is left (their triggers stay unfinished and run again at the next start).
+    pub fn shut_down(&self, grace: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.triggers.wake_waiters();
+        let deadline = Instant::now() + grace;
+        let mut st = self.lock();
+        while !st.running.is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                let running: Vec<(u64, i32)> = st.running.iter().map(|(t, g)| (*t, *g)).collect();
+                for (t, pgid) in running {
+                    st.killed.insert(t);
+                    let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+                }
+                break;
+            }
+            st = self
+                .idle
+                .wait_timeout(st, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        for pgid in std::mem::take(&mut st.lingering) {
+            let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
+        }
+        drop(st);
+        for tx in self.persistent.values() {
+            tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        }
+    }
+}

@@ -1,0 +1,329 @@
+//! `woof-shepherd`: runs ONE handler invocation. It checks the element is still
+//! there, puts it on the handler's stdin (a sealed memfd), sets the environment
+//! contract (DESIGN §4), a new process group, rlimits, the working directory and
+//! optionally Linux namespaces, then execs the handler: the shepherd process becomes
+//! the handler, so the platform's child *is* the run.
+//!
+//! Three modes: by hand (`woof-shepherd WOOF SEQNO HANDLER`, for debugging), served
+//! (`--serve`: started ahead by the platform, it blocks reading one job line from
+//! its stdin socket and reports anything that stops the exec back on it), and
+//! persistent (`--persistent HANDLER`: exec the handler with stdin left as is, for
+//! a stream of framed elements).
+
+mod isolate;
+mod job;
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Seek, SeekFrom, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use nix::fcntl::{FcntlArg, SealFlag, fcntl};
+use nix::sys::memfd::{MemFdCreateFlag, memfd_create};
+use nix::sys::resource::{Resource, setrlimit};
+use nix::unistd::{Pid, dup2, execve, setpgid};
+use woof::{ErrorKind, Namespace};
+
+pub use job::Job;
+
+use crate::exit::Failure;
+
+const EXAMPLES: &str = "\
+Examples:
+  woof-shepherd hello 1 hw              run handlers/hw on element 1 of hello, by hand
+  woof-shepherd hello 1 hw --isolate    the same with no network and a read-only system
+  woof-shepherd hello 1 hw --cpu 5 --memory 256M";
+
+/// Run one handler invocation with its environment and limits (used by woof-platform).
+///
+/// The handler gets the element on stdin (exactly the element size), the environment
+/// WOOF_NAMESPACE, WOOF_NAME, WOOF_SEQNO, WOOF_HANDLER, WOOF_ELEMENT_SIZE,
+/// WOOF_TIMESTAMP, WOOF_CAUSE and PATH, its own process group, the namespace as its
+/// working directory, and the rlimits below. If the element was overwritten before
+/// the handler could run, the handler is not run (exit 66, "evicted").
+#[derive(Debug, Clone, Parser)]
+#[command(name = "woof-shepherd", version, after_help = EXAMPLES)]
+pub struct Args {
+    /// Woof holding the element (by hand)
+    #[arg(required_unless_present_any = ["serve", "persistent"])]
+    pub woof: Option<String>,
+    /// Seqno of the element
+    #[arg(required_unless_present_any = ["serve", "persistent"])]
+    pub seqno: Option<u64>,
+    /// Handler to run (an executable in the namespace's handlers/)
+    #[arg(required_unless_present_any = ["serve", "persistent"])]
+    pub handler: Option<String>,
+    /// Trigger seqno this run serves (names the run in WOOF_CAUSE)
+    #[arg(long, value_name = "SEQNO")]
+    pub trigger: Option<u64>,
+    /// Wait for one job line on stdin, report failures before exec back on it
+    #[arg(long, hide = true, conflicts_with_all = ["woof", "persistent"])]
+    pub serve: bool,
+    /// Exec HANDLER as a persistent handler, reading framed elements on stdin
+    #[arg(long, value_name = "HANDLER", conflicts_with = "woof")]
+    pub persistent: Option<String>,
+    /// CPU time limit (RLIMIT_CPU), seconds
+    #[arg(long, value_name = "SECONDS", default_value = "300")]
+    pub cpu: u64,
+    /// Address-space limit (RLIMIT_AS), bytes with optional K/M/G suffix
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
+    pub memory: u64,
+    /// Open files limit (RLIMIT_NOFILE)
+    #[arg(long, value_name = "N", default_value = "1024")]
+    pub files: u64,
+    /// Largest file the handler may write (RLIMIT_FSIZE), bytes with K/M/G suffix
+    #[arg(long, value_name = "BYTES", default_value = "16G", value_parser = parse_size)]
+    pub file_size: u64,
+    /// Run in new user, mount and network namespaces: no network, private /tmp,
+    /// everything but the namespace directory read-only. Fails if the kernel refuses.
+    #[arg(long)]
+    pub isolate: bool,
+    #[command(flatten)]
+    pub ns: crate::target::NamespaceArg,
+}
+
+/// Parses `123`, `64K`, `256M`, `4G`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("'{s}' is not a size (a number with an optional K, M or G)"))
+}
+
+/// Why a run did not reach exec: the word the platform records, and the detail.
+#[derive(Debug)]
+pub struct Refusal {
+    pub kind: &'static str,
+    pub detail: String,
+    pub code: u8,
+    /// For "evicted": the oldest seqno the woof still holds.
+    pub oldest: u64,
+}
+
+impl Refusal {
+    fn new(kind: &'static str, code: u8, detail: impl Into<String>) -> Refusal {
+        Refusal {
+            kind,
+            detail: detail.into(),
+            code,
+            oldest: 0,
+        }
+    }
+
+    /// The line a served shepherd reports: `KIND [OLDEST] DETAIL`.
+    fn status_line(&self) -> String {
+        let detail = self.detail.replace('\n', " ");
+        match self.kind {
+            "evicted" => format!("evicted {} {detail}\n", self.oldest),
+            k => format!("{k} {detail}\n"),
+        }
+    }
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let ns = args.ns.open()?;
+    let dir = std::fs::canonicalize(ns.dir()).map_err(|e| Failure::io("namespace", e))?;
+    if args.serve {
+        return serve(&args, &ns, &dir);
+    }
+    let refused = match &args.persistent {
+        Some(h) => prepare_persistent(&args, &ns, &dir, h),
+        None => {
+            let job = Job {
+                woof: args.woof.clone().unwrap_or_default(),
+                seqno: args.seqno.unwrap_or_default(),
+                handler: args.handler.clone().unwrap_or_default(),
+                trigger: args.trigger.unwrap_or(0),
+            };
+            prepare(&args, &ns, &dir, &job)
+        }
+    };
+    // Only returns on failure: success is the exec.
+    let r = refused.unwrap_or_else(|r| r);
+    Err(Failure::new(r.code, r.detail))
+}
+
+/// Served mode: one job from the socket on stdin; failures go back on it.
+fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
+    // Keep the socket past the dup2 of the element onto fd 0, close-on-exec, so a
+    // successful exec shows the platform EOF and a failure can still be reported.
+    let status = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| Failure::io("stdin", e))?;
+    let job = match Job::read(&status) {
+        Ok(Some(job)) => job,
+        Ok(None) => return Ok(()), // the platform went away before giving work
+        Err(e) => return Err(Failure::new(65, format!("job: {e}"))),
+    };
+    let r = prepare(args, ns, dir, &job).unwrap_or_else(|r| r);
+    let mut f = File::from(status);
+    let _ = f.write_all(r.status_line().as_bytes());
+    Ok(())
+}
+
+/// Sets everything up and execs; returns only on failure.
+fn prepare(args: &Args, ns: &Namespace, dir: &Path, job: &Job) -> Result<Refusal, Refusal> {
+    let handler = ns.handler_path(&job.handler).map_err(|e| match e.kind() {
+        ErrorKind::BadName => Refusal::new("failed", 2, e.to_string()),
+        ErrorKind::NotFound => Refusal::new("missing", 66, e.to_string()),
+        _ => Refusal::new("missing", 77, e.to_string()),
+    })?;
+    let woof = ns
+        .open_woof_readonly(&job.woof)
+        .map_err(|e| Refusal::new("failed", e.exit_code() as u8, e.to_string()))?;
+    let mut buf = vec![0u8; woof.element_size()];
+    let el = match woof.get(job.seqno, &mut buf) {
+        Ok(el) => el,
+        Err(e) => {
+            let kind = e.kind().clone();
+            let msg = e.within(&job.woof).to_string();
+            return Err(match kind {
+                ErrorKind::Evicted { oldest, .. } => Refusal {
+                    oldest,
+                    ..Refusal::new(
+                        "evicted",
+                        66,
+                        format!(
+                            "{msg}: the woof wrapped before the handler ran; enlarge its history (now {})",
+                            woof.history()
+                        ),
+                    )
+                },
+                _ => Refusal::new("failed", kind.exit_code() as u8, msg),
+            });
+        }
+    };
+    let stdin = sealed_memfd(&buf)
+        .map_err(|e| Refusal::new("failed", 74, format!("element memfd: {e}")))?;
+    let cause = match job.trigger {
+        0 => format!("{}#-", dir.display()),
+        t => format!("{}#{t}", dir.display()),
+    };
+    let env = [
+        ("WOOF_NAMESPACE", dir.display().to_string()),
+        ("WOOF_NAME", job.woof.clone()),
+        ("WOOF_SEQNO", el.seqno.to_string()),
+        ("WOOF_HANDLER", job.handler.clone()),
+        ("WOOF_ELEMENT_SIZE", woof.element_size().to_string()),
+        ("WOOF_TIMESTAMP", el.time_ns.to_string()),
+        ("WOOF_CAUSE", cause),
+    ];
+    drop(woof);
+    dup2(stdin.as_raw_fd(), 0).map_err(|e| Refusal::new("failed", 71, format!("stdin: {e}")))?;
+    drop(stdin);
+    exec(args, dir, &handler, &env)
+}
+
+fn prepare_persistent(
+    args: &Args,
+    ns: &Namespace,
+    dir: &Path,
+    handler: &str,
+) -> Result<Refusal, Refusal> {
+    let path = ns
+        .handler_path(handler)
+        .map_err(|e| Refusal::new("missing", e.exit_code() as u8, e.to_string()))?;
+    let env = [
+        ("WOOF_NAMESPACE", dir.display().to_string()),
+        ("WOOF_HANDLER", handler.to_string()),
+        ("WOOF_PERSISTENT", "1".to_string()),
+        ("WOOF_CAUSE", format!("{}#persistent", dir.display())),
+    ];
+    exec(args, dir, &path, &env)
+}
+
+/// Process group, limits, directory, isolation, clean environment, exec.
+fn exec(
+    args: &Args,
+    dir: &Path,
+    handler: &Path,
+    env: &[(&str, String)],
+) -> Result<Refusal, Refusal> {
+    let failed = |what: &str, e: nix::Error| {
+        Refusal::new("failed", 71, format!("{what}: {}", e.desc().to_lowercase()))
+    };
+    // Its own group, so a timeout or shutdown reaches every process it starts.
+    setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| failed("setpgid", e))?;
+    for (res, limit) in [
+        (Resource::RLIMIT_CPU, args.cpu),
+        (Resource::RLIMIT_AS, args.memory),
+        (Resource::RLIMIT_NOFILE, args.files),
+        (Resource::RLIMIT_FSIZE, args.file_size),
+    ] {
+        setrlimit(res, limit, limit).map_err(|e| failed(&format!("setrlimit {res:?}"), e))?;
+    }
+    if args.isolate {
+        isolate::enter(dir).map_err(|e| {
+            Refusal::new(
+                "failed",
+                71,
+                format!("--isolate refused by the kernel: {e}"),
+            )
+        })?;
+    }
+    std::env::set_current_dir(dir)
+        .map_err(|e| Refusal::new("failed", 74, format!("chdir {}: {e}", dir.display())))?;
+    let c = |s: String| {
+        CString::new(s).map_err(|_| Refusal::new("failed", 65, "NUL in the environment"))
+    };
+    // The woof tools first, so a handler can woof-put wherever they are installed.
+    let tools = program()
+        .parent()
+        .map(|d| format!("{}:", d.display()))
+        .unwrap_or_default();
+    let mut envp = vec![c(format!("PATH={tools}/usr/local/bin:/usr/bin:/bin"))?];
+    for (k, v) in env {
+        envp.push(c(format!("{k}={v}"))?);
+    }
+    let path = c(handler.display().to_string())?;
+    let argv = [path.clone()];
+    woof::default_sigpipe_for_exec();
+    let e = execve(&path, &argv, &envp)
+        .err()
+        .unwrap_or(nix::Error::UnknownErrno);
+    Err(Refusal::new(
+        if e == nix::Error::ENOENT || e == nix::Error::EACCES {
+            "missing"
+        } else {
+            "failed"
+        },
+        if e == nix::Error::EACCES { 77 } else { 71 },
+        format!("exec {}: {}", handler.display(), e.desc().to_lowercase()),
+    ))
+}
+
+/// The element in a sealed memfd positioned at 0: the handler reads exactly the
+/// element and cannot change what other readers would see.
+fn sealed_memfd(data: &[u8]) -> std::io::Result<OwnedFd> {
+    let fd = memfd_create(
+        c"woof-element",
+        MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
+    )?;
+    let mut f = File::from(fd);
+    f.write_all(data)?;
+    f.seek(SeekFrom::Start(0))?;
+    let seals = SealFlag::F_SEAL_SEAL
+        | SealFlag::F_SEAL_SHRINK
+        | SealFlag::F_SEAL_GROW
+        | SealFlag::F_SEAL_WRITE;
+    fcntl(f.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals))?;
+    Ok(OwnedFd::from(f))
+}
+
+/// Where woof-shepherd is: beside the running binary, else on PATH.
+pub fn program() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join("woof-shepherd")))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("woof-shepherd"))
+}

@@ -1,0 +1,10 @@
+complete -c woof-platform -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-platform -l workers -d 'Handlers run at once' -r
+complete -c woof-platform -l timeout -d 'Kill a handler\'s process group after it runs this long' -r
+complete -c woof-platform -l grace -d 'At shutdown, wait this long for running handlers before killing them' -r
+complete -c woof-platform -l persistent -d 'Run HANDLER as one long-lived process fed framed elements (repeatable)' -r
+complete -c woof-platform -l cpu -d 'Handler CPU time limit, seconds' -r
+complete -c woof-platform -l memory -d 'Handler address-space limit, bytes with optional K/M/G suffix' -r
+complete -c woof-platform -l isolate -d 'Run handlers isolated (see woof-shepherd --isolate)'
+complete -c woof-platform -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c woof-platform -s V -l version -d 'Print version'
