@@ -102,9 +102,12 @@ impl Platform {
             };
             match claimed {
                 Ok(t) => self.dispatch(t),
-                // Sleeps on the trigger log's futex; a put (or shutdown) wakes it.
+                // Sleeps on the trigger log's futex; a put wakes it. The bound only
+                // matters at shutdown, for a worker that parks just after the
+                // shutdown wake-up went out.
                 Err(seen) => {
-                    self.triggers.wait_after(seen, None);
+                    self.triggers
+                        .wait_after(seen, Some(Duration::from_millis(500)));
                 }
             }
         }

@@ -153,6 +153,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
 
 /// Served mode: one job from the socket on stdin; failures go back on it.
 fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
+    // If the platform dies (even by SIGKILL), its handlers die with it instead of
+    // running on unsupervised; their triggers run again when it restarts. The
+    // setting survives the exec.
+    let parent = nix::unistd::getppid();
+    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+        .map_err(|e| Failure::io("prctl", e.into()))?;
+    if nix::unistd::getppid() != parent {
+        return Ok(()); // the platform is already gone
+    }
     // Keep the socket past the dup2 of the element onto fd 0, close-on-exec, so a
     // successful exec shows the platform EOF and a failure can still be reported.
     let status = std::io::stdin()
