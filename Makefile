@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 # The binaries `make install` copies from $(RELEASE). Later issues add
-# woof-platform, woof-shepherd, woof-proxy and woof-ls here.
+# woof-proxy and woof-ls here.
 BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked

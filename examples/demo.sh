@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# A short tour of woof in a temporary namespace. `make demo` runs it with the
-# freshly built binaries first on PATH; it removes everything it made on exit.
+# A short tour of woof in a temporary namespace, ending with CSPOT's hello world:
+# handlers run by woof-platform. `make demo` runs it with the freshly built
+# binaries first on PATH; it stops the platform and removes everything it made on
+# exit.
 set -euo pipefail
 
-for tool in woof-create woof-put woof-get woof-tail; do
+examples=$(cd "$(dirname "$0")" && pwd)
+
+for tool in woof-create woof-put woof-get woof-tail woof-platform woof-shepherd; do
     command -v "$tool" >/dev/null || {
         echo "demo: $tool is not on PATH (run 'make demo')" >&2
         exit 1
@@ -12,8 +16,13 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/woof-demo.XXXXXX")
 follower=""
+platform=""
 cleanup() {
     if [ -n "$follower" ]; then kill "$follower" 2>/dev/null || true; fi
+    if [ -n "$platform" ]; then
+        kill -TERM "$platform" 2>/dev/null || true
+        wait "$platform" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -26,6 +35,30 @@ say() { printf '\n## %s\n' "$*"; }
 run() {
     printf '+ %s\n' "$1"
     eval "$1"
+}
+# Handler runs the platform has finished (every result but "started").
+finished_runs() {
+    woof-tail --results -n 1000 --format csv 2>/dev/null | awk -F, '$6 != "started"' | wc -l
+}
+# Waits, at most 5 s, until N handler runs have finished and the platform's
+# output holds a line matching PATTERN; then prints its output since last time.
+shown=0
+await() {
+    local n=$1 pattern=$2 i
+    for i in $(seq 1 100); do
+        if [ "$(finished_runs)" -ge "$n" ] && grep -q -- "$pattern" platform.log; then
+            break
+        fi
+        if [ "$i" = 100 ]; then
+            echo "demo: no sign of handler run $n after 5 s; platform output:" >&2
+            cat platform.log >&2
+            exit 1
+        fi
+        sleep 0.05
+    done
+    echo "(woof-platform's output:)"
+    tail -n "+$((shown + 1))" platform.log | sed 's/^/  | /'
+    shown=$(wc -l < platform.log)
 }
 
 say "A namespace is a directory; every tool takes -N DIR or uses \$WOOF_NAMESPACE."
@@ -62,5 +95,29 @@ say "A cursor file remembers the last seqno printed; the next run starts after i
 run 'woof-tail temps -n 2 --cursor temps.cur --format csv'
 run 'printf again | woof-put temps --pad'
 run 'woof-tail temps --cursor temps.cur --format csv'
+
+say "Handlers: a put with -H runs a program on the element. CSPOT's hello world:"
+run 'mkdir ns/handlers && cp "$examples/handlers/hello" ns/handlers/hw'
+run 'woof-create hello -s 255 -n 5'
+say "One woof-platform per namespace runs the handlers; its output goes to platform.log."
+run 'woof-platform >platform.log 2>&1 &'
+platform=$!
+run "printf 'my first bark' | woof-put hello -H hw --pad"
+await 1 '^hw\[1\]:   put at'
+
+say "A two-stage pipeline: handler shout puts to the woof loud, with handler hw."
+run 'cp "$examples/handlers/shout" ns/handlers/shout'
+run 'woof-create loud -s 255 -n 5'
+run "printf 'a two-stage bark' | woof-put hello -H shout --pad"
+await 3 '^hw\[1\]:   put at.*#3$'
+
+say "The results log: every start and outcome. Trigger 3 (hw on loud) has cause NS#2, shout's run."
+run 'woof-tail --results'
+run 'woof-tail --results -n 1 --format json'
+
+say "SIGTERM stops the platform: no new claims, running handlers get --grace to finish."
+run 'kill -TERM $platform && wait $platform'
+platform=""
+run 'tail -n 1 platform.log'
 
 say "Done; the temporary namespace is removed."

@@ -246,7 +246,14 @@ fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure>
             };
             let seqno = if sink.trigger.is_some() {
                 // Each element with its own trigger; synced with the group below.
-                let (seqno, t) = sink.put(&args.name, data, Durability::None)?;
+                let (seqno, t) = match sink.put(&args.name, data, Durability::None) {
+                    Ok(done) => done,
+                    Err(f) => {
+                        // e.g. trigger log full: report what was put before it.
+                        failure = Some(f);
+                        break;
+                    }
+                };
                 if p.trig_unsynced == 0 {
                     p.trig_unsynced = t;
                 }

@@ -132,7 +132,7 @@ pub fn put_triggered(
     let pending = tw.next_seqno() - 1 - triggers.consumed();
     if pending >= triggers.history() {
         return Err(Error::new(ErrorKind::Full, "trigger log").detail(format!(
-            "full: {pending} triggers not yet run (is woof-platform running? nothing was put)"
+            "full: {pending} triggers not yet run (is woof-platform running?); this element was not put"
         )));
     }
     if data.len() != target.element_size() {

@@ -1,7 +1,9 @@
 //! Persistent handlers (`--persistent HANDLER`): one long-lived process receives
 //! every element for HANDLER as a frame on its stdin — a header line
 //! `WOOF SEQNO LENGTH TRIGGER\n`, then LENGTH bytes — instead of one process per
-//! element. If it dies it is restarted and the frame is sent again.
+//! element. If a write finds it dead, it is restarted and that frame is sent to the
+//! new process; a frame already accepted into the pipe counts as delivered (a
+//! handler that dies before reading it loses it: at-most-once per process).
 
 use std::collections::HashMap;
 use std::io::Write;

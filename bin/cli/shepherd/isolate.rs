@@ -20,13 +20,15 @@ fn step<T>(what: &str, r: nix::Result<T>) -> Result<T, String> {
 
 pub fn enter(ns_dir: &Path) -> Res {
     let (uid, gid) = (getuid(), getgid());
-    // Reach the namespace directory later through this fd, even after /tmp is
-    // replaced by an empty tmpfs (tests and many users keep namespaces in /tmp).
-    let keep = fs::File::open(ns_dir).map_err(|e| format!("open {}: {e}", ns_dir.display()))?;
     step(
         "unshare(user, mount, net)",
         unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET),
     )?;
+    // Reach the namespace directory later through this fd, even after /tmp is
+    // replaced by an empty tmpfs (tests and many users keep namespaces in /tmp).
+    // Opened after unshare: a bind mount's source must be a mount of the new mount
+    // namespace (an fd from the old one gives EINVAL).
+    let keep = fs::File::open(ns_dir).map_err(|e| format!("open {}: {e}", ns_dir.display()))?;
     // Same ids inside as outside, so files keep their owners.
     fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
     fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))
