@@ -76,7 +76,7 @@ The trigger log: one record per put made with \fB\-H\fR (a woof; see \fBwoof\fR(
 The results log: every handler start and outcome (\fBwoof\-tail \-\-results\fR).
 .TP
 \fINAMESPACE\fR/.woof/platform.lock
-Held (flock) by the running woof\-platform; holds its pid.
+Locked (a POSIX record lock) by the running woof\-platform; holds its pid.
 "#;
 
 /// The man page of `cmd`, in roff.

@@ -29,6 +29,8 @@ pub fn exe(bin: &str) -> &'static str {
         "woof-put" => env!("CARGO_BIN_EXE_woof-put"),
         "woof-get" => env!("CARGO_BIN_EXE_woof-get"),
         "woof-tail" => env!("CARGO_BIN_EXE_woof-tail"),
+        "woof-platform" => env!("CARGO_BIN_EXE_woof-platform"),
+        "woof-shepherd" => env!("CARGO_BIN_EXE_woof-shepherd"),
         other => panic!("no binary {other}"),
     }
 }
@@ -639,4 +641,472 @@ pub fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+// ---------------------------------------------------------------------------
+// Handlers (issue 3): handler scripts in a namespace, a running woof-platform,
+// and the results log read back through `woof-tail --results --format json`.
+
+impl Ns {
+    /// The namespace's canonical absolute path, as handlers see it in
+    /// WOOF_NAMESPACE and causes name it.
+    pub fn abs(&self) -> String {
+        std::fs::canonicalize(self.path())
+            .expect("canonicalize namespace")
+            .display()
+            .to_string()
+    }
+
+    /// Writes handler `handlers/NAME` (a whole script, shebang included), mode 0755.
+    pub fn handler(&self, name: &str, script: &str) -> PathBuf {
+        let dir = self.path().join("handlers");
+        std::fs::create_dir_all(&dir).expect("mkdir handlers");
+        let path = dir.join(name);
+        std::fs::write(&path, script).expect("write handler");
+        set_mode(&path, 0o755);
+        path
+    }
+
+    /// `woof-put NAME --pad -H HANDLER` of `data`, which must succeed quietly;
+    /// returns the seqno it printed.
+    pub fn put_h(&self, name: &str, handler: &str, data: &[u8]) -> u64 {
+        let out = self
+            .cmd("woof-put")
+            .args([name, "--pad", "-H", handler])
+            .write_stdin(data)
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        parse_seqno_line(&out)
+    }
+
+    /// `woof-put NAME --lines --pad -H HANDLER` of `text`; returns FIRST..LAST.
+    pub fn put_lines_h(&self, name: &str, handler: &str, text: &str) -> (u64, u64) {
+        let out = self
+            .cmd("woof-put")
+            .args([name, "--lines", "--pad", "-H", handler])
+            .write_stdin(text)
+            .assert()
+            .success()
+            .stderr("")
+            .get_output()
+            .stdout
+            .clone();
+        parse_range_line(&out)
+    }
+
+    /// The latest seqno of the trigger log (`.woof/triggers`), 0 when it does not exist.
+    pub fn trigger_latest(&self) -> u64 {
+        let state = self.path().join(".woof");
+        if !state.join("triggers").exists() {
+            return 0;
+        }
+        let out = bare("woof-get")
+            .arg("-N")
+            .arg(&state)
+            .args(["triggers", "--info"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(out).expect("info is text");
+        text.lines()
+            .find_map(|l| l.strip_prefix("latest:"))
+            .unwrap_or_else(|| panic!("no latest in --info:\n{text}"))
+            .trim()
+            .parse()
+            .expect("latest is a number")
+    }
+
+    /// A file of the namespace as text (lossy), empty when it does not exist.
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read(self.path().join(rel))
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// `woof-platform -N <ns> ARGS`, running and ready (its "serving" line seen).
+    pub fn platform(&self, args: &[&str]) -> Platform {
+        let mut cmd = self.std_cmd("woof-platform");
+        cmd.args(args);
+        Platform::start(cmd)
+    }
+
+    /// Every record of the results log (none when it does not exist yet).
+    pub fn results(&self) -> Vec<RunRec> {
+        let out = self
+            .cmd("woof-tail")
+            .args(["--results", "-n", "1000000", "--format", "json"])
+            .output()
+            .expect("run woof-tail --results");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(66) && stderr.contains("no results log yet") {
+            return Vec::new();
+        }
+        assert!(
+            out.status.success() && stderr.is_empty(),
+            "woof-tail --results failed: {:?} {stderr}",
+            out.status
+        );
+        String::from_utf8(out.stdout)
+            .expect("results are text")
+            .lines()
+            .map(RunRec::parse)
+            .collect()
+    }
+
+    /// Polls the results log until `done` holds (panics after `limit`, showing them).
+    pub fn wait_results(
+        &self,
+        limit: Duration,
+        what: &str,
+        mut done: impl FnMut(&[RunRec]) -> bool,
+    ) -> Vec<RunRec> {
+        let deadline = Instant::now() + limit;
+        loop {
+            let r = self.results();
+            if done(&r) {
+                return r;
+            }
+            if Instant::now() >= deadline {
+                let shown: Vec<String> = r.iter().map(RunRec::brief).collect();
+                panic!(
+                    "{what}: not within {limit:?}; results:\n{}",
+                    shown.join("\n")
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Sets a file's permission bits.
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The final outcomes (everything but "started") of the results.
+pub fn finals(results: &[RunRec]) -> Vec<&RunRec> {
+    results.iter().filter(|r| r.outcome != "started").collect()
+}
+
+/// Whether process `pid` is gone (no such process, or a zombie nobody reaped).
+pub fn pid_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        // "pid (comm) S ...": the state follows the last ')'.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+/// Sends `sig` to a process by pid (no error if it is gone).
+pub fn signal_pid(pid: u32, sig: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), sig);
+}
+
+/// A running `woof-platform`: stdout lines on a channel, stderr collected. Dropping
+/// it sends SIGTERM and waits (bounded) so its handlers' process groups are killed
+/// too; SIGKILL if it does not stop.
+pub struct Platform {
+    pub run: Running,
+}
+
+impl Platform {
+    /// Spawns `cmd` and waits (bounded) for "woof-platform: serving" on stderr.
+    pub fn start(cmd: std::process::Command) -> Platform {
+        Platform::try_start(cmd)
+            .unwrap_or_else(|err| panic!("woof-platform did not become ready: {err:?}"))
+    }
+
+    /// As `start`, but returns what it printed on stderr if it did not become ready.
+    pub fn try_start(cmd: std::process::Command) -> Result<Platform, String> {
+        let mut p = Platform {
+            run: Running::spawn(cmd),
+        };
+        wait_until(PROMPT, || {
+            p.stderr_text().contains("woof-platform: serving ") || !p.run.is_running()
+        });
+        if p.stderr_text().contains("woof-platform: serving ") {
+            return Ok(p);
+        }
+        // Exited (or hung): collect all it printed before judging.
+        if p.run.is_running() {
+            p.kill();
+        }
+        let (status, _) = p.run.finish(PROMPT);
+        Err(format!("{}(status {status:?})", p.stderr_text()))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.run.child.id()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        self.run.stderr_text()
+    }
+
+    /// Waits (bounded) until its stderr contains `needle`; returns whether it did.
+    pub fn wait_stderr(&self, limit: Duration, needle: &str) -> bool {
+        wait_until(limit, || self.stderr_text().contains(needle))
+    }
+
+    /// The next stdout line (panics if none within `limit`).
+    pub fn line(&self, limit: Duration) -> String {
+        self.run.line(limit)
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        signal_pid(self.pid(), sig);
+    }
+
+    /// SIGTERM, then waits (bounded); returns its status and remaining stdout lines.
+    pub fn stop(&mut self) -> (ExitStatus, Vec<String>) {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.run.finish(TIMEOUT)
+    }
+
+    /// SIGKILL (handlers it runs are left running, as after a crash).
+    pub fn kill(&mut self) -> Vec<String> {
+        self.run.kill_and_drain()
+    }
+}
+
+impl Drop for Platform {
+    fn drop(&mut self) {
+        if self.run.is_running() {
+            self.signal(nix::sys::signal::Signal::SIGTERM);
+            wait_until(Duration::from_secs(15), || !self.run.is_running());
+        }
+        // Running's own Drop SIGKILLs what is left.
+    }
+}
+
+/// One record of `woof-tail --results --format json`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRec {
+    pub result: u64,
+    pub trigger: u64,
+    pub woof: String,
+    pub seqno: u64,
+    pub handler: String,
+    pub outcome: String,
+    pub code: Option<i64>,
+    pub start: String,
+    pub start_ns: u64,
+    pub duration_ms: f64,
+    pub cause: String,
+    pub detail: String,
+}
+
+/// The keys of a results JSON object, in order.
+pub const RESULT_KEYS: [&str; 12] = [
+    "result",
+    "trigger",
+    "woof",
+    "seqno",
+    "handler",
+    "outcome",
+    "code",
+    "start",
+    "start_ns",
+    "duration_ms",
+    "cause",
+    "detail",
+];
+
+impl RunRec {
+    pub fn parse(line: &str) -> RunRec {
+        let obj = parse_flat_json(line).unwrap_or_else(|| panic!("not a JSON object: {line:?}"));
+        let keys: Vec<&str> = obj.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, RESULT_KEYS, "result keys of {line:?}");
+        let get = |k: &str| {
+            obj.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Json::Null)
+        };
+        let num = |k: &str| match get(k) {
+            Json::Num(n) => n
+                .parse::<u64>()
+                .unwrap_or_else(|_| panic!("{k} not a u64 in {line:?}")),
+            v => panic!("{k} is {v:?} in {line:?}"),
+        };
+        let text = |k: &str| match get(k) {
+            Json::Str(s) => s,
+            v => panic!("{k} is {v:?} in {line:?}"),
+        };
+        RunRec {
+            result: num("result"),
+            trigger: num("trigger"),
+            woof: text("woof"),
+            seqno: num("seqno"),
+            handler: text("handler"),
+            outcome: text("outcome"),
+            code: match get("code") {
+                Json::Null => None,
+                Json::Num(n) => Some(n.parse().unwrap_or_else(|_| panic!("code in {line:?}"))),
+                v => panic!("code is {v:?} in {line:?}"),
+            },
+            start: text("start"),
+            start_ns: num("start_ns"),
+            duration_ms: match get("duration_ms") {
+                Json::Num(n) => n.parse().unwrap_or_else(|_| panic!("duration in {line:?}")),
+                v => panic!("duration_ms is {v:?} in {line:?}"),
+            },
+            cause: text("cause"),
+            detail: text("detail"),
+        }
+    }
+
+    /// One line for failure messages.
+    pub fn brief(&self) -> String {
+        format!(
+            "#{} t{} {}[{}] {} {} {:?} cause={:?} {:?}",
+            self.result,
+            self.trigger,
+            self.handler,
+            self.seqno,
+            self.woof,
+            self.outcome,
+            self.code,
+            self.cause,
+            self.detail
+        )
+    }
+}
+
+/// A JSON value of a flat object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Str(String),
+    /// The number as written.
+    Num(String),
+    Bool(bool),
+    Null,
+}
+
+/// Parses one flat JSON object (string keys; string, number, bool or null values)
+/// into its (key, value) pairs in order; None if it is anything else.
+pub fn parse_flat_json(text: &str) -> Option<Vec<(String, Json)>> {
+    let mut p = JsonParser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    p.ws();
+    p.eat(b'{')?;
+    let mut out = Vec::new();
+    p.ws();
+    if p.peek() == Some(b'}') {
+        p.i += 1;
+    } else {
+        loop {
+            p.ws();
+            let k = p.string()?;
+            p.ws();
+            p.eat(b':')?;
+            p.ws();
+            let v = p.value()?;
+            out.push((k, v));
+            p.ws();
+            match p.peek()? {
+                b',' => p.i += 1,
+                b'}' => {
+                    p.i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    p.ws();
+    (p.i == p.s.len()).then_some(out)
+}
+
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.i).copied()
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn eat(&mut self, b: u8) -> Option<()> {
+        (self.peek()? == b).then(|| self.i += 1)
+    }
+
+    fn lit(&mut self, word: &str) -> Option<()> {
+        let end = self.i + word.len();
+        (self.s.get(self.i..end)? == word.as_bytes()).then(|| self.i = end)
+    }
+
+    fn value(&mut self) -> Option<Json> {
+        match self.peek()? {
+            b'"' => self.string().map(Json::Str),
+            b'n' => self.lit("null").map(|()| Json::Null),
+            b't' => self.lit("true").map(|()| Json::Bool(true)),
+            b'f' => self.lit("false").map(|()| Json::Bool(false)),
+            b'-' | b'0'..=b'9' => {
+                let start = self.i;
+                while matches!(
+                    self.peek(),
+                    Some(b'-' | b'+' | b'.' | b'e' | b'E' | b'0'..=b'9')
+                ) {
+                    self.i += 1;
+                }
+                let n = std::str::from_utf8(&self.s[start..self.i]).ok()?;
+                n.parse::<f64>().ok()?;
+                Some(Json::Num(n.to_string()))
+            }
+            _ => None,
+        }
+    }
+
+    fn string(&mut self) -> Option<String> {
+        self.eat(b'"')?;
+        let mut out = Vec::new();
+        loop {
+            let b = self.peek()?;
+            self.i += 1;
+            match b {
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => {
+                    let e = self.peek()?;
+                    self.i += 1;
+                    match e {
+                        b'"' | b'\\' | b'/' => out.push(e),
+                        b'n' => out.push(b'\n'),
+                        b't' => out.push(b'\t'),
+                        b'r' => out.push(b'\r'),
+                        b'b' => out.push(8),
+                        b'f' => out.push(12),
+                        b'u' => {
+                            let hex = std::str::from_utf8(self.s.get(self.i..self.i + 4)?).ok()?;
+                            let c = char::from_u32(u32::from_str_radix(hex, 16).ok()?)?;
+                            self.i += 4;
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => return None,
+                    }
+                }
+                b if b < 0x20 => return None,
+                b => out.push(b),
+            }
+        }
+    }
 }

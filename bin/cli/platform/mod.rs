@@ -12,6 +12,7 @@ mod timer;
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::fd::AsRawFd;
 use std::sync::mpsc::channel;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -94,7 +95,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let results = ns.results_log()?;
 
     // Signals are taken by one thread with sigwait; block them everywhere else
-    // before any thread starts (children get a clean mask from std's spawn).
+    // before any thread starts. Children inherit the mask: the shepherd clears it
+    // before exec'ing a handler.
     let mut signals = SigSet::empty();
     for s in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         signals.add(s);
@@ -182,8 +184,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Takes `.woof/platform.lock` (flock: released by the kernel when we die) and
-/// writes our pid in it; a second platform learns the first one's pid from it.
+/// Takes `.woof/platform.lock` and writes our pid in it; a second platform learns
+/// the first one's pid from it. A POSIX record lock, not flock: both die with the
+/// process, but a flock is shared with every child forked and not yet exec'd, and
+/// such a child could outlive a SIGKILLed platform by long enough to make its
+/// restart fail. Record locks are never inherited.
 fn singleton(ns: &Namespace, dir: &std::path::Path) -> Result<File, Failure> {
     let path = ns.state_dir().join("platform.lock");
     let mut f = OpenOptions::new()
@@ -193,7 +198,14 @@ fn singleton(ns: &Namespace, dir: &std::path::Path) -> Result<File, Failure> {
         .truncate(false)
         .open(&path)
         .map_err(|e| Failure::io(&path.display().to_string(), e))?;
-    if f.try_lock().is_err() {
+    let whole = nix::libc::flock {
+        l_type: nix::libc::F_WRLCK as _,
+        l_whence: nix::libc::SEEK_SET as _,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    if nix::fcntl::fcntl(f.as_raw_fd(), nix::fcntl::FcntlArg::F_SETLK(&whole)).is_err() {
         let mut pid = String::new();
         let _ = f.read_to_string(&mut pid);
         return Err(Failure::new(

@@ -296,6 +296,10 @@ fn exec(
     let path = c(handler.display().to_string())?;
     let argv = [path.clone()];
     woof::default_sigpipe_for_exec();
+    // The platform blocks SIGTERM, SIGINT and SIGHUP (it takes them with sigwait) and
+    // a spawned child inherits that mask: unblock everything, or the handler (and
+    // whatever it starts) could never be stopped by those signals.
+    let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
     let e = execve(&path, &argv, &envp)
         .err()
         .unwrap_or(nix::Error::UnknownErrno);
