@@ -448,8 +448,6 @@ fn a_persistent_handler_that_crashes_is_restarted_for_later_elements() {
 }
 
 #[test]
-#[ignore = "persistent.rs counts a frame accepted into a dying instance's pipe as delivered \
-            (documented at-most-once per process); the issue asks for nothing lost"]
 fn elements_sent_while_a_persistent_handler_dies_still_reach_a_new_instance() {
     // The burst variant: "crash" and the elements after it arrive together, so the
     // frames after "crash" are written into the pipe of an instance that is exiting.

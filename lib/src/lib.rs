@@ -36,4 +36,10 @@ pub fn default_sigpipe_for_exec() {
     map::default_sigpipe();
 }
 
+/// Bytes written into a pipe (given its write end) and not yet read. The platform
+/// uses it to tell which frames a persistent handler that died had consumed.
+pub fn pipe_unread(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<usize> {
+    map::pipe_unread(fd)
+}
+
 pub use woof::{CreateOptions, Element, Info, Woof, Writer, now_ns};
