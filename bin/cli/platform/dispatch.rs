@@ -95,13 +95,31 @@ impl Platform {
                 let mut st = self.lock();
                 if st.next <= self.triggers.latest() {
                     st.next += 1;
-                    Ok(st.next - 1)
+                    let t = st.next - 1;
+                    // Decoded, and handed to a persistent feeder, under the claim
+                    // lock: persistent handlers then see frames in log order.
+                    Ok((
+                        t,
+                        self.decode(t).map(|trig| self.hand_to_persistent(t, trig)),
+                    ))
                 } else {
                     Err(st.next - 1)
                 }
             };
             match claimed {
-                Ok(t) => self.dispatch(t),
+                Ok((t, Ok(Some(trig)))) => self.run_process(t, &trig),
+                Ok((_, Ok(None))) => {}
+                Ok((t, Err(detail))) => {
+                    let unknown = Trigger {
+                        woof: String::new(),
+                        seqno: 0,
+                        handler: String::new(),
+                        put_time_ns: 0,
+                        cause: String::new(),
+                    };
+                    self.record(t, &unknown, now_ns(), 0, Outcome::Failed, &detail);
+                    self.finish(t);
+                }
                 // Sleeps on the trigger log's futex; a put wakes it. The bound only
                 // matters at shutdown, for a worker that parks just after the
                 // shutdown wake-up went out.
@@ -113,41 +131,24 @@ impl Platform {
         }
     }
 
-    fn dispatch(&self, t: u64) {
+    fn decode(&self, t: u64) -> Result<Trigger, String> {
         let mut rec = [0u8; TRIGGER_SIZE];
-        let trig = match self
-            .triggers
+        self.triggers
             .get(t, &mut rec)
             .and_then(|_| Trigger::decode(&rec))
-        {
-            Ok(trig) => trig,
-            Err(e) => {
-                let unknown = Trigger {
-                    woof: String::new(),
-                    seqno: 0,
-                    handler: String::new(),
-                    put_time_ns: 0,
-                    cause: String::new(),
-                };
-                self.record(
-                    t,
-                    &unknown,
-                    now_ns(),
-                    0,
-                    Outcome::Failed,
-                    &format!("trigger {t}: {e}"),
-                );
-                self.finish(t);
-                return;
-            }
+            .map_err(|e| format!("trigger {t}: {e}"))
+    }
+
+    /// Sends a persistent handler's trigger to its feeder (None), or gives it back
+    /// to be run as a process.
+    fn hand_to_persistent(&self, t: u64, trig: Trigger) -> Option<Trigger> {
+        let Some(tx) = self.persistent.get(&trig.handler) else {
+            return Some(trig);
         };
-        if let Some(tx) = self.persistent.get(&trig.handler) {
-            if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-                let _ = tx.send((t, trig));
-            }
-            return;
+        if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            let _ = tx.send((t, trig));
         }
-        self.run_process(t, &trig);
+        None
     }
 
     fn run_process(&self, t: u64, trig: &Trigger) {
@@ -179,6 +180,8 @@ impl Platform {
             .socket
             .write_all(job.line().as_bytes())
             .and_then(|()| sh.socket.read_to_string(&mut status));
+        // The job has exec'd (or failed): now replacing the shepherd costs it nothing.
+        self.pool.refill_soon();
         if let Err(e) = sent {
             let _ = sh.child.kill();
             let _ = sh.child.wait();

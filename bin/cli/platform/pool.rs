@@ -73,14 +73,20 @@ impl Pool {
         })
     }
 
-    /// A ready shepherd: one from the pool, or a fresh one when it is empty.
+    /// A ready shepherd: one from the pool, or a fresh one when it is empty. The
+    /// pool is not refilled here: call `refill_soon` once the job has started, so
+    /// starting the replacement does not compete with the job for the CPU.
     pub fn take(&self) -> io::Result<Ready> {
         let got = self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        self.cv.notify_one();
         match got {
             Some(r) => Ok(r),
             None => self.spawn(),
         }
+    }
+
+    /// Lets the refill thread replace what `take` handed out.
+    pub fn refill_soon(&self) {
+        self.cv.notify_one();
     }
 
     fn refill(&self) {
