@@ -874,34 +874,20 @@ const RSS_DISPATCHES: usize = 100_000;
 /// How long one handler record may take to reach the FIFO.
 const HANDLER_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The handler every handler row runs: `benches/handler.rs` (no_std, static glibc,
-/// no PIE: what `gcc -static` makes of a small C handler), compiled here with the
-/// `rustc` of this toolchain into `target/bench/` and checked to be static (no ELF
-/// interpreter). Returns its path and size.
+/// The handler every handler row runs: `benches/handler.c`, a small C program
+/// compiled here with `cc -O2 -static` into `target/bench/` (what a user's static C
+/// handler would be) and checked to be static (no ELF interpreter). Returns its
+/// path and size.
 fn build_handler(dir: &Path) -> Res<(PathBuf, u64)> {
-    #[rustfmt::skip]
-    const HANDLER_FLAGS: [&str; 12] = [
-        "--edition", "2024", "-C", "opt-level=2", "-C", "panic=abort",
-        "-C", "target-feature=+crt-static", "-C", "relocation-model=static",
-        "-C", "strip=symbols",
-    ];
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/handler.rs");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/handler.c");
     let out = dir.join("woof-bench-handler");
-    // Cargo runs benches with CARGO set; its rustc sits beside it.
-    let rustc = std::env::var_os("RUSTC")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let cargo = PathBuf::from(std::env::var_os("CARGO")?);
-            Some(cargo.parent()?.join("rustc")).filter(|p| p.is_file())
-        })
-        .unwrap_or_else(|| PathBuf::from("rustc"));
-    let output = Command::new(&rustc)
-        .args(HANDLER_FLAGS)
-        .arg("-o")
+    let cc = std::env::var_os("CC").unwrap_or_else(|| "cc".into());
+    let output = Command::new(&cc)
+        .args(["-O2", "-static", "-o"])
         .arg(&out)
         .arg(&src)
         .output()
-        .ctx(&format!("running {}", rustc.display()))?;
+        .ctx(&format!("running {}", cc.to_string_lossy()))?;
     if !output.status.success() {
         return Err(format!(
             "compiling {}: {}",
@@ -1833,7 +1819,7 @@ fn main() {
     }
     let handler_note = match &handler {
         Ok((_, size)) => format!(
-            " The handler rows run `benches/handler.rs`, built by this run into a {} kB \
+            " The handler rows run `benches/handler.c`, built by this run into a {} kB \
              static executable.",
             size / 1024
         ),
