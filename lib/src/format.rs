@@ -164,13 +164,15 @@ pub fn slot_crc(seqno: u64, time_ns: u64, data: &[u8]) -> u32 {
     crc32c::crc32c_append(crc, data)
 }
 
-fn get_u32(b: &[u8], off: usize) -> u32 {
+/// The little-endian u32 at `off` (records and headers alike).
+pub(crate) fn get_u32(b: &[u8], off: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[off..off + 4]);
     u32::from_le_bytes(a)
 }
 
-fn get_u64(b: &[u8], off: usize) -> u64 {
+/// The little-endian u64 at `off`.
+pub(crate) fn get_u64(b: &[u8], off: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[off..off + 8]);
     u64::from_le_bytes(a)

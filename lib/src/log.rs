@@ -5,6 +5,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::Durability;
+use crate::format::get_u64;
 use crate::woof::{Woof, now_ns};
 
 /// Bytes of one trigger record.
@@ -54,12 +55,6 @@ fn get_field(rec: &[u8], len_off: usize, off: usize, max: usize) -> Result<Strin
     }
     String::from_utf8(rec[off..off + len].to_vec())
         .map_err(|_| Error::new(ErrorKind::Corrupt, "trigger record").detail("field is not UTF-8"))
-}
-
-fn get_u64(rec: &[u8], off: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&rec[off..off + 8]);
-    u64::from_le_bytes(a)
 }
 
 impl Trigger {

@@ -3,6 +3,7 @@
 //! FORMAT.md, "Results log".
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::format::get_u64;
 use crate::log::MAX_CAUSE;
 
 /// Bytes of one result record.
@@ -143,12 +144,6 @@ fn get_text(rec: &[u8], idx: usize, off: usize, max: usize) -> Result<String> {
     Ok(String::from_utf8_lossy(&rec[off..off + len]).into_owned())
 }
 
-fn get_u64(rec: &[u8], off: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&rec[off..off + 8]);
-    u64::from_le_bytes(a)
-}
-
 impl RunResult {
     pub fn encode(&self) -> [u8; RESULT_SIZE] {
         let mut rec = [0u8; RESULT_SIZE];
@@ -177,12 +172,7 @@ impl RunResult {
         if rec.len() != RESULT_SIZE {
             return Err(Error::new(ErrorKind::Corrupt, "result record").detail("wrong size"));
         }
-        let code = i32::from_le_bytes([
-            rec[OFF_CODE],
-            rec[OFF_CODE + 1],
-            rec[OFF_CODE + 2],
-            rec[OFF_CODE + 3],
-        ]);
+        let code = crate::format::get_u32(rec, OFF_CODE) as i32;
         Ok(RunResult {
             trigger: get_u64(rec, OFF_TRIGGER),
             seqno: get_u64(rec, OFF_SEQNO),
