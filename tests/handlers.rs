@@ -219,6 +219,48 @@ fn handlers_start_with_no_signal_blocked() {
 }
 
 #[test]
+fn handlers_start_with_default_signal_dispositions_even_under_nohup() {
+    // Ignored dispositions survive exec: a platform started with SIGHUP and SIGINT
+    // ignored (nohup, or a shell's trap) must not pass that on to handlers, nor the
+    // Rust runtime's ignored SIGPIPE.
+    let ns = Ns::new();
+    ns.create("m", 8, 10);
+    ns.handler(
+        "ign",
+        "#!/usr/bin/awk -f\n\
+         BEGIN { while ((getline l < \"/proc/self/status\") > 0) if (l ~ /^SigIgn/) print l > (ENVIRON[\"WOOF_NAMESPACE\"] \"/ign.tmp\"); close(ENVIRON[\"WOOF_NAMESPACE\"] \"/ign.tmp\"); system(\"mv ign.tmp ign\") }\n",
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args(["-c", "trap '' HUP INT PIPE; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_woof-platform"))
+        .arg("-N")
+        .arg(ns.path())
+        .current_dir(ns.path());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("WOOF_") {
+            cmd.env_remove(key);
+        }
+    }
+    let _platform = common::Platform::start(cmd);
+    ns.put_h("m", "ign", b"x");
+    assert!(
+        wait_until(PROMPT, || ns.file("ign").exists()),
+        "the handler did not run: {:?}",
+        ns.results()
+    );
+    // Standard signals only (1-31): glibc reserves 32 and 33 for itself and may
+    // leave them ignored whatever anyone asks.
+    let line = ns.read("ign");
+    let mask = u64::from_str_radix(line.trim().trim_start_matches("SigIgn:").trim(), 16)
+        .unwrap_or_else(|_| panic!("not a SigIgn line: {line:?}"));
+    assert_eq!(
+        mask & 0x7fff_ffff,
+        0,
+        "ignored signals reached the handler: {line:?}"
+    );
+}
+
+#[test]
 fn with_one_worker_handlers_run_in_put_order() {
     let ns = Ns::new();
     ns.create("a", 16, 100);

@@ -30,10 +30,10 @@ mod woof;
 pub use error::{Error, ErrorKind, Result};
 pub use format::Durability;
 pub use namespace::Namespace;
-/// Restores the default SIGPIPE disposition before exec'ing another program (the
-/// Rust runtime ignores SIGPIPE, and exec keeps an ignored disposition).
-pub fn default_sigpipe_for_exec() {
-    map::default_sigpipe();
+/// Restores default signal dispositions before exec'ing another program (exec keeps
+/// ignored ones: the Rust runtime ignores SIGPIPE, `nohup` ignores SIGHUP).
+pub fn default_signals_for_exec() {
+    map::default_signals();
 }
 
 /// Bytes written into a pipe (given its write end) and not yet read. The platform

@@ -256,14 +256,32 @@ pub(crate) fn preallocate(file: &File, len: u64) -> io::Result<()> {
     check_rc(unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) })
 }
 
-/// Restores the default SIGPIPE disposition. The Rust runtime ignores SIGPIPE, and
-/// an ignored disposition survives exec: a handler exec'd by the shepherd would
-/// otherwise never die of a closed pipe the way Unix programs expect.
-pub(crate) fn default_sigpipe() {
-    // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety
-    // concern arises; the shepherd calls this single-threaded, right before exec.
-    unsafe {
-        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+/// Restores the default disposition of the signals a program expects to find at
+/// their defaults. An ignored disposition survives exec: the Rust runtime ignores
+/// SIGPIPE, and a platform started under `nohup` ignores SIGHUP; a handler exec'd by
+/// the shepherd must not inherit either.
+pub(crate) fn default_signals() {
+    const SIGNALS: [libc::c_int; 13] = [
+        libc::SIGPIPE,
+        libc::SIGHUP,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGTERM,
+        libc::SIGUSR1,
+        libc::SIGUSR2,
+        libc::SIGALRM,
+        libc::SIGCHLD,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGXFSZ,
+    ];
+    for sig in SIGNALS {
+        // SAFETY: installing SIG_DFL runs no handler code, so no async-signal-safety
+        // concern arises; the shepherd calls this single-threaded, right before exec.
+        unsafe {
+            libc::signal(sig, libc::SIG_DFL);
+        }
     }
 }
 

@@ -295,7 +295,7 @@ fn exec(
     }
     let path = c(handler.display().to_string())?;
     let argv = [path.clone()];
-    woof::default_sigpipe_for_exec();
+    woof::default_signals_for_exec();
     // The platform blocks SIGTERM, SIGINT and SIGHUP (it takes them with sigwait) and
     // a spawned child inherits that mask: unblock everything, or the handler (and
     // whatever it starts) could never be stopped by those signals.
