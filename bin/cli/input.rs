@@ -45,8 +45,9 @@ impl<R: Read> Chunks<R> {
         }
     }
 
-    /// Reads once (blocking only when nothing is buffered) and returns the pending
-    /// bytes, or None at end of input. Call `take` to consume elements from them.
+    /// Reads once more from the source (blocking until something arrives). Returns
+    /// false once end of input was already reached; take the elements that arrived
+    /// with `next_element`.
     pub fn fill(&mut self) -> io::Result<bool> {
         if self.eof {
             return Ok(false);
