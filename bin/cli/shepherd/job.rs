@@ -43,20 +43,22 @@ impl Job {
         })
     }
 
-    /// Reads one job line byte by byte (nothing past it is consumed); None at EOF.
+    /// Reads one job line; None at EOF. The platform writes the line in one write and
+    /// then waits for the answer, so nothing follows it.
     pub fn read(fd: &OwnedFd) -> Result<Option<Job>, String> {
         let mut f = std::fs::File::from(fd.try_clone().map_err(|e| e.to_string())?);
         let mut line = Vec::with_capacity(128);
-        let mut byte = [0u8; 1];
-        loop {
-            match f.read(&mut byte) {
+        let mut chunk = [0u8; 256];
+        while !line.ends_with(b"\n") {
+            match f.read(&mut chunk) {
                 Ok(0) if line.is_empty() => return Ok(None),
                 Ok(0) => return Err("truncated job line".into()),
-                Ok(_) if byte[0] == b'\n' => break,
-                Ok(_) if line.len() >= MAX_LINE => return Err("job line too long".into()),
-                Ok(_) => line.push(byte[0]),
+                Ok(n) => line.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.to_string()),
+            }
+            if line.len() > MAX_LINE {
+                return Err("job line too long".into());
             }
         }
         let text = String::from_utf8(line).map_err(|_| "job line is not UTF-8".to_string())?;

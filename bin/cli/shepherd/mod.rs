@@ -135,7 +135,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return serve(&args, &ns, &dir);
     }
     let refused = match &args.persistent {
-        Some(h) => prepare_persistent(&args, &ns, &dir, h),
+        Some(h) => confine(&args).and_then(|()| prepare_persistent(&args, &ns, &dir, h)),
         None => {
             let job = Job {
                 woof: args.woof.clone().unwrap_or_default(),
@@ -143,7 +143,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 handler: args.handler.clone().unwrap_or_default(),
                 trigger: args.trigger.unwrap_or(0),
             };
-            prepare(&args, &ns, &dir, &job)
+            confine(&args).and_then(|()| prepare(&args, &ns, &dir, &job))
         }
     };
     // Only returns on failure: success is the exec.
@@ -168,14 +168,36 @@ fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
         .as_fd()
         .try_clone_to_owned()
         .map_err(|e| Failure::io("stdin", e))?;
+    let confined = confine(args);
     let job = match Job::read(&status) {
         Ok(Some(job)) => job,
         Ok(None) => return Ok(()), // the platform went away before giving work
         Err(e) => return Err(Failure::new(65, format!("job: {e}"))),
     };
-    let r = prepare(args, ns, dir, &job).unwrap_or_else(|r| r);
+    let r = confined
+        .and_then(|()| prepare(args, ns, dir, &job))
+        .unwrap_or_else(|r| r);
     let mut f = File::from(status);
     let _ = f.write_all(r.status_line().as_bytes());
+    Ok(())
+}
+
+/// Its own process group (so a timeout or shutdown reaches every process the
+/// handler starts) and the rlimits. A served shepherd does this while it waits for
+/// its job, off the critical path.
+fn confine(args: &Args) -> Result<(), Refusal> {
+    let failed = |what: &str, e: nix::Error| {
+        Refusal::new("failed", 71, format!("{what}: {}", e.desc().to_lowercase()))
+    };
+    setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| failed("setpgid", e))?;
+    for (res, limit) in [
+        (Resource::RLIMIT_CPU, args.cpu),
+        (Resource::RLIMIT_AS, args.memory),
+        (Resource::RLIMIT_NOFILE, args.files),
+        (Resource::RLIMIT_FSIZE, args.file_size),
+    ] {
+        setrlimit(res, limit, limit).map_err(|e| failed(&format!("setrlimit {res:?}"), e))?;
+    }
     Ok(())
 }
 
@@ -257,19 +279,6 @@ fn exec(
     handler: &Path,
     env: &[(&str, String)],
 ) -> Result<Refusal, Refusal> {
-    let failed = |what: &str, e: nix::Error| {
-        Refusal::new("failed", 71, format!("{what}: {}", e.desc().to_lowercase()))
-    };
-    // Its own group, so a timeout or shutdown reaches every process it starts.
-    setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| failed("setpgid", e))?;
-    for (res, limit) in [
-        (Resource::RLIMIT_CPU, args.cpu),
-        (Resource::RLIMIT_AS, args.memory),
-        (Resource::RLIMIT_NOFILE, args.files),
-        (Resource::RLIMIT_FSIZE, args.file_size),
-    ] {
-        setrlimit(res, limit, limit).map_err(|e| failed(&format!("setrlimit {res:?}"), e))?;
-    }
     if args.isolate {
         isolate::enter(dir).map_err(|e| {
             Refusal::new(
@@ -279,6 +288,7 @@ fn exec(
             )
         })?;
     }
+    // After isolation's mounts, so the namespace directory is the one in view.
     std::env::set_current_dir(dir)
         .map_err(|e| Refusal::new("failed", 74, format!("chdir {}: {e}", dir.display())))?;
     let c = |s: String| {
