@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{CsvLine, ELEMENT, Ns, Rng, Running, decode, encoded_lines};
+use common::{CsvLine, ELEMENT, Ns, Rng, Running, encoded_lines};
 
 const WRITERS: u32 = 8;
 const PER_WRITER: u64 = 20_000;
@@ -24,14 +24,7 @@ const CHUNK: u64 = 16;
 /// Checks one csv line a reader printed: parses, and its element verifies.
 fn verified(line: &str) -> (u64, u32, u64) {
     let l = CsvLine::try_parse(line).unwrap_or_else(|| panic!("torn or malformed line {line:?}"));
-    let (w, c) = decode(&l.data).unwrap_or_else(|| {
-        panic!(
-            "seqno {}: element does not verify: {:?}",
-            l.seqno,
-            String::from_utf8_lossy(&l.data)
-        )
-    });
-    (l.seqno, w, c)
+    common::whole(&l)
 }
 
 #[test]
@@ -155,15 +148,7 @@ fn eight_writers_and_concurrent_readers() {
 
     // Afterwards: all of them, contiguous, each writer's exactly once and in order.
     assert_eq!(ns.latest("t"), TOTAL);
-    let all = ns
-        .cmd("woof-get")
-        .args(["t", "1..", "--format", "csv"])
-        .assert()
-        .success()
-        .stderr("")
-        .get_output()
-        .stdout
-        .clone();
+    let all = common::ok_stdout(ns.cmd("woof-get").args(["t", "1..", "--format", "csv"]));
     let text = String::from_utf8(all).expect("utf8");
     let mut next = vec![0u64; WRITERS as usize];
     let mut count = 0;

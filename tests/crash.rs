@@ -29,16 +29,7 @@ fn visible(ns: &Ns) -> Vec<(u64, u32, u64)> {
     }
     ns.get_csv("t", "1..")
         .into_iter()
-        .map(|l| {
-            let (w, c) = decode(&l.data).unwrap_or_else(|| {
-                panic!(
-                    "seqno {} is not whole: {:?}",
-                    l.seqno,
-                    String::from_utf8_lossy(&l.data)
-                )
-            });
-            (l.seqno, w, c)
-        })
+        .map(|l| common::whole(&l))
         .collect()
 }
 
@@ -50,17 +41,12 @@ fn assert_contiguous(v: &[(u64, u32, u64)]) {
 
 /// A one-shot put that must finish promptly (no dead writer may block it).
 fn prompt_put(ns: &Ns, data: &[u8]) -> u64 {
-    let out = ns
-        .cmd("woof-put")
-        .timeout(PROMPT)
-        .arg("t")
-        .write_stdin(data)
-        .assert()
-        .success()
-        .stderr("")
-        .get_output()
-        .stdout
-        .clone();
+    let out = common::ok_stdout(
+        ns.cmd("woof-put")
+            .timeout(PROMPT)
+            .arg("t")
+            .write_stdin(data),
+    );
     common::parse_seqno_line(&out)
 }
 

@@ -429,15 +429,7 @@ fn a_lock_held_in_another_boot_is_reinitialised_by_the_first_writer() {
     // The put must not wait for the phantom owner (the command's timeout bounds it).
     let mut cmd = ns.cmd("woof-put");
     cmd.timeout(common::PROMPT);
-    let out = cmd
-        .arg("fx")
-        .write_stdin(element(12))
-        .assert()
-        .success()
-        .stderr("")
-        .get_output()
-        .stdout
-        .clone();
+    let out = common::ok_stdout(cmd.arg("fx").write_stdin(element(12)));
     assert_eq!(common::parse_seqno_line(&out), 12);
     assert_eq!(ns.put("fx", &element(13)), 13);
     assert_eq!(ns.get_hex("fx", "13"), [common::hex(&element(13))]);

@@ -31,18 +31,12 @@ fn cursor_value(path: &Path) -> Option<u64> {
 }
 
 fn tail_out(ns: &Ns, args: &[&str]) -> String {
-    String::from_utf8(
+    String::from_utf8(common::ok_stdout(
         ns.cmd("woof-tail")
             .arg("t")
             .args(["--format", "csv"])
-            .args(args)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone(),
-    )
+            .args(args),
+    ))
     .expect("utf8")
 }
 
@@ -140,17 +134,11 @@ fn tail_warns_and_exits_66_when_elements_were_evicted_before_they_were_read() {
 fn a_new_cursor_without_n_starts_at_the_oldest_element() {
     let ns = ns_with(8, 5);
     let cur = ns.path().join("cur");
-    let out = String::from_utf8(
+    let out = String::from_utf8(common::ok_stdout(
         ns.cmd("woof-tail")
             .args(["t", "--format", "csv", "--cursor"])
-            .arg(&cur)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone(),
-    )
+            .arg(&cur),
+    ))
     .expect("utf8");
     assert_eq!(seqnos(&out), [4, 5, 6, 7, 8]);
     assert_eq!(std::fs::read_to_string(&cur).expect("cursor"), "8\n");

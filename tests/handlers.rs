@@ -529,15 +529,7 @@ fn results_read_as_json_and_csv_and_followed() {
     ns.wait_results(PROMPT, "3 runs", |r| finals(r).len() == 3);
 
     // JSON: every key, in order; started then exited for each trigger.
-    let out = ns
-        .cmd("woof-tail")
-        .args(["--results", "--format", "json"])
-        .assert()
-        .success()
-        .stderr("")
-        .get_output()
-        .stdout
-        .clone();
+    let out = common::ok_stdout(ns.cmd("woof-tail").args(["--results", "--format", "json"]));
     let text = String::from_utf8(out).expect("utf8");
     let recs: Vec<RunRec> = text.lines().map(RunRec::parse).collect();
     assert_eq!(recs.len(), 6, "{text}");
@@ -560,15 +552,10 @@ fn results_read_as_json_and_csv_and_followed() {
     }
 
     // CSV of a range: result,trigger,woof,seqno,handler,outcome,code,start,duration_ms,cause,detail
-    let out = ns
-        .cmd("woof-get")
-        .args(["--results", "1..3", "--format", "csv"])
-        .assert()
-        .success()
-        .stderr("")
-        .get_output()
-        .stdout
-        .clone();
+    let out = common::ok_stdout(
+        ns.cmd("woof-get")
+            .args(["--results", "1..3", "--format", "csv"]),
+    );
     let csv = String::from_utf8(out).expect("utf8");
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(rows.len(), 3, "{csv}");

@@ -405,16 +405,11 @@ fn a_full_trigger_log_refuses_puts_with_75_and_drains_once_a_platform_runs() {
     let ns = Ns::new();
     ns.create("e", 8, 2 * LOG);
     ns.handler("t", "#!/bin/sh\n");
-    let out = ns
-        .cmd("woof-put")
-        .args(["e", "--batch", "-H", "t"])
-        .write_stdin(vec![0u8; 8 * (LOG as usize - 4)])
-        .assert()
-        .success()
-        .stderr("")
-        .get_output()
-        .stdout
-        .clone();
+    let out = common::ok_stdout(
+        ns.cmd("woof-put")
+            .args(["e", "--batch", "-H", "t"])
+            .write_stdin(vec![0u8; 8 * (LOG as usize - 4)]),
+    );
     assert_eq!(common::parse_range_line(&out), (1, LOG - 4));
     let full = format!(
         "woof-put: e: trigger log: full: {LOG} triggers not yet run (is woof-platform running?); this element was not put"

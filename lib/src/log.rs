@@ -130,15 +130,7 @@ pub fn put_triggered(
             "full: {pending} triggers not yet run (is woof-platform running?); this element was not put"
         )));
     }
-    if data.len() != target.element_size() {
-        return Err(Error::new(
-            ErrorKind::Size {
-                expected: target.element_size() as u64,
-                got: data.len() as u64,
-            },
-            "",
-        ));
-    }
+    target.check_size(data.len())?;
     let put_time_ns = now_ns();
     let seqno = {
         let mut w = target.writer()?;

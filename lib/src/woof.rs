@@ -259,15 +259,8 @@ impl Woof {
     /// Never blocks writers: the slot's seqno is checked before and after the copy,
     /// and its checksum after.
     pub fn get(&self, seqno: u64, buf: &mut [u8]) -> Result<Element> {
-        if buf.len() != self.element_size() {
-            return Err(Error::new(
-                ErrorKind::Size {
-                    expected: self.element_size() as u64,
-                    got: buf.len() as u64,
-                },
-                "read buffer",
-            ));
-        }
+        self.check_size(buf.len())
+            .map_err(|e| e.with_context("read buffer"))?;
         let latest = self.latest();
         let seqno = if seqno == 0 {
             if latest == 0 {
@@ -355,7 +348,8 @@ impl Woof {
         })
     }
 
-    fn check_size(&self, got: usize) -> Result<()> {
+    /// An element of any other size than this woof's is an error.
+    pub(crate) fn check_size(&self, got: usize) -> Result<()> {
         if got != self.element_size() {
             return Err(Error::new(
                 ErrorKind::Size {

@@ -112,60 +112,33 @@ impl Ns {
 
     /// One-shot `woof-put name` of `data`; returns the seqno it printed.
     pub fn put(&self, name: &str, data: &[u8]) -> u64 {
-        let out = self
-            .cmd("woof-put")
-            .arg(name)
-            .write_stdin(data)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(self.cmd("woof-put").arg(name).write_stdin(data));
         parse_seqno_line(&out)
     }
 
     /// `woof-put name --batch` of `data`; returns the FIRST..LAST it printed.
     pub fn put_batch(&self, name: &str, data: &[u8]) -> (u64, u64) {
-        let out = self
-            .cmd("woof-put")
-            .args([name, "--batch"])
-            .write_stdin(data)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(
+            self.cmd("woof-put")
+                .args([name, "--batch"])
+                .write_stdin(data),
+        );
         parse_range_line(&out)
     }
 
     /// `woof-put name --lines --pad` of `text`; returns the FIRST..LAST it printed.
     pub fn put_lines(&self, name: &str, text: &str) -> (u64, u64) {
-        let out = self
-            .cmd("woof-put")
-            .args([name, "--lines", "--pad"])
-            .write_stdin(text)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(
+            self.cmd("woof-put")
+                .args([name, "--lines", "--pad"])
+                .write_stdin(text),
+        );
         parse_range_line(&out)
     }
 
     /// `woof-get name which --format hex`, which must succeed: one hex string per element.
     pub fn get_hex(&self, name: &str, which: &str) -> Vec<String> {
-        let out = self
-            .cmd("woof-get")
-            .args([name, which, "--format", "hex"])
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(self.cmd("woof-get").args([name, which, "--format", "hex"]));
         String::from_utf8(out)
             .expect("hex output is text")
             .lines()
@@ -175,15 +148,7 @@ impl Ns {
 
     /// `woof-get name which --format csv`, which must succeed, parsed.
     pub fn get_csv(&self, name: &str, which: &str) -> Vec<CsvLine> {
-        let out = self
-            .cmd("woof-get")
-            .args([name, which, "--format", "csv"])
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(self.cmd("woof-get").args([name, which, "--format", "csv"]));
         String::from_utf8(out)
             .expect("csv output is text")
             .lines()
@@ -193,15 +158,7 @@ impl Ns {
 
     /// The value of one `key: value` line of `woof-get name --info`.
     pub fn info_field(&self, name: &str, key: &str) -> String {
-        let out = self
-            .cmd("woof-get")
-            .args([name, "--info"])
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(self.cmd("woof-get").args([name, "--info"]));
         let text = String::from_utf8(out).expect("info is text");
         let prefix = format!("{key}:");
         text.lines()
@@ -258,6 +215,17 @@ pub fn fails(cmd: &mut assert_cmd::Command, code: i32, stderr: &str) {
         .code(code)
         .stdout("")
         .stderr(format!("{stderr}\n"));
+}
+
+/// Runs `cmd`, which must succeed with nothing on stderr; returns its stdout.
+pub fn ok_stdout(mut cmd: impl std::borrow::BorrowMut<assert_cmd::Command>) -> Vec<u8> {
+    cmd.borrow_mut()
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone()
 }
 
 /// Parses `N\n` (one-shot woof-put's output).
@@ -389,6 +357,18 @@ pub fn encode(writer: u32, counter: u64) -> Vec<u8> {
 }
 
 /// The (writer, counter) of an element made by `encode`, if every byte checks out.
+/// The (seqno, writer, counter) of a printed element, which must verify.
+pub fn whole(l: &CsvLine) -> (u64, u32, u64) {
+    let (w, c) = decode(&l.data).unwrap_or_else(|| {
+        panic!(
+            "seqno {} is not whole: {:?}",
+            l.seqno,
+            String::from_utf8_lossy(&l.data)
+        )
+    });
+    (l.seqno, w, c)
+}
+
 pub fn decode(data: &[u8]) -> Option<(u32, u64)> {
     let text = std::str::from_utf8(data.get(..16)?).ok()?;
     let (w, rest) = text.split_once(':')?;
@@ -670,31 +650,21 @@ impl Ns {
     /// `woof-put NAME --pad -H HANDLER` of `data`, which must succeed quietly;
     /// returns the seqno it printed.
     pub fn put_h(&self, name: &str, handler: &str, data: &[u8]) -> u64 {
-        let out = self
-            .cmd("woof-put")
-            .args([name, "--pad", "-H", handler])
-            .write_stdin(data)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(
+            self.cmd("woof-put")
+                .args([name, "--pad", "-H", handler])
+                .write_stdin(data),
+        );
         parse_seqno_line(&out)
     }
 
     /// `woof-put NAME --lines --pad -H HANDLER` of `text`; returns FIRST..LAST.
     pub fn put_lines_h(&self, name: &str, handler: &str, text: &str) -> (u64, u64) {
-        let out = self
-            .cmd("woof-put")
-            .args([name, "--lines", "--pad", "-H", handler])
-            .write_stdin(text)
-            .assert()
-            .success()
-            .stderr("")
-            .get_output()
-            .stdout
-            .clone();
+        let out = ok_stdout(
+            self.cmd("woof-put")
+                .args([name, "--lines", "--pad", "-H", handler])
+                .write_stdin(text),
+        );
         parse_range_line(&out)
     }
 
