@@ -4,7 +4,6 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -15,13 +14,21 @@ use woof::results::{Outcome, RunResult};
 use woof::{Namespace, Woof, now_ns};
 
 use super::output::Output;
+use super::persistent::{self, Done, Persistent};
 use super::pool::Pool;
 use super::timer::Timer;
 use crate::shepherd::Job;
 
-/// Channels to the persistent handlers' feeders, by handler; taken (closed) at
-/// shutdown.
-pub type Feeds = HashMap<String, Mutex<Option<Sender<(u64, Trigger)>>>>;
+/// The persistent handlers, by name.
+pub type Feeds = HashMap<String, Arc<Persistent>>;
+
+/// What became of a claimed trigger.
+enum Handed {
+    /// Run it as a process.
+    Process(Trigger),
+    /// Written to its persistent handler; what to record now.
+    Written(Done),
+}
 
 #[derive(Default)]
 pub struct State {
@@ -96,7 +103,7 @@ impl Platform {
                 if st.next <= self.triggers.latest() {
                     st.next += 1;
                     let t = st.next - 1;
-                    // Decoded, and handed to a persistent feeder, under the claim
+                    // Decoded, and written to a persistent handler, under the claim
                     // lock: persistent handlers then see frames in log order.
                     Ok((
                         t,
@@ -107,8 +114,8 @@ impl Platform {
                 }
             };
             match claimed {
-                Ok((t, Ok(Some(trig)))) => self.run_process(t, &trig),
-                Ok((_, Ok(None))) => {}
+                Ok((t, Ok(Handed::Process(trig)))) => self.run_process(t, &trig),
+                Ok((_, Ok(Handed::Written(d)))) => persistent::done(self, d),
                 Ok((t, Err(detail))) => {
                     let unknown = Trigger {
                         woof: String::new(),
@@ -131,7 +138,7 @@ impl Platform {
         }
     }
 
-    fn decode(&self, t: u64) -> Result<Trigger, String> {
+    pub fn decode(&self, t: u64) -> Result<Trigger, String> {
         let mut rec = [0u8; TRIGGER_SIZE];
         self.triggers
             .get(t, &mut rec)
@@ -139,16 +146,13 @@ impl Platform {
             .map_err(|e| format!("trigger {t}: {e}"))
     }
 
-    /// Sends a persistent handler's trigger to its feeder (None), or gives it back
-    /// to be run as a process.
-    fn hand_to_persistent(&self, t: u64, trig: Trigger) -> Option<Trigger> {
-        let Some(tx) = self.persistent.get(&trig.handler) else {
-            return Some(trig);
-        };
-        if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
-            let _ = tx.send((t, trig));
+    /// Writes a persistent handler's trigger to it, or gives it back to be run as
+    /// a process.
+    fn hand_to_persistent(&self, t: u64, trig: Trigger) -> Handed {
+        match self.persistent.get(&trig.handler) {
+            Some(h) => Handed::Written(h.deliver(self, t, trig)),
+            None => Handed::Process(trig),
         }
-        None
     }
 
     fn run_process(&self, t: u64, trig: &Trigger) {
@@ -349,8 +353,8 @@ impl Platform {
             let _ = killpg(Pid::from_raw(pgid), Signal::SIGKILL);
         }
         drop(st);
-        for tx in self.persistent.values() {
-            tx.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for h in self.persistent.values() {
+            h.close();
         }
     }
 }

@@ -13,8 +13,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::fd::AsRawFd;
-use std::sync::mpsc::channel;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -122,12 +121,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         shepherd_args.clone(),
         usize::from(args.workers),
     );
-    let mut senders = HashMap::new();
-    let mut receivers = Vec::new();
+    let mut feeds = HashMap::new();
     for h in &args.persistent {
-        let (tx, rx) = channel();
-        senders.insert(h.clone(), Mutex::new(Some(tx)));
-        receivers.push((h.clone(), rx));
+        feeds.insert(h.clone(), Arc::new(persistent::Persistent::new(h)));
     }
     let platform = Arc::new(
         Platform::new(
@@ -136,20 +132,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
             results,
             Arc::clone(&pool),
             args.timeout,
-            senders,
+            feeds.clone(),
         )
         .map_err(|e| Failure::io("output", e))?,
     );
     let mut threads = Vec::new();
-    for (h, rx) in receivers {
+    for h in feeds.into_values() {
         let (p, program, sargs) = (
             Arc::clone(&platform),
             program.clone(),
             shepherd_args.clone(),
         );
-        threads.push(std::thread::spawn(move || {
-            persistent::feed(&p, &h, &program, &sargs, rx)
-        }));
+        threads.push(std::thread::spawn(move || h.feed(&p, &program, &sargs)));
     }
     for _ in 0..args.workers {
         let p = Arc::clone(&platform);

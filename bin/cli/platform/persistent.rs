@@ -3,307 +3,530 @@
 //! `WOOF SEQNO LENGTH TRIGGER\n`, then LENGTH bytes — instead of one process per
 //! element.
 //!
-//! Nothing is lost when it dies: the feeder counts the bytes it wrote and asks the
-//! pipe how many are still unread (FIONREAD), so it knows which frames the handler
-//! consumed. A frame counts as delivered (and its trigger finished) once read; when
-//! the process dies, every frame it had not fully read is sent again to a new one.
+//! The worker that claims a trigger writes its frame itself, under the claim lock
+//! (so frames keep log order), with a non-blocking write: no hand-off to another
+//! thread on the way to the handler. What cannot be written at once (the pipe is
+//! full, or no process runs) waits in a backlog that the handler's feeder thread
+//! writes when the pipe has room; new frames queue behind it.
+//!
+//! Nothing is lost when the process dies: the feeder counts the bytes written and
+//! asks the pipe how many are still unread (FIONREAD), so it knows which frames
+//! the handler consumed. A frame counts as delivered (and its trigger finished)
+//! once read; when the process dies, every frame it had not fully read is sent
+//! again, first, to a new one.
 
 use std::collections::{HashMap, VecDeque};
-use std::io::Write;
-use std::os::fd::AsFd;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::Duration;
+use std::fs::File;
+use std::io::{ErrorKind as IoKind, Write};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use woof::log::Trigger;
 use woof::results::Outcome;
-use woof::{ErrorKind, Woof, now_ns};
+use woof::{ErrorKind, Namespace, Woof, now_ns};
 
 use super::dispatch::Platform;
 
 /// How often frames in flight are checked for being read (only while some are).
 const SETTLE_EVERY: Duration = Duration::from_millis(20);
+/// In-flight frames at which the claiming worker settles them itself, so that a
+/// fast stream does not wait for the feeder's next look to advance the watermark.
+const SETTLE_AT: usize = 64;
 /// Consecutive failed starts after which a frame is recorded failed and dropped.
 const MAX_STARTS: u32 = 5;
 
 struct Running {
     child: Child,
-    stdin: ChildStdin,
+    /// Our end of its stdin pipe, non-blocking.
+    stdin: File,
     /// Bytes written to this process so far.
     written: u64,
 }
 
-/// A frame and what it is for.
-struct Frame {
+/// A trigger waiting for its frame to be written. Queues hold only this much: the
+/// trigger record itself stays in the trigger log until finished, so it is read
+/// again when needed, and a stream far ahead of its handler costs little memory.
+#[derive(Clone, Copy)]
+struct Queued {
     t: u64,
-    trig: Trigger,
     start_ns: u64,
-    bytes: Vec<u8>,
-    /// With the running process: where the frame ends in its byte stream.
+}
+
+/// A frame written to the process, not yet known to be read.
+#[derive(Clone, Copy)]
+pub struct Sent {
+    t: u64,
+    start_ns: u64,
+    /// Where the frame ends in the process's byte stream.
     end: u64,
 }
 
-struct Feeder<'a> {
-    p: &'a Platform,
-    handler: &'a str,
-    shepherd: &'a std::path::Path,
-    args: &'a [String],
-    running: Option<Running>,
-    /// Written, not yet known to be read.
-    in_flight: VecDeque<Frame>,
-    failed_starts: u32,
+/// A trigger that could not become a frame: record it, then finish it.
+pub struct Unframed {
+    t: u64,
+    start_ns: u64,
+    outcome: Outcome,
+    detail: String,
 }
 
-/// Feeds `handler` every trigger arriving on `rx`, until the channel closes.
-pub fn feed(
-    p: &Platform,
-    handler: &str,
-    shepherd: &std::path::Path,
-    args: &[String],
-    rx: Receiver<(u64, Trigger)>,
-) {
-    let mut f = Feeder {
-        p,
-        handler,
-        shepherd,
-        args,
-        running: None,
-        in_flight: VecDeque::new(),
-        failed_starts: 0,
-    };
-    let mut woofs: HashMap<String, Woof> = HashMap::new();
-    loop {
-        let next = if f.in_flight.is_empty() {
-            rx.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            rx.recv_timeout(SETTLE_EVERY)
-        };
-        match next {
-            Ok((t, trig)) => {
-                if let Some(frame) = frame(p, &mut woofs, t, trig) {
-                    f.send(frame);
+#[derive(Default)]
+struct Feed {
+    running: Option<Running>,
+    in_flight: VecDeque<Sent>,
+    /// Not yet written, in claim order.
+    backlog: VecDeque<Queued>,
+    /// The backlog's first frame once built: its bytes and how many are written.
+    current: Option<(Vec<u8>, usize)>,
+    /// A write found the process gone.
+    broken: bool,
+    /// Shutting down: take no more frames.
+    closed: bool,
+    /// The feeder thread sleeps without a deadline (nothing to settle or write).
+    parked: bool,
+    failed_starts: u32,
+    woofs: HashMap<String, Woof>,
+}
+
+/// One persistent handler: its process, its frames, and its feeder thread's
+/// wake-up.
+pub struct Persistent {
+    handler: String,
+    feed: Mutex<Feed>,
+    cv: Condvar,
+}
+
+impl Persistent {
+    pub fn new(handler: &str) -> Persistent {
+        Persistent {
+            handler: handler.to_string(),
+            feed: Mutex::new(Feed::default()),
+            cv: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Feed> {
+        self.feed.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Called by the claiming worker, under the claim lock: writes trigger `t`'s
+    /// frame (or queues it behind frames not yet written). Returns what the caller
+    /// passes to `done` once it has left the claim lock.
+    pub fn deliver(&self, p: &Platform, t: u64, trig: Trigger) -> Done {
+        let mut f = self.lock();
+        if f.closed {
+            return Done::default(); // shutting down: it runs again at the next start
+        }
+        let mut out = Done::default();
+        let start_ns = now_ns();
+        if f.backlog.is_empty() && f.running.is_some() {
+            // The usual case: straight into the pipe, no trigger log read again.
+            match f.frame(&p.ns, t, trig, start_ns) {
+                Ok(bytes) => f.current = Some((bytes, 0)),
+                Err(u) => {
+                    out.unframed.push(u);
+                    return out;
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => break,
         }
-        f.settle();
+        f.backlog.push_back(Queued { t, start_ns });
+        out.unframed = f.flush(p);
+        if f.in_flight.len() >= SETTLE_AT {
+            out.read = f.settle();
+        }
+        let wake = f.parked && (!f.in_flight.is_empty() || !f.backlog.is_empty() || f.broken);
+        drop(f);
+        if wake {
+            self.cv.notify_one();
+        }
+        out
     }
-    f.stop();
-}
 
-/// Reads the element and builds its frame; records and finishes it on failure.
-fn frame(p: &Platform, woofs: &mut HashMap<String, Woof>, t: u64, trig: Trigger) -> Option<Frame> {
-    let start_ns = now_ns();
-    if !woofs.contains_key(&trig.woof) {
-        match p.ns.open_woof_readonly(&trig.woof) {
-            Ok(w) => {
-                woofs.insert(trig.woof.clone(), w);
+    /// Shutdown: no more frames; the feeder stops the process and returns.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.cv.notify_one();
+    }
+
+    /// The feeder thread: starts the process when frames wait, writes what the
+    /// workers could not, settles frames read, restarts the process when it dies.
+    pub fn feed(&self, p: &Platform, shepherd: &std::path::Path, args: &[String]) {
+        loop {
+            let mut f = self.lock();
+            let dead = f.broken
+                || f.running
+                    .as_mut()
+                    .is_some_and(|r| matches!(r.child.try_wait(), Ok(Some(_))));
+            if dead && let Some((child, read, unread)) = f.bury() {
+                drop(f);
+                buried(p, child, read, unread);
+                continue;
+            }
+            if f.closed {
+                let unframed = f.flush(p);
+                let read = f.settle();
+                let running = f.running.take();
+                drop(f);
+                done(p, Done { read, unframed });
+                if let Some(r) = running {
+                    stop(r);
+                }
+                return;
+            }
+            if f.running.is_none() && !f.backlog.is_empty() {
+                let backoff = f.failed_starts;
+                drop(f);
+                if backoff > 0 {
+                    std::thread::sleep(Duration::from_millis(100 << backoff.min(4)));
+                }
+                self.start(p, shepherd, args);
+                continue;
+            }
+            let read = f.settle();
+            if !read.is_empty() {
+                drop(f);
+                done(
+                    p,
+                    Done {
+                        read,
+                        ..Done::default()
+                    },
+                );
+                continue;
+            }
+            if let Some(fd) = f.waiting_for_room() {
+                drop(f);
+                let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLOUT)];
+                let _ = poll(&mut fds, PollTimeout::from(SETTLE_EVERY.as_millis() as u16));
+                let unframed = self.lock().flush(p);
+                done(
+                    p,
+                    Done {
+                        unframed,
+                        ..Done::default()
+                    },
+                );
+                continue;
+            }
+            if f.in_flight.is_empty() {
+                f.parked = true;
+                let mut f = self.cv.wait(f).unwrap_or_else(|p| p.into_inner());
+                f.parked = false;
+            } else {
+                let _ = self
+                    .cv
+                    .wait_timeout(f, SETTLE_EVERY)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        }
+    }
+
+    /// Starts the process (outside the lock: workers keep queueing meanwhile),
+    /// then writes the backlog to it. After MAX_STARTS failures in a row the
+    /// oldest frame is recorded failed and dropped.
+    fn start(&self, p: &Platform, shepherd: &std::path::Path, args: &[String]) {
+        match spawn(p, &self.handler, shepherd, args) {
+            Ok(r) => {
+                let mut f = self.lock();
+                f.running = Some(r);
+                let unframed = f.flush(p);
+                drop(f);
+                done(
+                    p,
+                    Done {
+                        unframed,
+                        ..Done::default()
+                    },
+                );
             }
             Err(e) => {
-                p.record(t, &trig, start_ns, 0, Outcome::Failed, &e.to_string());
-                p.finish(t);
-                return None;
+                let mut f = self.lock();
+                f.failed_starts += 1;
+                if f.failed_starts < MAX_STARTS {
+                    return;
+                }
+                f.current = None;
+                let Some(q) = f.backlog.pop_front() else {
+                    return;
+                };
+                drop(f);
+                let detail = format!("cannot start persistent handler: {e}");
+                record(p, q.t, q.start_ns, 0, Outcome::Failed, &detail);
+                p.finish(q.t);
             }
         }
     }
-    let w = woofs.get(&trig.woof)?;
-    let mut bytes = format!("{} {} {} {t}\n", trig.woof, trig.seqno, w.element_size()).into_bytes();
-    let head = bytes.len();
-    bytes.resize(head + w.element_size(), 0);
-    if let Err(e) = w.get(trig.seqno, &mut bytes[head..]) {
-        let outcome = match e.kind() {
-            ErrorKind::Evicted { oldest, .. } => Outcome::Evicted { oldest: *oldest },
-            _ => Outcome::Failed,
-        };
-        p.record(
-            t,
-            &trig,
-            start_ns,
-            0,
-            outcome,
-            &e.within(&trig.woof).to_string(),
-        );
-        p.finish(t);
-        return None;
-    }
-    Some(Frame {
-        t,
-        trig,
-        start_ns,
-        bytes,
-        end: 0,
-    })
 }
 
-impl Feeder<'_> {
-    fn spawn(&self) -> std::io::Result<Running> {
-        let mut child = Command::new(self.shepherd)
-            .args(self.args)
-            .args(["--persistent", self.handler])
-            .env_clear()
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()?;
-        let label = format!("{}[persistent]", self.handler);
-        if let Some(out) = child.stdout.take() {
-            self.p.output.add(out.into(), label.clone(), false);
+/// What a worker or the feeder hands over to be recorded outside the feed lock.
+#[derive(Default)]
+pub struct Done {
+    read: Vec<Sent>,
+    unframed: Vec<Unframed>,
+}
+
+impl Feed {
+    /// Reads the element and builds trigger `t`'s frame.
+    fn frame(
+        &mut self,
+        ns: &Namespace,
+        t: u64,
+        trig: Trigger,
+        start_ns: u64,
+    ) -> Result<Vec<u8>, Unframed> {
+        let fail = |outcome: Outcome, detail: String| Unframed {
+            t,
+            start_ns,
+            outcome,
+            detail,
+        };
+        if !self.woofs.contains_key(&trig.woof) {
+            match ns.open_woof_readonly(&trig.woof) {
+                Ok(w) => {
+                    self.woofs.insert(trig.woof.clone(), w);
+                }
+                Err(e) => return Err(fail(Outcome::Failed, e.to_string())),
+            }
         }
-        if let Some(err) = child.stderr.take() {
-            self.p.output.add(err.into(), label, true);
+        let Some(w) = self.woofs.get(&trig.woof) else {
+            return Err(fail(Outcome::Failed, "woof not open".into()));
+        };
+        let mut bytes =
+            format!("{} {} {} {t}\n", trig.woof, trig.seqno, w.element_size()).into_bytes();
+        let head = bytes.len();
+        bytes.resize(head + w.element_size(), 0);
+        if let Err(e) = w.get(trig.seqno, &mut bytes[head..]) {
+            let outcome = match e.kind() {
+                ErrorKind::Evicted { oldest, .. } => Outcome::Evicted { oldest: *oldest },
+                _ => Outcome::Failed,
+            };
+            let detail = e.within(&trig.woof).to_string();
+            return Err(fail(outcome, detail));
         }
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| std::io::Error::other("no stdin pipe"))?;
-        Ok(Running {
-            child,
-            stdin,
-            written: 0,
-        })
+        Ok(bytes)
     }
 
-    /// Writes `frame` to the running process, starting one if needed.
-    fn send(&mut self, mut frame: Frame) {
-        loop {
-            if self.running.is_none() {
-                if self.failed_starts > 0 {
-                    std::thread::sleep(Duration::from_millis(100 << self.failed_starts.min(4)));
-                }
-                match self.spawn() {
-                    Ok(r) => self.running = Some(r),
-                    Err(e) => {
-                        self.failed_starts += 1;
-                        if self.failed_starts >= MAX_STARTS {
-                            let detail = format!("cannot start persistent handler: {e}");
-                            self.p.record(
-                                frame.t,
-                                &frame.trig,
-                                frame.start_ns,
-                                0,
-                                Outcome::Failed,
-                                &detail,
-                            );
-                            self.p.finish(frame.t);
-                            return;
-                        }
+    /// Writes backlog frames, in order, while the pipe takes them. Returns the
+    /// triggers that could not be framed (taken off the backlog).
+    fn flush(&mut self, p: &Platform) -> Vec<Unframed> {
+        let mut unframed = Vec::new();
+        if self.running.is_none() {
+            return unframed;
+        }
+        while let Some(&q) = self.backlog.front() {
+            if self.current.is_none() {
+                let built = p
+                    .decode(q.t)
+                    .map_err(|detail| Unframed {
+                        t: q.t,
+                        start_ns: q.start_ns,
+                        outcome: Outcome::Failed,
+                        detail,
+                    })
+                    .and_then(|trig| self.frame(&p.ns, q.t, trig, q.start_ns));
+                match built {
+                    Ok(bytes) => self.current = Some((bytes, 0)),
+                    Err(u) => {
+                        unframed.push(u);
+                        self.backlog.pop_front();
                         continue;
                     }
                 }
             }
-            let Some(r) = self.running.as_mut() else {
-                return;
+            let (Some(r), Some((bytes, sent))) = (self.running.as_mut(), self.current.as_mut())
+            else {
+                break;
             };
-            if r.stdin
-                .write_all(&frame.bytes)
-                .and_then(|()| r.stdin.flush())
-                .is_ok()
-            {
-                r.written += frame.bytes.len() as u64;
-                frame.end = r.written;
-                self.in_flight.push_back(frame);
-                return;
+            match r.stdin.write(&bytes[*sent..]) {
+                Ok(n) => {
+                    *sent += n;
+                    r.written += n as u64;
+                    if *sent < bytes.len() {
+                        continue;
+                    }
+                    self.current = None;
+                    self.backlog.pop_front();
+                    self.in_flight.push_back(Sent {
+                        t: q.t,
+                        start_ns: q.start_ns,
+                        end: r.written,
+                    });
+                }
+                Err(e) if e.kind() == IoKind::Interrupted => {}
+                Err(e) if e.kind() == IoKind::WouldBlock => break,
+                Err(_) => {
+                    self.broken = true; // EPIPE: the feeder buries it
+                    break;
+                }
             }
-            // It died: whatever it had not read goes to the next one, then this frame.
-            let mut resend = self.bury();
-            resend.push_back(frame);
-            for f in resend {
-                self.send(f);
-            }
-            return;
         }
+        unframed
     }
 
-    /// Marks frames the process has read as delivered; notices a dead process.
-    fn settle(&mut self) {
-        let Some(r) = self.running.as_mut() else {
-            return;
+    /// A copy of the pipe to wait on for room, when frames wait for it.
+    fn waiting_for_room(&self) -> Option<OwnedFd> {
+        if self.backlog.is_empty() || self.broken {
+            return None;
+        }
+        self.running
+            .as_ref()
+            .and_then(|r| r.stdin.as_fd().try_clone_to_owned().ok())
+    }
+
+    /// Takes the frames the process has read off the in-flight queue.
+    fn settle(&mut self) -> Vec<Sent> {
+        let mut read = Vec::new();
+        let Some(r) = self.running.as_ref() else {
+            return read;
         };
         if let Ok(unread) = woof::pipe_unread(r.stdin.as_fd()) {
             let consumed = r.written.saturating_sub(unread as u64);
             while self.in_flight.front().is_some_and(|f| f.end <= consumed) {
-                if let Some(f) = self.in_flight.pop_front() {
-                    let took = now_ns().saturating_sub(f.start_ns);
-                    self.p
-                        .record(f.t, &f.trig, f.start_ns, took, Outcome::Delivered, "");
-                    self.p.finish(f.t);
-                }
+                read.extend(self.in_flight.pop_front());
             }
             self.failed_starts = 0;
         }
-        let dead = matches!(
-            self.running.as_mut().map(|r| r.child.try_wait()),
-            Some(Ok(Some(_)))
-        );
-        if dead {
-            let resend = self.bury();
-            for f in resend {
-                self.send(f);
-            }
-        }
+        read
     }
 
-    /// Reaps the running process: records how it ended, and returns the frames it
-    /// had not fully read (to be sent again). Frames it did read are delivered.
-    fn bury(&mut self) -> VecDeque<Frame> {
-        let Some(mut r) = self.running.take() else {
-            return VecDeque::new();
-        };
+    /// Takes the dead process: returns it, the frames it read, and the first it
+    /// did not; every unread frame goes back to the front of the backlog.
+    fn bury(&mut self) -> Option<(Child, Vec<Sent>, Option<Queued>)> {
+        self.broken = false;
+        let r = self.running.take()?;
         let unread = woof::pipe_unread(r.stdin.as_fd()).unwrap_or(usize::MAX) as u64;
         let consumed = r.written.saturating_sub(unread);
-        drop(r.stdin);
-        let ended = match r.child.wait() {
-            Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
-                (Some(c), _) => Outcome::Exited(c),
-                (None, Some(sig)) => Outcome::Signaled(sig),
-                _ => Outcome::Failed,
-            },
-            Err(_) => Outcome::Failed,
-        };
-        let mut resend = VecDeque::new();
-        let mut last_read: Option<&Frame> = None;
-        for f in &self.in_flight {
-            if f.end <= consumed {
-                last_read = Some(f);
-            }
-        }
-        // The process's end is recorded against the last frame it read (or the
-        // first it did not, if it read none).
-        let blame = last_read.or(self.in_flight.front());
-        if let Some(f) = blame {
-            let detail =
-                "persistent handler ended; restarting it (unread frames go to the new instance)";
-            self.p.record(f.t, &f.trig, f.start_ns, 0, ended, detail);
-        }
+        let mut read = Vec::new();
+        let mut again = VecDeque::new();
         for f in std::mem::take(&mut self.in_flight) {
             if f.end <= consumed {
-                let took = now_ns().saturating_sub(f.start_ns);
-                self.p
-                    .record(f.t, &f.trig, f.start_ns, took, Outcome::Delivered, "");
-                self.p.finish(f.t);
+                read.push(f);
             } else {
-                resend.push_back(Frame { end: 0, ..f });
+                again.push_back(Queued {
+                    t: f.t,
+                    start_ns: f.start_ns,
+                });
             }
         }
-        resend
+        self.current = None;
+        again.append(&mut self.backlog);
+        self.backlog = again;
+        let first_unread = self.backlog.front().copied();
+        Some((r.child, read, first_unread))
     }
+}
 
-    /// End of input is the signal to finish; one that ignores it is killed. Frames
-    /// still unread stay unfinished and are sent again at the next start.
-    fn stop(&mut self) {
-        self.settle();
-        let Some(mut r) = self.running.take() else {
-            return;
-        };
-        drop(r.stdin);
-        for _ in 0..100 {
-            if matches!(r.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let _ = r.child.kill();
-        let _ = r.child.wait();
+/// Records how a dead process ended (against the last frame it read, or the first
+/// it did not), and finishes what it read.
+fn buried(p: &Platform, mut child: Child, read: Vec<Sent>, unread: Option<Queued>) {
+    let ended = match child.wait() {
+        Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
+            (Some(c), _) => Outcome::Exited(c),
+            (None, Some(sig)) => Outcome::Signaled(sig),
+            _ => Outcome::Failed,
+        },
+        Err(_) => Outcome::Failed,
+    };
+    let blame = read
+        .last()
+        .map(|s| (s.t, s.start_ns))
+        .or(unread.map(|q| (q.t, q.start_ns)));
+    if let Some((t, start_ns)) = blame {
+        let detail =
+            "persistent handler ended; restarting it (unread frames go to the new instance)";
+        record(p, t, start_ns, 0, ended, detail);
     }
+    done(
+        p,
+        Done {
+            read,
+            ..Done::default()
+        },
+    );
+}
+
+/// Records frames read as delivered and unframed triggers as what they were, and
+/// finishes them all. Outside the feed lock: finishing takes the claim lock, which
+/// workers hold while taking the feed lock.
+pub fn done(p: &Platform, d: Done) {
+    for u in d.unframed {
+        record(p, u.t, u.start_ns, 0, u.outcome, &u.detail);
+        p.finish(u.t);
+    }
+    for s in d.read {
+        let took = now_ns().saturating_sub(s.start_ns);
+        record(p, s.t, s.start_ns, took, Outcome::Delivered, "");
+        p.finish(s.t);
+    }
+}
+
+/// Records a result for trigger `t`, read again from the trigger log.
+fn record(p: &Platform, t: u64, start_ns: u64, took: u64, outcome: Outcome, detail: &str) {
+    let trig = p.decode(t).unwrap_or_else(|_| unknown());
+    p.record(t, &trig, start_ns, took, outcome, detail);
+}
+
+fn unknown() -> Trigger {
+    Trigger {
+        woof: String::new(),
+        seqno: 0,
+        handler: String::new(),
+        put_time_ns: 0,
+        cause: String::new(),
+    }
+}
+
+fn spawn(
+    p: &Platform,
+    handler: &str,
+    shepherd: &std::path::Path,
+    args: &[String],
+) -> std::io::Result<Running> {
+    let mut child = Command::new(shepherd)
+        .args(args)
+        .args(["--persistent", handler])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let label = format!("{handler}[persistent]");
+    if let Some(out) = child.stdout.take() {
+        p.output.add(out.into(), label.clone(), false);
+    }
+    if let Some(err) = child.stderr.take() {
+        p.output.add(err.into(), label, true);
+    }
+    let stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| std::io::Error::other("no stdin pipe"))?;
+    let stdin = File::from(OwnedFd::from(stdin));
+    // Only our end: the handler's stdin stays blocking.
+    let flags = fcntl(stdin.as_raw_fd(), FcntlArg::F_GETFL)?;
+    let flags = OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK;
+    fcntl(stdin.as_raw_fd(), FcntlArg::F_SETFL(flags))?;
+    Ok(Running {
+        child,
+        stdin,
+        written: 0,
+    })
+}
+
+/// End of input is the signal to finish; one that ignores it is killed. Frames
+/// still unread stay unfinished and are sent again at the next start.
+fn stop(mut r: Running) {
+    drop(r.stdin);
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        if matches!(r.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = r.child.kill();
+    let _ = r.child.wait();
 }
