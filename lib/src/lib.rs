@@ -42,4 +42,21 @@ pub fn pipe_unread(fd: std::os::fd::BorrowedFd<'_>) -> std::io::Result<usize> {
     map::pipe_unread(fd)
 }
 
+/// Starts a copy of this single-threaded process as a child of its parent (not of
+/// itself): Some(pid) in the caller, None in the copy. A served shepherd forks its
+/// ready shepherds this way, so the platform waits for them (and the handlers they
+/// become) directly. Refuses in a process with more than one thread.
+pub fn fork_sibling() -> std::io::Result<Option<u32>> {
+    map::fork_sibling()
+}
+
+/// Receives one message and the descriptors passed with it (SCM_RIGHTS), each
+/// close-on-exec; (0, none): the peer closed.
+pub fn recv_with_fds(
+    sock: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, Vec<std::os::fd::OwnedFd>)> {
+    map::recv_with_fds(sock, buf)
+}
+
 pub use woof::{CreateOptions, Element, Info, Woof, Writer, now_ns};

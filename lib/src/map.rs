@@ -300,6 +300,100 @@ pub(crate) fn pipe_unread(fd: std::os::fd::BorrowedFd<'_>) -> io::Result<usize> 
     }
 }
 
+/// Starts a copy of this process that is a child of our *parent*, not of us
+/// (clone with CLONE_PARENT, otherwise like fork): our parent then waits for it as
+/// for any child of its own. Returns the copy's pid here, and None in the copy.
+/// Refuses unless this process has exactly one thread.
+pub(crate) fn fork_sibling() -> io::Result<Option<u32>> {
+    let threads = std::fs::read_dir("/proc/self/task")?.count();
+    if threads != 1 {
+        return Err(io::Error::other(format!(
+            "fork_sibling: {threads} threads (needs exactly one)"
+        )));
+    }
+    // SAFETY: without CLONE_VM the copy gets its own copy of our memory, as with
+    // fork, and the raw syscall returns in it on its copy of this stack; newsp 0
+    // means "the same stack pointer", and the tid/tls pointers are unused without
+    // their flags. fork's dangers come from other threads (locks they held stay
+    // locked in the copy); we checked there are none, and the count cannot grow
+    // behind our back: only this thread could start another. What glibc's fork
+    // would add (atfork handlers, the cached tid) matters to pthread-owned locks,
+    // which neither copy takes: the copy only makes plain syscalls and execs.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            libc::CLONE_PARENT as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    };
+    match rc {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(pid as u32)),
+    }
+}
+
+/// Receives one message on a socket, with the descriptors passed along with it
+/// (SCM_RIGHTS), close-on-exec. Returns its length and the descriptors; 0 and
+/// none means the peer closed. Retries on EINTR.
+pub(crate) fn recv_with_fds(
+    sock: std::os::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> io::Result<(usize, Vec<std::os::fd::OwnedFd>)> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    // Room for the control headers of up to 8 descriptors, 8-byte aligned.
+    let mut control = [0u64; 16];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain C data (integers and pointers, some private padding
+    // fields on some targets): all zeroes is a valid value.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    let n = loop {
+        // SAFETY: msg points to `iov` (which describes `buf`, exclusively borrowed)
+        // and to `control`, with their true lengths; all live across the call.
+        let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_CMSG_CLOEXEC) };
+        if n >= 0 {
+            break n as usize;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    };
+    let mut fds = Vec::new();
+    // SAFETY: the CMSG_* helpers walk the control buffer the kernel just filled,
+    // within msg_controllen; SCM_RIGHTS data is an array of c_int read unaligned.
+    // Each descriptor was installed in our table by this very recvmsg for us, so
+    // nothing else owns it: wrapping it in an OwnedFd (closed on drop) is sound.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
+                let data = libc::CMSG_DATA(c).cast::<libc::c_int>();
+                let len = ((*c).cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize);
+                for i in 0..len / std::mem::size_of::<libc::c_int>() {
+                    let fd = ptr::read_unaligned(data.add(i));
+                    fds.push(OwnedFd::from_raw_fd(fd));
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    if msg.msg_flags & libc::MSG_CTRUNC != 0 {
+        return Err(io::Error::other("more descriptors than expected"));
+    }
+    Ok((n, fds))
+}
+
 fn check_rc(rc: libc::c_int) -> io::Result<()> {
     if rc == 0 {
         Ok(())

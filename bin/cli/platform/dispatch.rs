@@ -2,12 +2,12 @@
 //! outcome, and advancing the persisted watermark that makes delivery at-least-once.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
 use woof::log::{TRIGGER_SIZE, Trigger};
 use woof::results::{Outcome, RunResult};
@@ -15,7 +15,7 @@ use woof::{Namespace, Woof, now_ns};
 
 use super::output::Output;
 use super::persistent::{self, Done, Persistent};
-use super::pool::Pool;
+use super::pool::{Launch, Pool};
 use super::timer::Timer;
 use crate::shepherd::Job;
 
@@ -28,6 +28,23 @@ enum Handed {
     Process(Trigger),
     /// Written to its persistent handler; what to record now.
     Written(Done),
+}
+
+/// Times a job no shepherd took is offered again (100 ms apart) before the run is
+/// recorded failed.
+const LAUNCH_TRIES: u32 = 50;
+
+/// Waits for handler process `pid` (our child: the shepherd that became it was
+/// forked as one) to end.
+fn wait(pid: i32) -> nix::Result<WaitStatus> {
+    loop {
+        match waitpid(Pid::from_raw(pid), Some(WaitPidFlag::__WALL)) {
+            Err(nix::errno::Errno::EINTR) => {}
+            Ok(s @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(s),
+            Ok(_) => {}
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -169,59 +186,68 @@ impl Platform {
             );
             self.finish(t);
         };
-        let mut sh = match self.pool.take() {
-            Ok(sh) => sh,
-            Err(e) => return fail(Outcome::Failed, &e.to_string()),
-        };
         let job = Job {
             woof: trig.woof.clone(),
             seqno: trig.seqno,
             handler: trig.handler.clone(),
             trigger: t,
         };
-        let mut status = String::new();
-        let sent = sh
-            .socket
-            .write_all(job.line().as_bytes())
-            .and_then(|()| sh.socket.read_to_string(&mut status));
-        // The job has exec'd (or failed): now replacing the shepherd costs it nothing.
-        self.pool.refill_soon();
-        if let Err(e) = sent {
-            let _ = sh.child.kill();
-            let _ = sh.child.wait();
-            return fail(Outcome::Failed, &format!("shepherd: {e}"));
-        }
-        if !status.is_empty() {
-            // The shepherd stopped before exec: "KIND DETAIL".
-            let _ = sh.child.wait();
-            let (kind, detail) = status
-                .trim_end()
-                .split_once(' ')
-                .unwrap_or((status.trim_end(), ""));
-            let outcome = match kind {
-                "evicted" => {
-                    let (oldest, rest) = detail.split_once(' ').unwrap_or(("0", detail));
-                    return fail(
-                        Outcome::Evicted {
-                            oldest: oldest.parse().unwrap_or(0),
-                        },
-                        rest,
+        let mut tries = 0;
+        let launched = loop {
+            match self.pool.launch(&job) {
+                Ok(Launch::NotTaken) if tries < LAUNCH_TRIES && !self.stopping() => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Ok(Launch::NotTaken) => {
+                    break Err(
+                        "no shepherd took the job (woof-shepherd --serve keeps dying?)".into(),
                     );
                 }
-                "missing" => Outcome::Missing,
-                _ => Outcome::Failed,
-            };
-            return fail(outcome, detail);
-        }
-        // EOF without a word: the exec happened; the child is the handler now.
-        let pgid = sh.child.id() as i32;
+                other => break other.map_err(|e| e.to_string()),
+            }
+        };
+        let (pgid, stdout, stderr) = match launched {
+            Err(e) => return fail(Outcome::Failed, &format!("shepherd: {e}")),
+            Ok(Launch::Refused { pid, status }) => {
+                // The shepherd stopped before exec: "KIND DETAIL".
+                let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::__WALL));
+                let (kind, detail) = status
+                    .trim_end()
+                    .split_once(' ')
+                    .unwrap_or((status.trim_end(), ""));
+                let outcome = match kind {
+                    "evicted" => {
+                        let (oldest, rest) = detail.split_once(' ').unwrap_or(("0", detail));
+                        return fail(
+                            Outcome::Evicted {
+                                oldest: oldest.parse().unwrap_or(0),
+                            },
+                            rest,
+                        );
+                    }
+                    "missing" => Outcome::Missing,
+                    _ => Outcome::Failed,
+                };
+                return fail(outcome, detail);
+            }
+            Ok(Launch::NotTaken) => {
+                return fail(Outcome::Failed, "shepherd: no shepherd took the job");
+            }
+            Ok(Launch::Started {
+                pid,
+                stdout,
+                stderr,
+            }) => (pid, stdout, stderr),
+        };
+        // The exec happened: the child is the handler now.
         self.lock().running.insert(t, pgid);
         let label = format!("{}[{}]", trig.handler, trig.seqno);
-        self.output.add(sh.stdout, label.clone(), false);
-        self.output.add(sh.stderr, label, true);
+        self.output.add(stdout, label.clone(), false);
+        self.output.add(stderr, label, true);
         self.record(t, trig, start_ns, 0, Outcome::Started, "");
         let armed = self.timer.arm(Instant::now() + self.timeout, pgid);
-        let waited = sh.child.wait();
+        let waited = wait(pgid);
         self.timer.disarm(&armed);
         let killed = {
             let mut st = self.lock();
@@ -236,15 +262,9 @@ impl Platform {
         let outcome = match waited {
             _ if armed.fired.load(Ordering::SeqCst) => Outcome::TimedOut,
             _ if killed => Outcome::Killed,
-            Ok(status) => match (
-                status.code(),
-                std::os::unix::process::ExitStatusExt::signal(&status),
-            ) {
-                (Some(c), _) => Outcome::Exited(c),
-                (None, Some(s)) => Outcome::Signaled(s),
-                _ => Outcome::Failed,
-            },
-            Err(_) => Outcome::Failed,
+            Ok(WaitStatus::Exited(_, c)) => Outcome::Exited(c),
+            Ok(WaitStatus::Signaled(_, s, _)) => Outcome::Signaled(s as i32),
+            _ => Outcome::Failed,
         };
         let detail = match outcome {
             Outcome::TimedOut => format!(

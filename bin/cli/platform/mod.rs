@@ -116,10 +116,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
         shepherd_args.push("--isolate".into());
     }
     let program = shepherd::program();
+    // One copy waiting per worker, and one more: the first taken is replaced only
+    // after its handler has started.
     let pool = pool::Pool::start(
         program.clone(),
         shepherd_args.clone(),
-        usize::from(args.workers),
+        usize::from(args.workers) + 1,
     );
     let mut feeds = HashMap::new();
     for h in &args.persistent {

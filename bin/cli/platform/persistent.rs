@@ -45,6 +45,8 @@ struct Running {
     stdin: File,
     /// Bytes written to this process so far.
     written: u64,
+    /// The last frame it was known to have read (its end is recorded against it).
+    last_read: Option<Queued>,
 }
 
 /// A trigger waiting for its frame to be written. Queues hold only this much: the
@@ -389,11 +391,18 @@ impl Feed {
             }
             self.failed_starts = 0;
         }
+        if let (Some(r), Some(last)) = (self.running.as_mut(), read.last()) {
+            r.last_read = Some(Queued {
+                t: last.t,
+                start_ns: last.start_ns,
+            });
+        }
         read
     }
 
-    /// Takes the dead process: returns it, the frames it read, and the first it
-    /// did not; every unread frame goes back to the front of the backlog.
+    /// Takes the dead process: returns it, the frames it read, and the frame to
+    /// record its end against; every unread frame goes back to the front of the
+    /// backlog.
     fn bury(&mut self) -> Option<(Child, Vec<Sent>, Option<Queued>)> {
         self.broken = false;
         let r = self.running.take()?;
@@ -414,14 +423,21 @@ impl Feed {
         self.current = None;
         again.append(&mut self.backlog);
         self.backlog = again;
-        let first_unread = self.backlog.front().copied();
-        Some((r.child, read, first_unread))
+        let blame = read
+            .last()
+            .map(|s| Queued {
+                t: s.t,
+                start_ns: s.start_ns,
+            })
+            .or(r.last_read)
+            .or(self.backlog.front().copied());
+        Some((r.child, read, blame))
     }
 }
 
-/// Records how a dead process ended (against the last frame it read, or the first
-/// it did not), and finishes what it read.
-fn buried(p: &Platform, mut child: Child, read: Vec<Sent>, unread: Option<Queued>) {
+/// Records how a dead process ended (against `blame`: the last frame it read, or
+/// the first it did not), and finishes what it read.
+fn buried(p: &Platform, mut child: Child, read: Vec<Sent>, blame: Option<Queued>) {
     let ended = match child.wait() {
         Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
             (Some(c), _) => Outcome::Exited(c),
@@ -430,14 +446,10 @@ fn buried(p: &Platform, mut child: Child, read: Vec<Sent>, unread: Option<Queued
         },
         Err(_) => Outcome::Failed,
     };
-    let blame = read
-        .last()
-        .map(|s| (s.t, s.start_ns))
-        .or(unread.map(|q| (q.t, q.start_ns)));
-    if let Some((t, start_ns)) = blame {
+    if let Some(q) = blame {
         let detail =
             "persistent handler ended; restarting it (unread frames go to the new instance)";
-        record(p, t, start_ns, 0, ended, detail);
+        record(p, q.t, q.start_ns, 0, ended, detail);
     }
     done(
         p,
@@ -513,6 +525,7 @@ fn spawn(
         child,
         stdin,
         written: 0,
+        last_read: None,
     })
 }
 

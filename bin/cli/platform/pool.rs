@@ -1,60 +1,95 @@
-//! Shepherds started ahead of time: each is a `woof-shepherd --serve` blocked on
-//! its job socket, so a trigger costs one exec (the handler's) on the critical path
-//! instead of two. A background thread keeps the pool full.
+//! Shepherds ready ahead of time. One `woof-shepherd --serve` (the zygote) keeps
+//! copies of itself forked, each waiting for a job on the shared job socket; the
+//! copy that takes a job execs the handler, so a trigger costs one exec on its
+//! critical path and no process start. Copies are our children (CLONE_PARENT):
+//! we wait for each run by pid. A thread starts the zygote again if it dies.
 
-use std::io;
-use std::os::fd::OwnedFd;
-use std::os::unix::net::UnixStream;
+use std::io::{self, IoSlice, Read};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-/// A shepherd waiting for its job.
-pub struct Ready {
-    pub child: Child,
-    pub socket: UnixStream,
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
+use nix::fcntl::OFlag;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType, sendmsg, socketpair,
+};
+use nix::unistd::pipe2;
+
+use crate::shepherd::Job;
+
+/// How long to wait before starting a zygote again after one died.
+const RESTART_AFTER: Duration = Duration::from_millis(100);
+
+/// What became of a job given to a shepherd.
+pub enum Launch {
+    /// The handler runs as process `pid` (also its process group).
+    Started {
+        pid: i32,
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+    },
+    /// Shepherd `pid` stopped before exec: `KIND DETAIL`.
+    Refused { pid: i32, status: String },
+    /// No shepherd took the job (the zygote died with it queued): try again.
+    NotTaken,
 }
 
 pub struct Pool {
     command: Vec<String>,
     program: PathBuf,
-    size: usize,
-    ready: Mutex<Vec<Ready>>,
-    cv: Condvar,
+    ready: usize,
+    /// Our end of the current zygote's job socket.
+    jobs: Mutex<Option<Arc<OwnedFd>>>,
+    zygote: Mutex<Option<Child>>,
     stopping: AtomicBool,
+    watcher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Pool {
-    /// Starts the refill thread; `args` are the shepherd's flags (namespace, limits).
-    pub fn start(program: PathBuf, args: Vec<String>, size: usize) -> Arc<Pool> {
+    /// Starts the zygote (here, in the calling thread: the thread that starts it is
+    /// the one whose exit kills the copies, so call this from the main thread) and
+    /// the thread that restarts it. `args` are the shepherd's flags.
+    pub fn start(program: PathBuf, args: Vec<String>, ready: usize) -> Arc<Pool> {
         let pool = Arc::new(Pool {
             command: args,
             program,
-            size,
-            ready: Mutex::new(Vec::new()),
-            cv: Condvar::new(),
+            ready,
+            jobs: Mutex::new(None),
+            zygote: Mutex::new(None),
             stopping: AtomicBool::new(false),
+            watcher: Mutex::new(None),
         });
+        if let Err(e) = pool.spawn() {
+            eprintln!("woof-platform: {e}");
+        }
         let p = Arc::clone(&pool);
-        let _ = std::thread::Builder::new()
+        let watcher = std::thread::Builder::new()
             .name("pool".into())
-            .spawn(move || p.refill());
+            .spawn(move || p.watch());
+        *pool.watcher.lock().unwrap_or_else(|p| p.into_inner()) = watcher.ok();
         pool
     }
 
-    /// Starts one shepherd now.
-    pub fn spawn(&self) -> io::Result<Ready> {
-        let (ours, theirs) = UnixStream::pair()?;
-        let mut child = Command::new(&self.program)
+    /// Starts a zygote with a fresh job socket.
+    fn spawn(&self) -> io::Result<()> {
+        let (ours, theirs) = socketpair(
+            AddressFamily::Unix,
+            SockType::SeqPacket,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )?;
+        let child = Command::new(&self.program)
             .args(&self.command)
             .arg("--serve")
+            .arg("--ready")
+            .arg(self.ready.to_string())
             .env_clear()
-            .stdin(Stdio::from(OwnedFd::from(theirs)))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stdin(Stdio::from(theirs))
+            .stdout(Stdio::null())
             .spawn()
             .map_err(|e| {
                 io::Error::new(
@@ -62,63 +97,104 @@ impl Pool {
                     format!("starting {}: {e}", self.program.display()),
                 )
             })?;
-        let (Some(out), Some(err)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(io::Error::other("shepherd pipes missing"));
-        };
-        Ok(Ready {
-            child,
-            socket: ours,
-            stdout: out.into(),
-            stderr: err.into(),
-        })
+        *self.zygote.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
+        *self.jobs.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(ours));
+        Ok(())
     }
 
-    /// A ready shepherd: one from the pool, or a fresh one when it is empty. The
-    /// pool is not refilled here: call `refill_soon` once the job has started, so
-    /// starting the replacement does not compete with the job for the CPU.
-    pub fn take(&self) -> io::Result<Ready> {
-        let got = self.ready.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        match got {
-            Some(r) => Ok(r),
-            None => self.spawn(),
-        }
-    }
-
-    /// Lets the refill thread replace what `take` handed out.
-    pub fn refill_soon(&self) {
-        self.cv.notify_one();
-    }
-
-    fn refill(&self) {
+    /// Restarts the zygote whenever it dies, until `stop`.
+    fn watch(&self) {
         loop {
-            {
-                let mut ready = self.ready.lock().unwrap_or_else(|p| p.into_inner());
-                while ready.len() >= self.size && !self.stopping.load(Ordering::SeqCst) {
-                    ready = self.cv.wait(ready).unwrap_or_else(|p| p.into_inner());
-                }
-                if self.stopping.load(Ordering::SeqCst) {
-                    return;
-                }
+            let child = self.zygote.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(mut c) = child {
+                let _ = c.wait();
             }
-            match self.spawn() {
-                Ok(r) => self.ready.lock().unwrap_or_else(|p| p.into_inner()).push(r),
-                Err(e) => {
-                    eprintln!("woof-platform: {e}");
-                    std::thread::sleep(std::time::Duration::from_secs(1));
-                }
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            // Jobs queued for the dead zygote's copies are dropped with its socket;
+            // their workers see the status pipe close and report it.
+            self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+            std::thread::sleep(RESTART_AFTER);
+            if self.stopping.load(Ordering::SeqCst) {
+                return;
+            }
+            if let Err(e) = self.spawn() {
+                eprintln!("woof-platform: {e}");
+                std::thread::sleep(Duration::from_secs(1));
             }
         }
     }
 
-    /// Stops refilling and dismisses the waiting shepherds (they read EOF and exit).
+    /// Gives `job` to a ready shepherd and waits until it has exec'd the handler
+    /// (or stopped before).
+    pub fn launch(&self, job: &Job) -> io::Result<Launch> {
+        let jobs = self
+            .jobs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .ok_or_else(|| io::Error::other("no shepherd running (restarting)"))?;
+        let (status_r, status_w) = pipe2(OFlag::O_CLOEXEC)?;
+        let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC)?;
+        let (err_r, err_w) = pipe2(OFlag::O_CLOEXEC)?;
+        let line = job.line();
+        let fds = [status_w.as_raw_fd(), out_w.as_raw_fd(), err_w.as_raw_fd()];
+        sendmsg::<()>(
+            jobs.as_raw_fd(),
+            &[IoSlice::new(line.as_bytes())],
+            &[ControlMessage::ScmRights(&fds)],
+            MsgFlags::MSG_NOSIGNAL,
+            None,
+        )
+        .map_err(|e| io::Error::other(format!("sending a job to the shepherd: {e}")))?;
+        drop((status_w, out_w, err_w, jobs));
+        // Sleep until the pipe's last writer is gone (the exec closed it, or the
+        // shepherd exited): asking for no event but hang-up, the `pid` line the
+        // shepherd writes just before exec does not wake us a moment too early.
+        let mut fds = [PollFd::new(status_r.as_fd(), PollFlags::empty())];
+        loop {
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+                Ok(_) => break,
+            }
+        }
+        let mut text = String::new();
+        std::fs::File::from(status_r).read_to_string(&mut text)?;
+        let Some((pid, rest)) = text
+            .strip_prefix("pid ")
+            .and_then(|t| t.split_once('\n'))
+            .and_then(|(pid, rest)| Some((pid.parse::<i32>().ok()?, rest)))
+        else {
+            return Ok(Launch::NotTaken);
+        };
+        if rest.is_empty() {
+            Ok(Launch::Started {
+                pid,
+                stdout: out_r,
+                stderr: err_r,
+            })
+        } else {
+            Ok(Launch::Refused {
+                pid,
+                status: rest.to_string(),
+            })
+        }
+    }
+
+    /// Stops restarting and closes the job socket: the zygote and its waiting
+    /// copies read end of file and exit.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.cv.notify_all();
-        let idle: Vec<Ready> =
-            std::mem::take(&mut *self.ready.lock().unwrap_or_else(|p| p.into_inner()));
-        for mut r in idle {
-            drop(r.socket);
-            let _ = r.child.wait();
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
+        let watcher = self
+            .watcher
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(w) = watcher {
+            let _ = w.join();
         }
     }
 }

@@ -1,9 +1,6 @@
 //! The one-line job a served shepherd reads: `WOOF SEQNO HANDLER TRIGGER\n`. Names
 //! are plain names (no spaces or newlines can occur), and are validated again here.
 
-use std::io::{self, Read};
-use std::os::fd::OwnedFd;
-
 /// What to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
@@ -13,8 +10,6 @@ pub struct Job {
     /// The trigger seqno (0: run by hand).
     pub trigger: u64,
 }
-
-const MAX_LINE: usize = 1024;
 
 impl Job {
     pub fn line(&self) -> String {
@@ -41,28 +36,6 @@ impl Job {
             handler: handler.into(),
             trigger: num(trigger)?,
         })
-    }
-
-    /// Reads one job line; None at EOF. The platform writes the line in one write and
-    /// then waits for the answer, so nothing follows it.
-    pub fn read(fd: &OwnedFd) -> Result<Option<Job>, String> {
-        let mut f = std::fs::File::from(fd.try_clone().map_err(|e| e.to_string())?);
-        let mut line = Vec::with_capacity(128);
-        let mut chunk = [0u8; 256];
-        while !line.ends_with(b"\n") {
-            match f.read(&mut chunk) {
-                Ok(0) if line.is_empty() => return Ok(None),
-                Ok(0) => return Err("truncated job line".into()),
-                Ok(n) => line.extend_from_slice(&chunk[..n]),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e.to_string()),
-            }
-            if line.len() > MAX_LINE {
-                return Err("job line too long".into());
-            }
-        }
-        let text = String::from_utf8(line).map_err(|_| "job line is not UTF-8".to_string())?;
-        Job::parse(&text).map(Some)
     }
 }
 

@@ -12,11 +12,12 @@
 
 mod isolate;
 mod job;
+mod serve;
 
 use std::ffi::CString;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
@@ -58,9 +59,12 @@ pub struct Args {
     /// Trigger seqno this run serves (names the run in WOOF_CAUSE)
     #[arg(long, value_name = "SEQNO")]
     pub trigger: Option<u64>,
-    /// Wait for one job line on stdin, report failures before exec back on it
+    /// Serve the platform: fork copies that wait for jobs on stdin (see serve.rs)
     #[arg(long, hide = true, conflicts_with_all = ["woof", "persistent"])]
     pub serve: bool,
+    /// With --serve: copies kept waiting for a job
+    #[arg(long, hide = true, value_name = "N", default_value = "1")]
+    pub ready: u16,
     /// Exec HANDLER as a persistent handler, reading framed elements on stdin
     #[arg(long, value_name = "HANDLER", conflicts_with = "woof")]
     pub persistent: Option<String>,
@@ -109,7 +113,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(kind: &'static str, code: u8, detail: impl Into<String>) -> Refusal {
+    pub fn new(kind: &'static str, code: u8, detail: impl Into<String>) -> Refusal {
         Refusal {
             kind,
             detail: detail.into(),
@@ -119,7 +123,7 @@ impl Refusal {
     }
 
     /// The line a served shepherd reports: `KIND [OLDEST] DETAIL`.
-    fn status_line(&self) -> String {
+    pub fn status_line(&self) -> String {
         let detail = self.detail.replace('\n', " ");
         match self.kind {
             "evicted" => format!("evicted {} {detail}\n", self.oldest),
@@ -132,7 +136,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let ns = args.ns.open()?;
     let dir = std::fs::canonicalize(ns.dir()).map_err(|e| Failure::io("namespace", e))?;
     if args.serve {
-        return serve(&args, &ns, &dir);
+        return serve::serve(&args, &ns, &dir);
     }
     let refused = match &args.persistent {
         Some(h) => confine(&args).and_then(|()| prepare_persistent(&args, &ns, &dir, h)),
@@ -143,43 +147,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 handler: args.handler.clone().unwrap_or_default(),
                 trigger: args.trigger.unwrap_or(0),
             };
-            confine(&args).and_then(|()| prepare(&args, &ns, &dir, &job))
+            confine(&args).and_then(|()| prepare(&args, &ns, &dir, &job, None))
         }
     };
     // Only returns on failure: success is the exec.
     let r = refused.unwrap_or_else(|r| r);
     Err(Failure::new(r.code, r.detail))
-}
-
-/// Served mode: one job from the socket on stdin; failures go back on it.
-fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
-    // If the platform dies (even by SIGKILL), its handlers die with it instead of
-    // running on unsupervised; their triggers run again when it restarts. The
-    // setting survives the exec.
-    let parent = nix::unistd::getppid();
-    nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
-        .map_err(|e| Failure::io("prctl", e.into()))?;
-    if nix::unistd::getppid() != parent {
-        return Ok(()); // the platform is already gone
-    }
-    // Keep the socket past the dup2 of the element onto fd 0, close-on-exec, so a
-    // successful exec shows the platform EOF and a failure can still be reported.
-    let status = std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| Failure::io("stdin", e))?;
-    let confined = confine(args);
-    let job = match Job::read(&status) {
-        Ok(Some(job)) => job,
-        Ok(None) => return Ok(()), // the platform went away before giving work
-        Err(e) => return Err(Failure::new(65, format!("job: {e}"))),
-    };
-    let r = confined
-        .and_then(|()| prepare(args, ns, dir, &job))
-        .unwrap_or_else(|r| r);
-    let mut f = File::from(status);
-    let _ = f.write_all(r.status_line().as_bytes());
-    Ok(())
 }
 
 /// Its own process group (so a timeout or shutdown reaches every process the
@@ -202,7 +175,13 @@ fn confine(args: &Args) -> Result<(), Refusal> {
 }
 
 /// Sets everything up and execs; returns only on failure.
-fn prepare(args: &Args, ns: &Namespace, dir: &Path, job: &Job) -> Result<Refusal, Refusal> {
+fn prepare(
+    args: &Args,
+    ns: &Namespace,
+    dir: &Path,
+    job: &Job,
+    served: Option<&serve::Served>,
+) -> Result<Refusal, Refusal> {
     let handler = ns.handler_path(&job.handler).map_err(|e| match e.kind() {
         ErrorKind::BadName => Refusal::new("failed", 2, e.to_string()),
         ErrorKind::NotFound => Refusal::new("missing", 66, e.to_string()),
@@ -251,7 +230,7 @@ fn prepare(args: &Args, ns: &Namespace, dir: &Path, job: &Job) -> Result<Refusal
     drop(woof);
     dup2(stdin.as_raw_fd(), 0).map_err(|e| Refusal::new("failed", 71, format!("stdin: {e}")))?;
     drop(stdin);
-    exec(args, dir, &handler, &env)
+    exec(args, dir, &handler, &env, served)
 }
 
 fn prepare_persistent(
@@ -269,7 +248,7 @@ fn prepare_persistent(
         ("WOOF_PERSISTENT", "1".to_string()),
         ("WOOF_CAUSE", format!("{}#persistent", dir.display())),
     ];
-    exec(args, dir, &path, &env)
+    exec(args, dir, &path, &env, None)
 }
 
 /// Process group, limits, directory, isolation, clean environment, exec.
@@ -278,6 +257,7 @@ fn exec(
     dir: &Path,
     handler: &Path,
     env: &[(&str, String)],
+    served: Option<&serve::Served>,
 ) -> Result<Refusal, Refusal> {
     if args.isolate {
         isolate::enter(dir).map_err(|e| {
@@ -310,6 +290,9 @@ fn exec(
     // a spawned child inherits that mask: unblock everything, or the handler (and
     // whatever it starts) could never be stopped by those signals.
     let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
+    if let Some(s) = served {
+        s.announce();
+    }
     let e = execve(&path, &argv, &envp)
         .err()
         .unwrap_or(nix::Error::UnknownErrno);
@@ -342,11 +325,17 @@ fn sealed_memfd(data: &[u8]) -> std::io::Result<OwnedFd> {
     Ok(OwnedFd::from(f))
 }
 
-/// Where woof-shepherd is: beside the running binary, else on PATH.
+/// Where woof-shepherd is: beside the running binary, else on PATH. Looked up
+/// once per process.
 pub fn program() -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join("woof-shepherd")))
-        .filter(|p| p.is_file())
-        .unwrap_or_else(|| PathBuf::from("woof-shepherd"))
+    static PROGRAM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    PROGRAM
+        .get_or_init(|| {
+            std::env::current_exe()
+                .ok()
+                .and_then(|p| p.parent().map(|d| d.join("woof-shepherd")))
+                .filter(|p| p.is_file())
+                .unwrap_or_else(|| PathBuf::from("woof-shepherd"))
+        })
+        .clone()
 }
