@@ -59,4 +59,5 @@ pub fn recv_with_fds(
     map::recv_with_fds(sock, buf)
 }
 
+pub use map::{SpawnPlan, SpawnStep, spawn};
 pub use woof::{CreateOptions, Element, Info, Woof, Writer, now_ns};

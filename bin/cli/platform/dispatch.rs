@@ -2,6 +2,7 @@
 //! outcome, and advancing the persisted watermark that makes delivery at-least-once.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -17,7 +18,7 @@ use super::output::Output;
 use super::persistent::{self, Done, Persistent};
 use super::pool::{Launch, Pool};
 use super::timer::Timer;
-use crate::shepherd::Job;
+use crate::shepherd::{self, Job, Limits};
 
 /// The persistent handlers, by name.
 pub type Feeds = HashMap<String, Arc<Persistent>>;
@@ -65,7 +66,12 @@ pub struct Platform {
     pub ns: Namespace,
     pub triggers: Woof,
     pub results: Woof,
-    pub pool: Arc<Pool>,
+    /// The namespace directory, absolute.
+    pub dir: PathBuf,
+    /// Handlers start from here (a posix_spawn-like start per run), except with
+    /// --isolate: then through the launcher shepherd, a single-threaded process.
+    pub limits: Limits,
+    pub pool: Option<Arc<Pool>>,
     pub timer: Arc<Timer>,
     pub output: Output,
     pub timeout: Duration,
@@ -81,15 +87,19 @@ impl Platform {
         ns: Namespace,
         triggers: Woof,
         results: Woof,
-        pool: Arc<Pool>,
+        limits: Limits,
+        pool: Option<Arc<Pool>>,
         timeout: Duration,
         persistent: Feeds,
     ) -> std::io::Result<Platform> {
         let next = triggers.consumed() + 1;
+        let dir = std::fs::canonicalize(ns.dir())?;
         Ok(Platform {
             ns,
             triggers,
             results,
+            dir,
+            limits,
             pool,
             timer: Timer::start(),
             output: Output::start()?,
@@ -172,6 +182,26 @@ impl Platform {
         }
     }
 
+    /// Starts the handler for `job`: here, or through the launcher.
+    fn launch(&self, job: &Job) -> std::io::Result<Launch> {
+        if let Some(pool) = &self.pool {
+            return pool.launch(job);
+        }
+        Ok(
+            match shepherd::start(&self.ns, &self.dir, job, &self.limits) {
+                Ok(s) => Launch::Started {
+                    pid: s.pid,
+                    stdout: s.stdout,
+                    stderr: s.stderr,
+                },
+                Err((pid, r)) => Launch::Refused {
+                    pid,
+                    status: r.status_line(),
+                },
+            },
+        )
+    }
+
     fn run_process(&self, t: u64, trig: &Trigger) {
         let start_ns = now_ns();
         let t0 = Instant::now();
@@ -194,7 +224,7 @@ impl Platform {
         };
         let mut tries = 0;
         let launched = loop {
-            match self.pool.launch(&job) {
+            match self.launch(&job) {
                 Ok(Launch::NotTaken) if tries < LAUNCH_TRIES && !self.stopping() => {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(100));
@@ -211,7 +241,9 @@ impl Platform {
             Err(e) => return fail(Outcome::Failed, &format!("shepherd: {e}")),
             Ok(Launch::Refused { pid, status }) => {
                 // The shepherd stopped before exec: "KIND DETAIL".
-                let _ = waitpid(Pid::from_raw(pid), Some(WaitPidFlag::__WALL));
+                if let Some(pid) = pid {
+                    let _ = wait(pid);
+                }
                 let (kind, detail) = status
                     .trim_end()
                     .split_once(' ')
@@ -243,8 +275,8 @@ impl Platform {
         // The exec happened: the child is the handler now.
         self.lock().running.insert(t, pgid);
         let label = format!("{}[{}]", trig.handler, trig.seqno);
-        self.output.add(stdout, label.clone(), false);
-        self.output.add(stderr, label, true);
+        self.output
+            .add_all([(stdout, label.clone(), false), (stderr, label, true)]);
         self.record(t, trig, start_ns, 0, Outcome::Started, "");
         let armed = self.timer.arm(Instant::now() + self.timeout, pgid);
         let waited = wait(pgid);

@@ -116,13 +116,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
         shepherd_args.push("--isolate".into());
     }
     let program = shepherd::program();
-    // One copy waiting per worker, and one more: the first taken is replaced only
-    // after its handler has started.
-    let pool = pool::Pool::start(
-        program.clone(),
-        shepherd_args.clone(),
-        usize::from(args.workers) + 1,
-    );
+    // Handlers start from the workers, posix_spawn-style; isolated ones need a
+    // single-threaded process to enter Linux namespaces: the launcher shepherd.
+    let pool = args
+        .isolate
+        .then(|| pool::Pool::start(program.clone(), shepherd_args.clone()));
     let mut feeds = HashMap::new();
     for h in &args.persistent {
         feeds.insert(h.clone(), Arc::new(persistent::Persistent::new(h)));
@@ -132,11 +130,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ns,
             triggers,
             results,
-            Arc::clone(&pool),
+            shepherd::Limits::new(args.cpu, args.memory),
+            pool.clone(),
             args.timeout,
             feeds.clone(),
         )
-        .map_err(|e| Failure::io("output", e))?,
+        .map_err(|e| Failure::io("platform", e))?,
     );
     let mut threads = Vec::new();
     for h in feeds.into_values() {
@@ -176,7 +175,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     for t in threads {
         let _ = t.join();
     }
-    pool.stop();
+    if let Some(pool) = pool {
+        pool.stop();
+    }
     Ok(())
 }
 

@@ -38,14 +38,20 @@ impl Output {
 
     /// Prefixes and forwards what `fd` carries until it closes.
     pub fn add(&self, fd: OwnedFd, label: String, to_stderr: bool) {
-        let s = Stream {
-            file: std::fs::File::from(fd),
-            label,
-            to_stderr,
-            partial: Vec::new(),
-        };
+        self.add_all([(fd, label, to_stderr)]);
+    }
+
+    /// As `add` for several pipes, with one wake-up of the output thread.
+    pub fn add_all<const N: usize>(&self, pipes: [(OwnedFd, String, bool); N]) {
         if let Ok(tx) = self.tx.lock() {
-            let _ = tx.send(s);
+            for (fd, label, to_stderr) in pipes {
+                let _ = tx.send(Stream {
+                    file: std::fs::File::from(fd),
+                    label,
+                    to_stderr,
+                    partial: Vec::new(),
+                });
+            }
         }
         if let Ok(mut w) = self.wake.lock() {
             let _ = w.write_all(b"x");

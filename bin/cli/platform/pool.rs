@@ -1,8 +1,8 @@
-//! Shepherds ready ahead of time. One `woof-shepherd --serve` (the zygote) keeps
-//! copies of itself forked, each waiting for a job on the shared job socket; the
-//! copy that takes a job execs the handler, so a trigger costs one exec on its
-//! critical path and no process start. Copies are our children (CLONE_PARENT):
-//! we wait for each run by pid. A thread starts the zygote again if it dies.
+//! The shepherd that starts handlers: one `woof-shepherd --serve` (the launcher),
+//! started ahead of time and fed jobs over a socket. For each it starts the
+//! handler as posix_spawn would (one exec, no copy of any process), as our child
+//! (CLONE_PARENT): we wait for each run by pid. A thread starts the launcher again
+//! if it dies.
 
 use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -21,7 +21,7 @@ use nix::unistd::pipe2;
 
 use crate::shepherd::Job;
 
-/// How long to wait before starting a zygote again after one died.
+/// How long to wait before starting a launcher again after one died.
 const RESTART_AFTER: Duration = Duration::from_millis(100);
 
 /// What became of a job given to a shepherd.
@@ -32,34 +32,33 @@ pub enum Launch {
         stdout: OwnedFd,
         stderr: OwnedFd,
     },
-    /// Shepherd `pid` stopped before exec: `KIND DETAIL`.
-    Refused { pid: i32, status: String },
-    /// No shepherd took the job (the zygote died with it queued): try again.
+    /// The run stopped before exec: `KIND DETAIL`; `pid` is our child that tried
+    /// (it has exited), if one was started.
+    Refused { pid: Option<i32>, status: String },
+    /// No shepherd took the job (the launcher died with it queued): try again.
     NotTaken,
 }
 
 pub struct Pool {
     command: Vec<String>,
     program: PathBuf,
-    ready: usize,
-    /// Our end of the current zygote's job socket.
+    /// Our end of the current launcher's job socket.
     jobs: Mutex<Option<Arc<OwnedFd>>>,
-    zygote: Mutex<Option<Child>>,
+    launcher: Mutex<Option<Child>>,
     stopping: AtomicBool,
     watcher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Pool {
-    /// Starts the zygote (here, in the calling thread: the thread that starts it is
-    /// the one whose exit kills the copies, so call this from the main thread) and
+    /// Starts the launcher (here, in the calling thread: handlers die with the
+    /// thread that started it (PDEATHSIG), so call this from the main thread) and
     /// the thread that restarts it. `args` are the shepherd's flags.
-    pub fn start(program: PathBuf, args: Vec<String>, ready: usize) -> Arc<Pool> {
+    pub fn start(program: PathBuf, args: Vec<String>) -> Arc<Pool> {
         let pool = Arc::new(Pool {
             command: args,
             program,
-            ready,
             jobs: Mutex::new(None),
-            zygote: Mutex::new(None),
+            launcher: Mutex::new(None),
             stopping: AtomicBool::new(false),
             watcher: Mutex::new(None),
         });
@@ -74,7 +73,7 @@ impl Pool {
         pool
     }
 
-    /// Starts a zygote with a fresh job socket.
+    /// Starts a launcher with a fresh job socket.
     fn spawn(&self) -> io::Result<()> {
         let (ours, theirs) = socketpair(
             AddressFamily::Unix,
@@ -85,8 +84,6 @@ impl Pool {
         let child = Command::new(&self.program)
             .args(&self.command)
             .arg("--serve")
-            .arg("--ready")
-            .arg(self.ready.to_string())
             .env_clear()
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
@@ -97,22 +94,26 @@ impl Pool {
                     format!("starting {}: {e}", self.program.display()),
                 )
             })?;
-        *self.zygote.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
+        *self.launcher.lock().unwrap_or_else(|p| p.into_inner()) = Some(child);
         *self.jobs.lock().unwrap_or_else(|p| p.into_inner()) = Some(Arc::new(ours));
         Ok(())
     }
 
-    /// Restarts the zygote whenever it dies, until `stop`.
+    /// Restarts the launcher whenever it dies, until `stop`.
     fn watch(&self) {
         loop {
-            let child = self.zygote.lock().unwrap_or_else(|p| p.into_inner()).take();
+            let child = self
+                .launcher
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
             if let Some(mut c) = child {
                 let _ = c.wait();
             }
             if self.stopping.load(Ordering::SeqCst) {
                 return;
             }
-            // Jobs queued for the dead zygote's copies are dropped with its socket;
+            // Jobs queued for the dead launcher's copies are dropped with its socket;
             // their workers see the status pipe close and report it.
             self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take();
             std::thread::sleep(RESTART_AFTER);
@@ -149,9 +150,9 @@ impl Pool {
         )
         .map_err(|e| io::Error::other(format!("sending a job to the shepherd: {e}")))?;
         drop((status_w, out_w, err_w, jobs));
-        // Sleep until the pipe's last writer is gone (the exec closed it, or the
-        // shepherd exited): asking for no event but hang-up, the `pid` line the
-        // shepherd writes just before exec does not wake us a moment too early.
+        // Sleep until the pipe's last writer is gone: asking for no event but
+        // hang-up, an isolated run's `pid` line, written just before its exec,
+        // does not wake us a moment too early.
         let mut fds = [PollFd::new(status_r.as_fd(), PollFlags::empty())];
         loop {
             match poll(&mut fds, PollTimeout::NONE) {
@@ -162,28 +163,31 @@ impl Pool {
         }
         let mut text = String::new();
         std::fs::File::from(status_r).read_to_string(&mut text)?;
-        let Some((pid, rest)) = text
+        if text.is_empty() {
+            return Ok(Launch::NotTaken);
+        }
+        let (pid, rest) = match text
             .strip_prefix("pid ")
             .and_then(|t| t.split_once('\n'))
             .and_then(|(pid, rest)| Some((pid.parse::<i32>().ok()?, rest)))
-        else {
-            return Ok(Launch::NotTaken);
+        {
+            Some((pid, rest)) => (Some(pid), rest),
+            None => (None, text.as_str()),
         };
-        if rest.is_empty() {
-            Ok(Launch::Started {
+        match pid {
+            Some(pid) if rest.is_empty() => Ok(Launch::Started {
                 pid,
                 stdout: out_r,
                 stderr: err_r,
-            })
-        } else {
-            Ok(Launch::Refused {
+            }),
+            _ => Ok(Launch::Refused {
                 pid,
                 status: rest.to_string(),
-            })
+            }),
         }
     }
 
-    /// Stops restarting and closes the job socket: the zygote and its waiting
+    /// Stops restarting and closes the job socket: the launcher and its waiting
     /// copies read end of file and exit.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);

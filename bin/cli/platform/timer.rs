@@ -44,8 +44,13 @@ impl Timer {
         let mut d = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         d.next_id += 1;
         let key = (deadline, d.next_id);
+        // The timer thread only needs waking when this is now the first deadline
+        // (with one --timeout for all, a new deadline is never before the others).
+        let first = d.by_time.first_key_value().is_none_or(|(k, _)| key < *k);
         d.by_time.insert(key, (pgid, Arc::clone(&fired)));
-        self.cv.notify_one();
+        if first {
+            self.cv.notify_one();
+        }
         Armed { key, fired }
     }
 

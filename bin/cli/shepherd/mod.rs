@@ -13,6 +13,7 @@
 mod isolate;
 mod job;
 mod serve;
+mod spawn;
 
 use std::ffi::CString;
 use std::fs::File;
@@ -28,6 +29,7 @@ use nix::unistd::{Pid, dup2, execve, setpgid};
 use woof::{ErrorKind, Namespace};
 
 pub use job::Job;
+pub use spawn::{Limits, Started, start};
 
 use crate::exit::Failure;
 
@@ -59,12 +61,9 @@ pub struct Args {
     /// Trigger seqno this run serves (names the run in WOOF_CAUSE)
     #[arg(long, value_name = "SEQNO")]
     pub trigger: Option<u64>,
-    /// Serve the platform: fork copies that wait for jobs on stdin (see serve.rs)
+    /// Serve the platform: start a handler for each job read on stdin (serve.rs)
     #[arg(long, hide = true, conflicts_with_all = ["woof", "persistent"])]
     pub serve: bool,
-    /// With --serve: copies kept waiting for a job
-    #[arg(long, hide = true, value_name = "N", default_value = "1")]
-    pub ready: u16,
     /// Exec HANDLER as a persistent handler, reading framed elements on stdin
     #[arg(long, value_name = "HANDLER", conflicts_with = "woof")]
     pub persistent: Option<String>,
@@ -75,10 +74,10 @@ pub struct Args {
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = parse_size)]
     pub memory: u64,
     /// Open files limit (RLIMIT_NOFILE)
-    #[arg(long, value_name = "N", default_value = "1024")]
+    #[arg(long, value_name = "N", default_value = FILES_DEFAULT)]
     pub files: u64,
     /// Largest file the handler may write (RLIMIT_FSIZE), bytes with K/M/G suffix
-    #[arg(long, value_name = "BYTES", default_value = "16G", value_parser = parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = FILE_SIZE_DEFAULT, value_parser = parse_size)]
     pub file_size: u64,
     /// Run in new user, mount and network namespaces: no network, private /tmp,
     /// everything but the namespace directory read-only. Fails if the kernel refuses.
@@ -87,6 +86,9 @@ pub struct Args {
     #[command(flatten)]
     pub ns: crate::target::NamespaceArg,
 }
+
+const FILES_DEFAULT: &str = "1024";
+const FILE_SIZE_DEFAULT: &str = "16G";
 
 /// Parses `123`, `64K`, `256M`, `4G`.
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -182,55 +184,75 @@ fn prepare(
     job: &Job,
     served: Option<&serve::Served>,
 ) -> Result<Refusal, Refusal> {
-    let handler = ns.handler_path(&job.handler).map_err(|e| match e.kind() {
-        ErrorKind::BadName => Refusal::new("failed", 2, e.to_string()),
-        ErrorKind::NotFound => Refusal::new("missing", 66, e.to_string()),
-        _ => Refusal::new("missing", 77, e.to_string()),
-    })?;
-    let woof = ns
-        .open_woof_readonly(&job.woof)
-        .map_err(|e| Refusal::new("failed", e.exit_code() as u8, e.to_string()))?;
-    let mut buf = vec![0u8; woof.element_size()];
-    let el = match woof.get(job.seqno, &mut buf) {
-        Ok(el) => el,
-        Err(e) => {
-            let kind = e.kind().clone();
-            let msg = e.within(&job.woof).to_string();
-            return Err(match kind {
-                ErrorKind::Evicted { oldest, .. } => Refusal {
-                    oldest,
-                    ..Refusal::new(
-                        "evicted",
-                        66,
-                        format!(
-                            "{msg}: the woof wrapped before the handler ran; enlarge its history (now {})",
-                            woof.history()
-                        ),
-                    )
-                },
-                _ => Refusal::new("failed", kind.exit_code() as u8, msg),
-            });
-        }
-    };
-    let stdin = sealed_memfd(&buf)
-        .map_err(|e| Refusal::new("failed", 74, format!("element memfd: {e}")))?;
-    let cause = match job.trigger {
-        0 => format!("{}#-", dir.display()),
-        t => format!("{}#{t}", dir.display()),
-    };
-    let env = [
-        ("WOOF_NAMESPACE", dir.display().to_string()),
-        ("WOOF_NAME", job.woof.clone()),
-        ("WOOF_SEQNO", el.seqno.to_string()),
-        ("WOOF_HANDLER", job.handler.clone()),
-        ("WOOF_ELEMENT_SIZE", woof.element_size().to_string()),
-        ("WOOF_TIMESTAMP", el.time_ns.to_string()),
-        ("WOOF_CAUSE", cause),
-    ];
-    drop(woof);
-    dup2(stdin.as_raw_fd(), 0).map_err(|e| Refusal::new("failed", 71, format!("stdin: {e}")))?;
-    drop(stdin);
-    exec(args, dir, &handler, &env, served)
+    let run = Run::new(ns, dir, job)?;
+    dup2(run.stdin.as_raw_fd(), 0)
+        .map_err(|e| Refusal::new("failed", 71, format!("stdin: {e}")))?;
+    drop(run.stdin);
+    exec(args, dir, &run.handler, &run.env, served)
+}
+
+/// What one run of a handler needs: the handler, its stdin (the element in a
+/// sealed memfd) and its WOOF_* environment.
+pub struct Run {
+    handler: PathBuf,
+    stdin: OwnedFd,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Run {
+    /// Checks the handler and reads the element (refusing: missing, evicted …).
+    fn new(ns: &Namespace, dir: &Path, job: &Job) -> Result<Run, Refusal> {
+        let handler = ns.handler_path(&job.handler).map_err(|e| match e.kind() {
+            ErrorKind::BadName => Refusal::new("failed", 2, e.to_string()),
+            ErrorKind::NotFound => Refusal::new("missing", 66, e.to_string()),
+            _ => Refusal::new("missing", 77, e.to_string()),
+        })?;
+        let woof = ns
+            .open_woof_readonly(&job.woof)
+            .map_err(|e| Refusal::new("failed", e.exit_code() as u8, e.to_string()))?;
+        let mut buf = vec![0u8; woof.element_size()];
+        let el = match woof.get(job.seqno, &mut buf) {
+            Ok(el) => el,
+            Err(e) => {
+                let kind = e.kind().clone();
+                let msg = e.within(&job.woof).to_string();
+                return Err(match kind {
+                    ErrorKind::Evicted { oldest, .. } => Refusal {
+                        oldest,
+                        ..Refusal::new(
+                            "evicted",
+                            66,
+                            format!(
+                                "{msg}: the woof wrapped before the handler ran; enlarge its history (now {})",
+                                woof.history()
+                            ),
+                        )
+                    },
+                    _ => Refusal::new("failed", kind.exit_code() as u8, msg),
+                });
+            }
+        };
+        let stdin = sealed_memfd(&buf)
+            .map_err(|e| Refusal::new("failed", 74, format!("element memfd: {e}")))?;
+        let cause = match job.trigger {
+            0 => format!("{}#-", dir.display()),
+            t => format!("{}#{t}", dir.display()),
+        };
+        let env = vec![
+            ("WOOF_NAMESPACE", dir.display().to_string()),
+            ("WOOF_NAME", job.woof.clone()),
+            ("WOOF_SEQNO", el.seqno.to_string()),
+            ("WOOF_HANDLER", job.handler.clone()),
+            ("WOOF_ELEMENT_SIZE", woof.element_size().to_string()),
+            ("WOOF_TIMESTAMP", el.time_ns.to_string()),
+            ("WOOF_CAUSE", cause),
+        ];
+        Ok(Run {
+            handler,
+            stdin,
+            env,
+        })
+    }
 }
 
 fn prepare_persistent(
@@ -271,19 +293,8 @@ fn exec(
     // After isolation's mounts, so the namespace directory is the one in view.
     std::env::set_current_dir(dir)
         .map_err(|e| Refusal::new("failed", 74, format!("chdir {}: {e}", dir.display())))?;
-    let c = |s: String| {
-        CString::new(s).map_err(|_| Refusal::new("failed", 65, "NUL in the environment"))
-    };
-    // The woof tools first, so a handler can woof-put wherever they are installed.
-    let tools = program()
-        .parent()
-        .map(|d| format!("{}:", d.display()))
-        .unwrap_or_default();
-    let mut envp = vec![c(format!("PATH={tools}/usr/local/bin:/usr/bin:/bin"))?];
-    for (k, v) in env {
-        envp.push(c(format!("{k}={v}"))?);
-    }
-    let path = c(handler.display().to_string())?;
+    let envp = environment(env)?;
+    let path = c_string(handler.display().to_string())?;
     let argv = [path.clone()];
     woof::default_signals_for_exec();
     // The platform blocks SIGTERM, SIGINT and SIGHUP (it takes them with sigwait) and
@@ -296,7 +307,32 @@ fn exec(
     let e = execve(&path, &argv, &envp)
         .err()
         .unwrap_or(nix::Error::UnknownErrno);
-    Err(Refusal::new(
+    Err(exec_failed(handler, e))
+}
+
+fn c_string(s: String) -> Result<CString, Refusal> {
+    CString::new(s).map_err(|_| Refusal::new("failed", 65, "NUL in the environment"))
+}
+
+/// The handler's whole environment: PATH, then `env`.
+fn environment(env: &[(&str, String)]) -> Result<Vec<CString>, Refusal> {
+    // The woof tools first, so a handler can woof-put wherever they are installed.
+    let tools = program()
+        .parent()
+        .map(|d| format!("{}:", d.display()))
+        .unwrap_or_default();
+    let mut envp = vec![c_string(format!(
+        "PATH={tools}/usr/local/bin:/usr/bin:/bin"
+    ))?];
+    for (k, v) in env {
+        envp.push(c_string(format!("{k}={v}"))?);
+    }
+    Ok(envp)
+}
+
+/// Why exec'ing `handler` failed, as the platform records it.
+fn exec_failed(handler: &Path, e: nix::Error) -> Refusal {
+    Refusal::new(
         if e == nix::Error::ENOENT || e == nix::Error::EACCES {
             "missing"
         } else {
@@ -304,7 +340,7 @@ fn exec(
         },
         if e == nix::Error::EACCES { 77 } else { 71 },
         format!("exec {}: {}", handler.display(), e.desc().to_lowercase()),
-    ))
+    )
 }
 
 /// The element in a sealed memfd positioned at 0: the handler reads exactly the
