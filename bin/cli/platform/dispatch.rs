@@ -18,7 +18,7 @@ use super::output::Output;
 use super::persistent::{self, Done, Persistent};
 use super::pool::{Launch, Pool};
 use super::timer::Timer;
-use crate::shepherd::{self, Job, Limits};
+use crate::shepherd::{self, Job, Limits, Woofs};
 
 /// The persistent handlers, by name.
 pub type Feeds = HashMap<String, Arc<Persistent>>;
@@ -71,6 +71,8 @@ pub struct Platform {
     /// Handlers start from here (a posix_spawn-like start per run), except with
     /// --isolate: then through the launcher shepherd, a single-threaded process.
     pub limits: Limits,
+    /// The woofs handlers read from, kept open.
+    pub woofs: Woofs,
     pub pool: Option<Arc<Pool>>,
     pub timer: Arc<Timer>,
     pub output: Output,
@@ -100,6 +102,7 @@ impl Platform {
             results,
             dir,
             limits,
+            woofs: Woofs::default(),
             pool,
             timer: Timer::start(),
             output: Output::start()?,
@@ -188,7 +191,7 @@ impl Platform {
             return pool.launch(job);
         }
         Ok(
-            match shepherd::start(&self.ns, &self.dir, job, &self.limits) {
+            match shepherd::start(&self.ns, &self.dir, job, &self.limits, &self.woofs) {
                 Ok(s) => Launch::Started {
                     pid: s.pid,
                     stdout: s.stdout,

@@ -29,7 +29,7 @@ use nix::unistd::{Pid, dup2, execve, setpgid};
 use woof::{ErrorKind, Namespace};
 
 pub use job::Job;
-pub use spawn::{Limits, Started, start};
+pub use spawn::{Limits, Started, Woofs, start};
 
 use crate::exit::Failure;
 
@@ -202,14 +202,26 @@ pub struct Run {
 impl Run {
     /// Checks the handler and reads the element (refusing: missing, evicted …).
     fn new(ns: &Namespace, dir: &Path, job: &Job) -> Result<Run, Refusal> {
-        let handler = ns.handler_path(&job.handler).map_err(|e| match e.kind() {
+        let handler = Run::handler(ns, job)?;
+        let woof = ns.open_woof_readonly(&job.woof).map_err(Run::unopened)?;
+        Run::read(handler, &woof, dir, job)
+    }
+
+    /// The handler's checked path.
+    fn handler(ns: &Namespace, job: &Job) -> Result<PathBuf, Refusal> {
+        ns.handler_path(&job.handler).map_err(|e| match e.kind() {
             ErrorKind::BadName => Refusal::new("failed", 2, e.to_string()),
             ErrorKind::NotFound => Refusal::new("missing", 66, e.to_string()),
             _ => Refusal::new("missing", 77, e.to_string()),
-        })?;
-        let woof = ns
-            .open_woof_readonly(&job.woof)
-            .map_err(|e| Refusal::new("failed", e.exit_code() as u8, e.to_string()))?;
+        })
+    }
+
+    fn unopened(e: woof::Error) -> Refusal {
+        Refusal::new("failed", e.exit_code() as u8, e.to_string())
+    }
+
+    /// Reads the element from `woof` and sets up the run.
+    fn read(handler: PathBuf, woof: &woof::Woof, dir: &Path, job: &Job) -> Result<Run, Refusal> {
         let mut buf = vec![0u8; woof.element_size()];
         let el = match woof.get(job.seqno, &mut buf) {
             Ok(el) => el,

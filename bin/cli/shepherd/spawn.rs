@@ -5,13 +5,16 @@
 //! Everything but Linux namespaces (--isolate), which need a single-threaded
 //! process of their own. Used by the platform, for each run, and by the launcher.
 
+use std::collections::HashMap;
 use std::ffi::CStr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
-use woof::{Namespace, SpawnPlan, SpawnStep};
+use woof::{Namespace, SpawnPlan, SpawnStep, Woof};
 
 use super::{Job, Refusal, Run, c_string, environment, exec_failed, parse_size};
 
@@ -48,12 +51,50 @@ pub struct Started {
 /// exited; reap it), if one was started.
 pub type Stopped = (Option<i32>, Refusal);
 
+/// Woofs kept open between runs: opening one maps it, and unmapping costs every
+/// CPU a TLB flush in a multi-threaded process. A name is opened again when it
+/// names another file (`woof-create --force` renames a new one into place).
+#[derive(Default)]
+pub struct Woofs(Mutex<HashMap<String, (Arc<Woof>, FileId)>>);
+
+/// (device, inode): which file a name named when it was opened.
+type FileId = (u64, u64);
+
+impl Woofs {
+    fn get(&self, ns: &Namespace, name: &str) -> woof::Result<Arc<Woof>> {
+        let path = ns.woof_path(name)?;
+        let id = std::fs::metadata(&path).map(|m| (m.dev(), m.ino())).ok();
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let (Some(id), Some((w, had))) = (id, map.get(name))
+            && *had == id
+        {
+            return Ok(Arc::clone(w));
+        }
+        map.remove(name);
+        let w = Arc::new(ns.open_woof_readonly(name)?);
+        if let Some(id) = id {
+            map.insert(name.to_string(), (Arc::clone(&w), id));
+        }
+        Ok(w)
+    }
+}
+
 /// Starts the handler for `job` as our child, with stdout and stderr on new pipes.
-pub fn start(ns: &Namespace, dir: &Path, job: &Job, limits: &Limits) -> Result<Started, Stopped> {
+pub fn start(
+    ns: &Namespace,
+    dir: &Path,
+    job: &Job,
+    limits: &Limits,
+    woofs: &Woofs,
+) -> Result<Started, Stopped> {
     let failed = |e: nix::Error| (None, Refusal::new("failed", 71, format!("pipe: {e}")));
     let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).map_err(failed)?;
     let (err_r, err_w) = pipe2(OFlag::O_CLOEXEC).map_err(failed)?;
-    let run = Run::new(ns, dir, job).map_err(|r| (None, r))?;
+    let handler = Run::handler(ns, job).map_err(|r| (None, r))?;
+    let woof = woofs
+        .get(ns, &job.woof)
+        .map_err(|e| (None, Run::unopened(e)))?;
+    let run = Run::read(handler, &woof, dir, job).map_err(|r| (None, r))?;
     let dir_c = c_string(dir.display().to_string()).map_err(|r| (None, r))?;
     let pid = spawn(&run, dir, &dir_c, limits, &out_w, &err_w, false)?;
     Ok(Started {
