@@ -14,9 +14,9 @@ use woof::log::{TRIGGER_SIZE, Trigger};
 use woof::results::{Outcome, RunResult};
 use woof::{Namespace, Woof, now_ns};
 
+use super::launcher::{Launch, Launcher};
 use super::output::Output;
 use super::persistent::{self, Done, Persistent};
-use super::pool::{Launch, Pool};
 use super::timer::Timer;
 use crate::shepherd::{self, Job, Limits, Woofs};
 
@@ -28,7 +28,7 @@ enum Handed {
     /// Run it as a process.
     Process(Trigger),
     /// Written to its persistent handler; what to record now.
-    Written(Done),
+    Written(Arc<Persistent>, Done),
 }
 
 /// Times a job no shepherd took is offered again (100 ms apart) before the run is
@@ -73,7 +73,7 @@ pub struct Platform {
     pub limits: Limits,
     /// The woofs handlers read from, kept open.
     pub woofs: Woofs,
-    pub pool: Option<Arc<Pool>>,
+    pub launcher: Option<Arc<Launcher>>,
     pub timer: Arc<Timer>,
     pub output: Output,
     pub timeout: Duration,
@@ -90,7 +90,7 @@ impl Platform {
         triggers: Woof,
         results: Woof,
         limits: Limits,
-        pool: Option<Arc<Pool>>,
+        launcher: Option<Arc<Launcher>>,
         timeout: Duration,
         persistent: Feeds,
     ) -> std::io::Result<Platform> {
@@ -103,7 +103,7 @@ impl Platform {
             dir,
             limits,
             woofs: Woofs::default(),
-            pool,
+            launcher,
             timer: Timer::start(),
             output: Output::start()?,
             timeout,
@@ -145,7 +145,13 @@ impl Platform {
             };
             match claimed {
                 Ok((t, Ok(Handed::Process(trig)))) => self.run_process(t, &trig),
-                Ok((_, Ok(Handed::Written(d)))) => persistent::done(self, d),
+                Ok((_, Ok(Handed::Written(h, d)))) => {
+                    // Out of the claim lock: the feeder may need it to finish frames.
+                    if d.wake {
+                        h.wake();
+                    }
+                    persistent::done(self, d);
+                }
                 Ok((t, Err(detail))) => {
                     let unknown = Trigger {
                         woof: String::new(),
@@ -180,15 +186,15 @@ impl Platform {
     /// a process.
     fn hand_to_persistent(&self, t: u64, trig: Trigger) -> Handed {
         match self.persistent.get(&trig.handler) {
-            Some(h) => Handed::Written(h.deliver(self, t, trig)),
+            Some(h) => Handed::Written(Arc::clone(h), h.deliver(self, t, trig)),
             None => Handed::Process(trig),
         }
     }
 
     /// Starts the handler for `job`: here, or through the launcher.
     fn launch(&self, job: &Job) -> std::io::Result<Launch> {
-        if let Some(pool) = &self.pool {
-            return pool.launch(job);
+        if let Some(launcher) = &self.launcher {
+            return launcher.launch(job);
         }
         Ok(
             match shepherd::start(&self.ns, &self.dir, job, &self.limits, &self.woofs) {

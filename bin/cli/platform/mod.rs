@@ -4,9 +4,9 @@
 //! at-least-once across crashes and restarts.
 
 mod dispatch;
+mod launcher;
 mod output;
 mod persistent;
-mod pool;
 mod timer;
 
 use std::collections::HashMap;
@@ -35,7 +35,10 @@ Examples:
 ///
 /// One per namespace: a second one exits with an error naming the first one's pid.
 /// It claims triggers in log order and runs up to --workers handlers at once, each
-/// through woof-shepherd (started ahead of time, so a trigger costs one exec). Every
+/// started directly the way posix_spawn does (one exec, nothing copied) with what
+/// woof-shepherd applies: own process group, rlimits, clean environment, the element
+/// on stdin. With --isolate each run goes through a woof-shepherd started ahead of
+/// time, which enters the Linux namespaces in a process of its own. Every
 /// outcome (started, exit status or signal, duration, evicted, missing, timed out) is
 /// recorded in the results log, which `woof-tail --results` follows. Handler output
 /// appears here, each line prefixed HANDLER[SEQNO].
@@ -118,9 +121,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let program = shepherd::program();
     // Handlers start from the workers, posix_spawn-style; isolated ones need a
     // single-threaded process to enter Linux namespaces: the launcher shepherd.
-    let pool = args
+    let launcher = args
         .isolate
-        .then(|| pool::Pool::start(program.clone(), shepherd_args.clone()));
+        .then(|| launcher::Launcher::start(program.clone(), shepherd_args.clone()));
     let mut feeds = HashMap::new();
     for h in &args.persistent {
         feeds.insert(h.clone(), Arc::new(persistent::Persistent::new(h)));
@@ -131,7 +134,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             triggers,
             results,
             shepherd::Limits::new(args.cpu, args.memory),
-            pool.clone(),
+            launcher.clone(),
             args.timeout,
             feeds.clone(),
         )
@@ -175,8 +178,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
     for t in threads {
         let _ = t.join();
     }
-    if let Some(pool) = pool {
-        pool.stop();
+    if let Some(launcher) = launcher {
+        launcher.stop();
     }
     Ok(())
 }

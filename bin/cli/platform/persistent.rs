@@ -139,12 +139,13 @@ impl Persistent {
         if f.in_flight.len() >= SETTLE_AT {
             out.read = f.settle();
         }
-        let wake = f.parked && (!f.in_flight.is_empty() || !f.backlog.is_empty() || f.broken);
-        drop(f);
-        if wake {
-            self.cv.notify_one();
-        }
+        out.wake = f.parked && (!f.in_flight.is_empty() || !f.backlog.is_empty() || f.broken);
         out
+    }
+
+    /// Wakes the feeder thread (for `Done::wake`).
+    pub fn wake(&self) {
+        self.cv.notify_one();
     }
 
     /// Shutdown: no more frames; the feeder stops the process and returns.
@@ -172,7 +173,14 @@ impl Persistent {
                 let read = f.settle();
                 let running = f.running.take();
                 drop(f);
-                done(p, Done { read, unframed });
+                done(
+                    p,
+                    Done {
+                        read,
+                        unframed,
+                        wake: false,
+                    },
+                );
                 if let Some(r) = running {
                     stop(r);
                 }
@@ -268,6 +276,8 @@ impl Persistent {
 pub struct Done {
     read: Vec<Sent>,
     unframed: Vec<Unframed>,
+    /// The feeder thread sleeps and now has frames to settle or write: wake it.
+    pub wake: bool,
 }
 
 impl Feed {

@@ -5,10 +5,10 @@
 //! the handler, so the platform's child *is* the run.
 //!
 //! Three modes: by hand (`woof-shepherd WOOF SEQNO HANDLER`, for debugging), served
-//! (`--serve`: started ahead by the platform, it blocks reading one job line from
-//! its stdin socket and reports anything that stops the exec back on it), and
+//! (`--serve`: the platform's launcher for isolated runs, see serve.rs), and
 //! persistent (`--persistent HANDLER`: exec the handler with stdin left as is, for
-//! a stream of framed elements).
+//! a stream of framed elements). The platform starts non-isolated runs itself with
+//! the same setup (spawn.rs), posix_spawn-style.
 
 mod isolate;
 mod job;
@@ -61,7 +61,7 @@ pub struct Args {
     /// Trigger seqno this run serves (names the run in WOOF_CAUSE)
     #[arg(long, value_name = "SEQNO")]
     pub trigger: Option<u64>,
-    /// Serve the platform: start a handler for each job read on stdin (serve.rs)
+    /// Serve the platform: run the jobs it sends on stdin (internal)
     #[arg(long, hide = true, conflicts_with_all = ["woof", "persistent"])]
     pub serve: bool,
     /// Exec HANDLER as a persistent handler, reading framed elements on stdin

@@ -1,8 +1,9 @@
-//! The shepherd that starts handlers: one `woof-shepherd --serve` (the launcher),
-//! started ahead of time and fed jobs over a socket. For each it starts the
-//! handler as posix_spawn would (one exec, no copy of any process), as our child
-//! (CLONE_PARENT): we wait for each run by pid. A thread starts the launcher again
-//! if it dies.
+//! Isolated runs (--isolate): Linux namespaces must be entered by a
+//! single-threaded process right before exec, never by the platform, so these
+//! runs go through one `woof-shepherd --serve` (the launcher), started ahead of
+//! time and fed jobs over a socket. It forks a copy of itself per job as our child
+//! (CLONE_PARENT), which isolates itself and execs the handler: we wait for each
+//! run by pid. A thread starts the launcher again if it dies.
 
 use std::io::{self, IoSlice, Read};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -39,7 +40,7 @@ pub enum Launch {
     NotTaken,
 }
 
-pub struct Pool {
+pub struct Launcher {
     command: Vec<String>,
     program: PathBuf,
     /// Our end of the current launcher's job socket.
@@ -49,12 +50,12 @@ pub struct Pool {
     watcher: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
-impl Pool {
+impl Launcher {
     /// Starts the launcher (here, in the calling thread: handlers die with the
     /// thread that started it (PDEATHSIG), so call this from the main thread) and
     /// the thread that restarts it. `args` are the shepherd's flags.
-    pub fn start(program: PathBuf, args: Vec<String>) -> Arc<Pool> {
-        let pool = Arc::new(Pool {
+    pub fn start(program: PathBuf, args: Vec<String>) -> Arc<Launcher> {
+        let launcher = Arc::new(Launcher {
             command: args,
             program,
             jobs: Mutex::new(None),
@@ -62,15 +63,15 @@ impl Pool {
             stopping: AtomicBool::new(false),
             watcher: Mutex::new(None),
         });
-        if let Err(e) = pool.spawn() {
+        if let Err(e) = launcher.spawn() {
             eprintln!("woof-platform: {e}");
         }
-        let p = Arc::clone(&pool);
+        let p = Arc::clone(&launcher);
         let watcher = std::thread::Builder::new()
-            .name("pool".into())
+            .name("launcher".into())
             .spawn(move || p.watch());
-        *pool.watcher.lock().unwrap_or_else(|p| p.into_inner()) = watcher.ok();
-        pool
+        *launcher.watcher.lock().unwrap_or_else(|p| p.into_inner()) = watcher.ok();
+        launcher
     }
 
     /// Starts a launcher with a fresh job socket.
