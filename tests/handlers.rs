@@ -3,7 +3,8 @@
 //! handler's output prefixed on the platform's stdout; the environment contract and
 //! stdin content; claims in put order; the --workers bound; a 3-stage pipeline whose
 //! results trace the cause chain; persistent handlers (frames, restart after a
-//! crash); and the results log through woof-tail/woof-get --results.
+//! crash); the results log through woof-tail/woof-get --results; and a woof
+//! replaced with --force while the platform runs.
 //!
 //! Handlers are small shell scripts the tests write into handlers/. Every wait is
 //! bounded; platforms are stopped (SIGTERM, then SIGKILL) when dropped.
@@ -620,4 +621,26 @@ fn results_read_as_json_and_csv_and_followed() {
         ),
         (8, 4, "exited", Some(3))
     );
+}
+
+#[test]
+fn a_woof_replaced_with_force_while_the_platform_runs_is_read_anew() {
+    // The platform keeps the woofs handlers read from open; a woof replaced by
+    // `woof-create --force` (a new file renamed into place) must be read from the
+    // new file, at its new element size.
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.handler(
+        "show",
+        "#!/bin/sh\necho \"$WOOF_SEQNO $WOOF_ELEMENT_SIZE $(tr -d '\\000')\"\n",
+    );
+    let mut platform = ns.platform(&[]);
+    assert_eq!(ns.put_h("w", "show", b"old"), 1);
+    assert_eq!(platform.line(PROMPT), "show[1]: 1 8 old");
+    ns.cmd("woof-create")
+        .args(["w", "-s", "16", "-n", "10", "--force"])
+        .assert()
+        .success();
+    assert_eq!(ns.put_h("w", "show", b"replaced"), 1);
+    assert_eq!(platform.line(PROMPT), "show[1]: 1 16 replaced");
 }
