@@ -634,7 +634,7 @@ fn a_woof_replaced_with_force_while_the_platform_runs_is_read_anew() {
         "show",
         "#!/bin/sh\necho \"$WOOF_SEQNO $WOOF_ELEMENT_SIZE $(tr -d '\\000')\"\n",
     );
-    let mut platform = ns.platform(&[]);
+    let platform = ns.platform(&[]);
     assert_eq!(ns.put_h("w", "show", b"old"), 1);
     assert_eq!(platform.line(PROMPT), "show[1]: 1 8 old");
     ns.cmd("woof-create")
