@@ -145,7 +145,15 @@ impl Platform {
             };
             match claimed {
                 Ok((t, Ok(Handed::Process(trig)))) => self.run_process(t, &trig),
-                Ok((_, Ok(Handed::Written(h, d)))) => {
+                Ok((t, Ok(Handed::Written(h, d)))) => {
+                    // The pipe write woke the handler with a "sync" wake-up, which
+                    // queues it on this CPU expecting us to sleep soon: with nothing
+                    // else to claim, let it run now rather than after the
+                    // bookkeeping below (measured: p50 put → handler read ~45 →
+                    // ~30 µs). Not in a stream, where it would only slow us down.
+                    if self.triggers.latest() <= t {
+                        std::thread::yield_now();
+                    }
                     // Out of the claim lock: the feeder may need it to finish frames.
                     if d.wake {
                         h.wake();

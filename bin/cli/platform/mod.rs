@@ -126,7 +126,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         .then(|| launcher::Launcher::start(program.clone(), shepherd_args.clone()));
     let mut feeds = HashMap::new();
     for h in &args.persistent {
-        feeds.insert(h.clone(), Arc::new(persistent::Persistent::new(h)));
+        let most = usize::try_from(triggers.history()).unwrap_or(usize::MAX);
+        feeds.insert(h.clone(), Arc::new(persistent::Persistent::new(h, most)));
     }
     let platform = Arc::new(
         Platform::new(

@@ -102,10 +102,18 @@ pub struct Persistent {
 }
 
 impl Persistent {
-    pub fn new(handler: &str) -> Persistent {
+    /// `most`: the most frames that can be outstanding at once (the trigger log's
+    /// history: a put waits when the platform is a whole log behind). The queues
+    /// get that room up front, so a fast stream never makes them grow, and
+    /// reallocate, again (their pages are only touched as they are used).
+    pub fn new(handler: &str, most: usize) -> Persistent {
         Persistent {
             handler: handler.to_string(),
-            feed: Mutex::new(Feed::default()),
+            feed: Mutex::new(Feed {
+                in_flight: VecDeque::with_capacity(most),
+                backlog: VecDeque::with_capacity(most),
+                ..Feed::default()
+            }),
             cv: Condvar::new(),
         }
     }
@@ -419,20 +427,20 @@ impl Feed {
         let unread = woof::pipe_unread(r.stdin.as_fd()).unwrap_or(usize::MAX) as u64;
         let consumed = r.written.saturating_sub(unread);
         let mut read = Vec::new();
-        let mut again = VecDeque::new();
-        for f in std::mem::take(&mut self.in_flight) {
+        // Unread frames go back to the backlog's front, in order (in place: the
+        // queues keep the buffers they were given).
+        while let Some(f) = self.in_flight.pop_back() {
             if f.end <= consumed {
                 read.push(f);
             } else {
-                again.push_back(Queued {
+                self.backlog.push_front(Queued {
                     t: f.t,
                     start_ns: f.start_ns,
                 });
             }
         }
+        read.reverse();
         self.current = None;
-        again.append(&mut self.backlog);
-        self.backlog = again;
         let blame = read
             .last()
             .map(|s| Queued {
