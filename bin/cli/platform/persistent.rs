@@ -36,6 +36,8 @@ const SETTLE_EVERY: Duration = Duration::from_millis(20);
 /// In-flight frames at which the claiming worker settles them itself, so that a
 /// fast stream does not wait for the feeder's next look to advance the watermark.
 const SETTLE_AT: usize = 64;
+/// Frames settled at once (the rest at the next look, straight after).
+const SETTLE_MOST: usize = 256;
 /// Consecutive failed starts after which a frame is recorded failed and dropped.
 const MAX_STARTS: u32 = 5;
 
@@ -145,7 +147,7 @@ impl Persistent {
         f.backlog.push_back(Queued { t, start_ns });
         out.unframed = f.flush(p);
         if f.in_flight.len() >= SETTLE_AT {
-            out.read = f.settle();
+            out.read = f.settle(SETTLE_MOST);
         }
         out.wake = f.parked && (!f.in_flight.is_empty() || !f.backlog.is_empty() || f.broken);
         out
@@ -178,7 +180,7 @@ impl Persistent {
             }
             if f.closed {
                 let unframed = f.flush(p);
-                let read = f.settle();
+                let read = f.settle(usize::MAX);
                 let running = f.running.take();
                 drop(f);
                 done(
@@ -203,7 +205,7 @@ impl Persistent {
                 self.start(p, shepherd, args);
                 continue;
             }
-            let read = f.settle();
+            let read = f.settle(SETTLE_MOST);
             if !read.is_empty() {
                 drop(f);
                 done(
@@ -397,14 +399,16 @@ impl Feed {
     }
 
     /// Takes the frames the process has read off the in-flight queue.
-    fn settle(&mut self) -> Vec<Sent> {
+    /// At most `most` at a time: the list is allocated per call, and a bounded,
+    /// small one keeps the allocator from growing the heap for it.
+    fn settle(&mut self, most: usize) -> Vec<Sent> {
         let mut read = Vec::new();
         let Some(r) = self.running.as_ref() else {
             return read;
         };
         if let Ok(unread) = woof::pipe_unread(r.stdin.as_fd()) {
             let consumed = r.written.saturating_sub(unread as u64);
-            while self.in_flight.front().is_some_and(|f| f.end <= consumed) {
+            while read.len() < most && self.in_flight.front().is_some_and(|f| f.end <= consumed) {
                 read.extend(self.in_flight.pop_front());
             }
             self.failed_starts = 0;
