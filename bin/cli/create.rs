@@ -4,7 +4,7 @@ use clap::{Parser, ValueEnum};
 use woof::{CreateOptions, Durability};
 
 use crate::exit::Failure;
-use crate::target::{NamespaceArg, check_name};
+use crate::target::{NamespaceArg, RemoteArgs, Target};
 
 /// When puts reach stable storage (see woof(5), "Durability").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,7 +31,8 @@ const EXAMPLES: &str = "\
 Examples:
   woof-create temps -s 64 -n 1000          64-byte elements, keep the last 1000
   woof-create log -s 256 -n 10080 --durability always
-  woof-create temps -s 64 -n 5000 --force  replace temps, discarding its elements";
+  woof-create temps -s 64 -n 5000 --force  replace temps, discarding its elements
+  woof-create woof://cloud/srv/ns/temps -s 64 -n 100   on a proxy whose ACL gives the create right";
 
 /// Create a woof: a fixed-size, append-only log of fixed-size elements.
 ///
@@ -41,7 +42,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-create", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Name of the woof: letters, digits, '.', '_', '-' (1-200 bytes, no leading dot)
+    /// Name of the woof: letters, digits, '.', '_', '-' (1-200 bytes, no leading
+    /// dot), or a woof://host/namespace/name URI
     pub name: String,
     /// Bytes per element (1 to 64 MiB)
     #[arg(short = 's', long = "element-size", value_name = "BYTES")]
@@ -57,10 +59,22 @@ pub struct Args {
     pub force: bool,
     #[command(flatten)]
     pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    check_name(&args.name)?;
+    if let Target::Remote(uri) = Target::parse(&args.name)? {
+        let mut client = args.remote.connect(&uri)?;
+        client.create(
+            args.element_size,
+            args.history,
+            Some(args.durability.into()),
+            &[],
+            args.force,
+        )?;
+        return Ok(());
+    }
     let ns = args.ns.open()?;
     let mut opts = CreateOptions::new(args.element_size, args.history);
     opts.durability = args.durability.into();

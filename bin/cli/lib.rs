@@ -11,9 +11,12 @@ pub mod get;
 pub mod input;
 pub mod output;
 pub mod platform;
+pub mod proxy;
 pub mod put;
+pub mod put_remote;
 pub mod range;
 pub mod shepherd;
+pub mod source;
 pub mod tail;
 pub mod target;
 

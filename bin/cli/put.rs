@@ -10,7 +10,7 @@ use woof::{Durability, Error, ErrorKind, Woof, Writer};
 use crate::create::DurabilityArg;
 use crate::exit::Failure;
 use crate::input::{Chunks, Framing};
-use crate::target::{self, NamespaceArg};
+use crate::target::{NamespaceArg, RemoteArgs, Target};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -18,7 +18,8 @@ Examples:
   printf 'hello' | woof-put temps --pad         zero-pad to the element size
   woof-put temps --batch < readings.bin         many elements, printed as FIRST..LAST
   seq 1 100000 | woof-put temps --lines --pad   one element per line
-  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps   live forwarding";
+  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps   live forwarding
+  woof-put woof://cloud/srv/ns/temps -H alert < reading.bin   put (and trigger) on another host";
 
 /// Put elements into a woof.
 ///
@@ -30,7 +31,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-put", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to put to
+    /// Woof to put to (a name, or a woof://host/namespace/name URI)
     pub name: String,
     #[command(flatten)]
     pub ns: NamespaceArg,
@@ -53,6 +54,8 @@ pub struct Args {
     /// With --batch/--lines and durability batch: sync at least this often
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub commit_interval: Duration,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Where puts go: the woof, and with -H the trigger log that hands each element to
@@ -84,7 +87,9 @@ impl Sink {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    target::check_name(&args.name)?;
+    if let Target::Remote(uri) = Target::parse(&args.name)? {
+        return crate::put_remote::run(&args, &uri);
+    }
     let ns = args.ns.open()?;
     let woof = ns.open_woof(&args.name)?;
     let durability = args
@@ -118,7 +123,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn put_one(sink: &Sink, args: &Args) -> Result<(), Failure> {
-    let size = sink.woof.element_size();
+    let data = read_one(sink.woof.element_size(), args.pad, &args.name)?;
+    let (seqno, _) = sink.put(&args.name, &data, sink.durability)?;
+    writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout)
+}
+
+/// Reads stdin as one element: exactly `size` bytes, or fewer zero-padded with --pad.
+pub(crate) fn read_one(size: usize, pad: bool, name: &str) -> Result<Vec<u8>, Failure> {
     let mut stdin = io::stdin().lock();
     let mut data = Vec::with_capacity(size + 1);
     (&mut stdin)
@@ -129,19 +140,18 @@ fn put_one(sink: &Sink, args: &Args) -> Result<(), Failure> {
         // Count the rest only to name the real size in the message.
         let rest = io::copy(&mut stdin, &mut io::sink()).map_err(|e| Failure::io("stdin", e))?;
         let got = data.len() as u64 + rest;
-        return Err(size_error(&args.name, size, got, args.pad, None));
+        return Err(size_error(name, size, got, pad, None));
     }
     if data.len() < size {
-        if !args.pad {
-            return Err(size_error(&args.name, size, data.len() as u64, false, None));
+        if !pad {
+            return Err(size_error(name, size, data.len() as u64, false, None));
         }
         data.resize(size, 0);
     }
-    let (seqno, _) = sink.put(&args.name, &data, sink.durability)?;
-    writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout)
+    Ok(data)
 }
 
-fn size_error(name: &str, size: usize, got: u64, pad: bool, line: Option<u64>) -> Failure {
+pub(crate) fn size_error(name: &str, size: usize, got: u64, pad: bool, line: Option<u64>) -> Failure {
     let ctx = match line {
         Some(l) => format!("{name}: line {l}"),
         None => name.to_string(),

@@ -1,0 +1,284 @@
+//! The sockets and threads of woof-proxy.
+//!
+//! One dispatcher thread owns every socket clients talk to (a ROUTER per endpoint:
+//! ZeroMQ sockets are not thread-safe). It hands each request to a pool — requests
+//! to the workers, follows (which may wait) to the followers, so a crowd of idle
+//! followers can never starve puts and gets — and sends back the replies the pools
+//! push to it over inproc. A full pool queue answers "busy" at once (exit 75 on the
+//! client), never by hanging.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use woof::{Error, ErrorKind};
+use woof_net::proto::{self, MAX_MESSAGE};
+
+use crate::auth::Policy;
+use crate::cache::Cache;
+use crate::cspot;
+use crate::exports::{Endpoint, Export};
+use crate::ops::{self, Request};
+
+/// What every thread reads.
+pub struct Shared {
+    pub exports: Vec<Export>,
+    pub endpoints: Vec<Endpoint>,
+    pub policy: Arc<Policy>,
+    /// Longest a follow waits; also how long a reply may wait on a slow client.
+    pub follow_cap: Duration,
+}
+
+/// A request on its way to a pool.
+struct Job {
+    endpoint: usize,
+    /// Routing frames: the client's identity and, from REQ-style clients, the empty
+    /// delimiter — sent back in front of the reply.
+    envelope: Vec<Vec<u8>>,
+    user: Option<String>,
+    frames: Vec<Vec<u8>>,
+}
+
+/// A bounded queue feeding one pool.
+struct Queue {
+    jobs: Mutex<VecDeque<Job>>,
+    ready: Condvar,
+    limit: usize,
+}
+
+impl Queue {
+    fn new(limit: usize) -> Arc<Queue> {
+        Arc::new(Queue {
+            jobs: Mutex::new(VecDeque::new()),
+            ready: Condvar::new(),
+            limit,
+        })
+    }
+
+    /// Queues the job, or gives it back when the queue is full.
+    fn push(&self, job: Job) -> Result<(), Job> {
+        let Ok(mut q) = self.jobs.lock() else {
+            return Err(job);
+        };
+        if q.len() >= self.limit {
+            return Err(job);
+        }
+        q.push_back(job);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn pop(&self) -> Option<Job> {
+        let mut q = self.jobs.lock().ok()?;
+        loop {
+            if let Some(j) = q.pop_front() {
+                return Some(j);
+            }
+            q = self.ready.wait(q).ok()?;
+        }
+    }
+}
+
+fn zerr(what: impl Into<String>, e: zmq::Error) -> Error {
+    Error::new(ErrorKind::Io, what).detail(e.to_string())
+}
+
+/// Binds every endpoint (reporting each on stderr), starts the pools, and serves
+/// until the process is killed.
+pub fn run(
+    shared: Shared,
+    workers: u32,
+    followers: u32,
+    secret: Option<String>,
+) -> Result<(), Error> {
+    let ctx = zmq::Context::new();
+    if secret.is_some() {
+        crate::auth::start_zap(&ctx, Arc::clone(&shared.policy))?;
+    }
+    let mut routers = Vec::new();
+    for ep in &shared.endpoints {
+        let names: Vec<&str> = ep
+            .exports
+            .iter()
+            .map(|&i| shared.exports[i].path.as_str())
+            .collect();
+        let sock = ctx.socket(zmq::ROUTER).map_err(|e| zerr("socket", e))?;
+        sock.set_maxmsgsize(MAX_MESSAGE)
+            .map_err(|e| zerr("socket", e))?;
+        sock.set_linger(0).map_err(|e| zerr("socket", e))?;
+        sock.set_sndtimeo(shared.follow_cap.as_millis().min(i32::MAX as u128) as i32)
+            .map_err(|e| zerr("socket", e))?;
+        if let Some(key) = &secret {
+            sock.set_curve_server(true).map_err(|e| zerr("CURVE", e))?;
+            sock.set_curve_secretkey(key.as_bytes())
+                .map_err(|e| zerr("CURVE", e))?;
+            sock.set_zap_domain("woof").map_err(|e| zerr("CURVE", e))?;
+        }
+        sock.bind(&ep.bind).map_err(|e| {
+            let why = if e == zmq::Error::EADDRINUSE {
+                "address already in use (another woof-proxy, or another program, has this port)"
+                    .to_string()
+            } else {
+                e.to_string()
+            };
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("{} ({})", ep.bind, names.join(", ")),
+            )
+            .detail(why)
+        })?;
+        let bound = match sock.get_last_endpoint() {
+            Ok(Ok(s)) => s,
+            _ => ep.bind.clone(),
+        };
+        eprintln!(
+            "woof-proxy: serving {} on {bound}{}",
+            names.join(", "),
+            if secret.is_some() { " (CURVE)" } else { "" }
+        );
+        routers.push(sock);
+    }
+    let replies = ctx.socket(zmq::PULL).map_err(|e| zerr("socket", e))?;
+    replies
+        .bind("inproc://replies")
+        .map_err(|e| zerr("inproc", e))?;
+
+    let shared = Arc::new(shared);
+    let requests = Queue::new(workers as usize * 256);
+    let follows = Queue::new(followers as usize * 4);
+    for (pool, n, name) in [
+        (&requests, workers, "worker"),
+        (&follows, followers, "follower"),
+    ] {
+        for i in 0..n {
+            let (ctx, shared, queue) = (ctx.clone(), Arc::clone(&shared), Arc::clone(pool));
+            thread::Builder::new()
+                .name(format!("{name}-{i}"))
+                .spawn(move || serve_pool(&ctx, &shared, &queue))
+                .map_err(|e| Error::io("thread", e))?;
+        }
+    }
+    dispatch(&routers, &replies, &requests, &follows)
+}
+
+fn dispatch(
+    routers: &[zmq::Socket],
+    replies: &zmq::Socket,
+    requests: &Queue,
+    follows: &Queue,
+) -> Result<(), Error> {
+    loop {
+        let mut items: Vec<zmq::PollItem> = routers
+            .iter()
+            .map(|s| s.as_poll_item(zmq::POLLIN))
+            .collect();
+        items.push(replies.as_poll_item(zmq::POLLIN));
+        zmq::poll(&mut items, -1).map_err(|e| zerr("poll", e))?;
+        let ready: Vec<bool> = items.iter().map(zmq::PollItem::is_readable).collect();
+        drop(items);
+        if ready[routers.len()] {
+            // Replies first: they free clients and queue space.
+            while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
+                forward_reply(routers, frames);
+            }
+        }
+        for (i, sock) in routers.iter().enumerate() {
+            if !ready[i] {
+                continue;
+            }
+            while let Some(job) = receive(sock, i) {
+                let queue = if ops::is_follow(&job.frames) {
+                    follows
+                } else {
+                    requests
+                };
+                if let Err(job) = queue.push(job) {
+                    let busy = Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry");
+                    let mut out = job.envelope;
+                    out.extend(if cspot::is_cspot(&job.frames) {
+                        vec![b"18446744073709551615\0".to_vec()]
+                    } else {
+                        proto::error_reply(&busy)
+                    });
+                    let _ = sock.send_multipart(out, zmq::DONTWAIT);
+                }
+            }
+        }
+    }
+}
+
+/// Reads one request without blocking: identity, optional delimiter, frames.
+fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
+    let first = sock.recv_msg(zmq::DONTWAIT).ok()?;
+    let mut envelope = vec![first.to_vec()];
+    let mut user = None;
+    let mut frames = Vec::new();
+    let mut more = first.get_more();
+    let mut in_envelope = true;
+    while more {
+        let Ok(mut msg) = sock.recv_msg(0) else { break };
+        more = msg.get_more();
+        if user.is_none() {
+            user = msg
+                .gets("User-Id")
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+        }
+        if in_envelope && msg.is_empty() {
+            envelope.push(Vec::new());
+            in_envelope = false;
+            continue;
+        }
+        in_envelope = false;
+        frames.push(msg.to_vec());
+    }
+    Some(Job {
+        endpoint,
+        envelope,
+        user,
+        frames,
+    })
+}
+
+fn forward_reply(routers: &[zmq::Socket], mut frames: Vec<Vec<u8>>) {
+    if frames.is_empty() {
+        return;
+    }
+    let head = frames.remove(0);
+    let Some(&idx) = head.first() else { return };
+    if let Some(sock) = routers.get(idx as usize) {
+        // A client that went away or stopped reading loses its reply, nothing else.
+        let _ = sock.send_multipart(frames, zmq::DONTWAIT);
+    }
+}
+
+fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
+    let Ok(push) = ctx.socket(zmq::PUSH) else {
+        return;
+    };
+    if push.connect("inproc://replies").is_err() {
+        return;
+    }
+    let mut cache = Cache::default();
+    while let Some(job) = queue.pop() {
+        let exports = &shared.endpoints[job.endpoint].exports;
+        let req = Request {
+            exports,
+            user: job.user.as_deref(),
+            frames: &job.frames,
+        };
+        let reply = if req.frames.is_empty() {
+            proto::error_reply(&Error::new(ErrorKind::Protocol, "request").detail("no frames"))
+        } else if cspot::is_cspot(req.frames) {
+            cspot::handle(shared, &mut cache, &req)
+        } else {
+            ops::handle(shared, &mut cache, &req)
+        };
+        let mut out = Vec::with_capacity(1 + job.envelope.len() + reply.len());
+        out.push(vec![job.endpoint as u8]);
+        out.extend(job.envelope);
+        out.extend(reply);
+        let _ = push.send_multipart(out, 0);
+    }
+}
