@@ -5,3 +5,6 @@
 //! twenty shared libraries (Kerberos, PGM, NORM, libstdc++) and costs ~4 ms to load
 //! here, against ~0.45 ms for the whole static `woof-put`, and it cannot be linked
 //! statically. Only `woof-proxy`, a long-running daemon, links libzmq.
+
+pub mod z85;
+pub mod zmtp;
