@@ -57,10 +57,13 @@ pub(crate) fn error_reason(data: &[u8]) -> String {
         Some((&len, rest)) => &rest[..usize::from(len).min(rest.len())],
         None => &[][..],
     };
-    if text.is_empty() {
-        "server sent an error without a reason".to_string()
-    } else {
-        format!("server said {}", text.escape_ascii())
+    // libzmq passes on the ZAP status code (RFC 27) as the reason.
+    match text {
+        b"" => "server sent an error without a reason".to_string(),
+        b"400" => "server refused our credentials (400)".to_string(),
+        b"300" => "server cannot authenticate us right now (300)".to_string(),
+        b"500" => "server failed to authenticate us (500)".to_string(),
+        other => format!("server said {}", other.escape_ascii()),
     }
 }
 
@@ -84,7 +87,10 @@ mod tests {
 
     #[test]
     fn error_reasons() {
-        assert_eq!(error_reason(b"\x03400"), "server said 400");
+        assert_eq!(
+            error_reason(b"\x03400"),
+            "server refused our credentials (400)"
+        );
         assert_eq!(error_reason(b"\x09ab"), "server said ab");
         assert!(error_reason(b"").contains("without a reason"));
     }
