@@ -96,20 +96,15 @@ impl Client {
         &self.uri
     }
 
-    fn frames<'a>(&'a self, op: Op, args: &'a [&'a [u8]]) -> Vec<&'a [u8]> {
-        let mut f: Vec<&[u8]> = Vec::with_capacity(4 + args.len());
-        f.push(proto::MAGIC);
-        f.push(op.token());
-        f.push(self.uri.namespace.as_bytes());
-        f.push(self.uri.name.as_bytes());
-        f.extend_from_slice(args);
-        f
-    }
-
     /// Sends a request without waiting for its reply (see `recv`).
     pub fn send(&mut self, op: Op, args: &[&[u8]]) -> Result<(), Error> {
         let deadline = Instant::now() + self.timeout;
-        let frames = self.frames(op, args);
+        let mut frames: Vec<&[u8]> = Vec::with_capacity(4 + args.len());
+        frames.push(proto::MAGIC);
+        frames.push(op.token());
+        frames.push(self.uri.namespace.as_bytes());
+        frames.push(self.uri.name.as_bytes());
+        frames.extend_from_slice(args);
         let r = self.conn.send_request(&frames, deadline);
         r.map_err(|e| net_error(&self.uri, &self.keys, e))?;
         self.in_flight += 1;

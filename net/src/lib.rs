@@ -6,8 +6,11 @@
 //! here, against ~0.45 ms for the whole static `woof-put`, and it cannot be linked
 //! statically. Only `woof-proxy`, a long-running daemon, links libzmq.
 
+pub mod client;
 pub mod keys;
 pub mod proto;
 pub mod uri;
 
 pub use uri::Uri;
+pub mod z85;
+pub mod zmtp;
