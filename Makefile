@@ -10,13 +10,13 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-# The binaries `make install` copies from $(RELEASE). Later issues add
-# woof-proxy and woof-ls here.
-BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd
+# The binaries `make install` copies from $(RELEASE).
+BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-proxy
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
-# with `dpkg -s`. Empty for now; the network issue adds: libzmq3-dev pkg-config
-APT_PACKAGES :=
+# with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and
+# the benchmarks. The client tools speak ZMTP themselves and link no libzmq.
+APT_PACKAGES := libzmq3-dev pkg-config
 
 # Release binaries are linked statically on Linux (glibc's crt-static): a one-shot
 # woof-put from cron then starts about as fast as /bin/true, where a dynamically
@@ -64,13 +64,18 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
 
-build:
+# woof-proxy links the system libzmq, which exists only as a shared library with
+# a dozen dependencies: it is built dynamically, then placed beside the others.
+build: deps
 	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_RELEASE))" \
 	  $(CARGO) build --release --bins --target $(HOST)
+	$(CARGO) build --release -p woof-proxy
+	cp -f target/release/woof-proxy $(RELEASE)/woof-proxy
 
 # Unit, integration and doc tests of every workspace member. Benchmarks are
 # not run here (`make bench`).
 test: deps
+	$(CARGO) build -p woof-proxy
 	$(CARGO) test --workspace --no-fail-fast
 
 lint: deps

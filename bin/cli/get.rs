@@ -98,7 +98,9 @@ fn print_one<W: Write>(
     p: &mut Printer<W>,
 ) -> Result<(), Failure> {
     let mut buf = vec![0u8; woof.element_size()];
-    let el = woof.get(seqno, &mut buf, seqno).map_err(|e| e.within(name))?;
+    let el = woof
+        .get(seqno, &mut buf, seqno)
+        .map_err(|e| e.within(name))?;
     p.element(&el, &buf).map_err(Failure::stdout)
 }
 

@@ -151,7 +151,13 @@ pub(crate) fn read_one(size: usize, pad: bool, name: &str) -> Result<Vec<u8>, Fa
     Ok(data)
 }
 
-pub(crate) fn size_error(name: &str, size: usize, got: u64, pad: bool, line: Option<u64>) -> Failure {
+pub(crate) fn size_error(
+    name: &str,
+    size: usize,
+    got: u64,
+    pad: bool,
+    line: Option<u64>,
+) -> Failure {
     let ctx = match line {
         Some(l) => format!("{name}: line {l}"),
         None => name.to_string(),

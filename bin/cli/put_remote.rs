@@ -35,9 +35,7 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     let name = uri.to_string();
     if !args.batch && !args.lines {
         let data = read_one(size, args.pad, &name)?;
-        let seqno = client
-            .put(&handler, &cause, durability, &data)
-            .map_err(|e| e.within(&name))?;
+        let seqno = client.put(&handler, &cause, durability, &data)?;
         return writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout);
     }
     let framing = if args.lines {
@@ -58,7 +56,7 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     if s.first != 0 {
         writeln!(io::stdout(), "{}..{}", s.first, s.last).map_err(Failure::stdout)?;
     }
-    result.and(drained.map_err(|e| Failure::from(e.within(&name))))
+    result.and(drained.map_err(Failure::from))
 }
 
 struct Stream<'a> {
@@ -100,7 +98,13 @@ impl Stream<'_> {
         Ok(())
     }
 
-    fn pump(&mut self, args: &Args, name: &str, size: usize, framing: Framing) -> Result<(), Failure> {
+    fn pump(
+        &mut self,
+        args: &Args,
+        name: &str,
+        size: usize,
+        framing: Framing,
+    ) -> Result<(), Failure> {
         let stdin = io::stdin();
         let mut chunks = Chunks::new(stdin.lock(), framing, size);
         let limit = MAX_BATCH_DATA.max(size) / size * size;
@@ -123,18 +127,18 @@ impl Stream<'_> {
                 } else {
                     let bad = size_error(name, size, el.len() as u64, args.pad, Some(line));
                     if !batch.is_empty() {
-                        self.send(&batch).map_err(|e| e.within(name))?;
+                        self.send(&batch)?;
                     }
                     return Err(bad);
                 }
                 if batch.len() >= limit {
-                    self.send(&batch).map_err(|e| e.within(name))?;
+                    self.send(&batch)?;
                     batch.clear();
                 }
             }
             // Send what this read brought: a trickle goes out as it arrives.
             if !batch.is_empty() {
-                self.send(&batch).map_err(|e| e.within(name))?;
+                self.send(&batch)?;
                 batch.clear();
             }
             if chunks.at_eof() {
@@ -142,10 +146,12 @@ impl Stream<'_> {
             }
         }
         if framing == Framing::Fixed && chunks.leftover() > 0 {
-            return Err(Failure::from(Error::new(ErrorKind::BadData, name).detail(format!(
-                "{} bytes left over at end of input (not a whole {size}-byte element)",
-                chunks.leftover()
-            ))));
+            return Err(Failure::from(Error::new(ErrorKind::BadData, name).detail(
+                format!(
+                    "{} bytes left over at end of input (not a whole {size}-byte element)",
+                    chunks.leftover()
+                ),
+            )));
         }
         Ok(())
     }

@@ -111,7 +111,15 @@ impl Source for Remote {
             return Ok(self.copy(i, buf));
         }
         let to = if seqno == 0 { 0 } else { upto.max(seqno) };
-        let got = self.client.get(seqno, to, self.size)?;
+        let uri = self.client.uri().to_string();
+        // The caller adds the woof's name, as for a local get.
+        let got = self.client.get(seqno, to, self.size).map_err(|e| {
+            if e.context() == uri {
+                e.with_context("")
+            } else {
+                e
+            }
+        })?;
         self.take(got);
         let want = if seqno == 0 { self.latest } else { seqno };
         if let Some(i) = self.find(want).filter(|_| want != 0) {
@@ -137,7 +145,9 @@ impl Source for Remote {
     }
     fn wait_after(&mut self, after: u64) -> Result<u64, Failure> {
         loop {
-            let got = self.client.follow(after, FOLLOW_WAIT, u64::MAX, self.size)?;
+            let got = self
+                .client
+                .follow(after, FOLLOW_WAIT, u64::MAX, self.size)?;
             let new = !got.meta.is_empty() || got.latest > after;
             self.take(got);
             if new {

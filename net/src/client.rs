@@ -52,8 +52,18 @@ fn net_error(uri: &Uri, keys: &KeyDir, e: NetError) -> Error {
         NetError::Mechanism(_) | NetError::Denied(_) => ErrorKind::Denied,
         NetError::Io(_) => ErrorKind::Io,
     };
-    let mut detail = e.to_string();
-    if matches!(e, NetError::Mechanism(_)) {
+    let text = e.to_string();
+    // The transport names the address; the context already says which host.
+    let text = match text.split_once(": ") {
+        Some((addr, rest)) if addr.parse::<std::net::SocketAddr>().is_ok() => rest.to_string(),
+        _ => text,
+    };
+    let mut detail = if kind == ErrorKind::Unavailable {
+        format!("unreachable: {text}")
+    } else {
+        text
+    };
+    if matches!(e, NetError::Mechanism(_)) && detail.contains("requires CURVE") {
         detail = format!(
             "{detail} (looked for {}/servers/{}.pub or {}.pub)",
             keys.dir.display(),
@@ -81,8 +91,8 @@ impl Client {
                 })
             }
         };
-        let conn = Conn::connect(addr, &security, deadline)
-            .map_err(|e| net_error(uri, &opts.keys, e))?;
+        let conn =
+            Conn::connect(addr, &security, deadline).map_err(|e| net_error(uri, &opts.keys, e))?;
         Ok(Client {
             conn,
             uri: uri.clone(),
@@ -121,9 +131,23 @@ impl Client {
         self.in_flight = self.in_flight.saturating_sub(1);
         match reply.first().map(Vec::as_slice) {
             Some(OK) => Ok(reply.split_off(1)),
-            Some(proto::ERR) => Err(proto::parse_error(&reply[1..])),
-            _ => Err(Error::new(ErrorKind::Protocol, format!("woof://{}", self.uri.authority()))
-                .detail("not a woof protocol reply (is this a woof-proxy?)")),
+            Some(proto::ERR) => {
+                // The proxy names the woof as a local name; the user typed the URI.
+                let e = proto::parse_error(&reply[1..]);
+                let ctx = e.context().to_string();
+                Err(if ctx == self.uri.name {
+                    e.with_context(self.uri.to_string())
+                } else if let Some(rest) = ctx.strip_prefix(&format!("{}: ", self.uri.name)) {
+                    e.with_context(format!("{}: {rest}", self.uri))
+                } else {
+                    e.within(format!("woof://{}", self.uri.authority()))
+                })
+            }
+            _ => Err(Error::new(
+                ErrorKind::Protocol,
+                format!("woof://{}", self.uri.authority()),
+            )
+            .detail("not a woof protocol reply (is this a woof-proxy?)")),
         }
     }
 
@@ -158,7 +182,13 @@ impl Client {
     }
 
     /// Puts one element; returns its seqno.
-    pub fn put(&mut self, handler: &str, cause: &str, durability: Option<Durability>, data: &[u8]) -> Result<u64, Error> {
+    pub fn put(
+        &mut self,
+        handler: &str,
+        cause: &str,
+        durability: Option<Durability>,
+        data: &[u8],
+    ) -> Result<u64, Error> {
         let args: [&[u8]; 4] = [
             handler.as_bytes(),
             cause.as_bytes(),
@@ -171,7 +201,13 @@ impl Client {
 
     /// Sends a batch of whole elements without waiting (pipelining); `recv_batch`
     /// reads the replies in order.
-    pub fn send_batch(&mut self, handler: &str, cause: &str, durability: Option<Durability>, data: &[u8]) -> Result<(), Error> {
+    pub fn send_batch(
+        &mut self,
+        handler: &str,
+        cause: &str,
+        durability: Option<Durability>,
+        data: &[u8],
+    ) -> Result<(), Error> {
         let args: [&[u8]; 4] = [
             handler.as_bytes(),
             cause.as_bytes(),
@@ -199,7 +235,13 @@ impl Client {
     }
 
     /// Elements after `after`, waiting up to `wait` on the proxy for one to arrive.
-    pub fn follow(&mut self, after: u64, wait: Duration, max: u64, element_size: usize) -> Result<Elements, Error> {
+    pub fn follow(
+        &mut self,
+        after: u64,
+        wait: Duration,
+        max: u64,
+        element_size: usize,
+    ) -> Result<Elements, Error> {
         let (a, w, m) = (num(after), num(wait.as_millis() as u64), num(max));
         let r = self.call(Op::Follow, &[&a, &w, &m], wait)?;
         Elements::parse(&r, element_size)
@@ -210,5 +252,7 @@ fn key32(z85: &str, what: &str) -> Result<[u8; 32], Error> {
     crate::z85::decode(z85)
         .ok()
         .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-        .ok_or_else(|| Error::new(ErrorKind::BadData, what.to_string()).detail("not a Z85 CURVE key"))
+        .ok_or_else(|| {
+            Error::new(ErrorKind::BadData, what.to_string()).detail("not a Z85 CURVE key")
+        })
 }
