@@ -290,7 +290,7 @@ impl Elements {
         let [latest, oldest, meta, data] = frames else {
             return Err(bad("expected latest, oldest, meta, data"));
         };
-        if meta.len() % META != 0 || size == 0 || data.len() != meta.len() / META * size {
+        if !meta.len().is_multiple_of(META) || size == 0 || data.len() != meta.len() / META * size {
             return Err(bad("element frames do not match the element size"));
         }
         let meta = meta

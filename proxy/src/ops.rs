@@ -171,7 +171,10 @@ fn put(
     let size = woof.element_size();
     if !batch {
         woof.check_size(data.len()).map_err(|e| e.within(name))?;
-    } else if data.is_empty() || data.len() % size != 0 || data.len() > MAX_BATCH_DATA.max(size) {
+    } else if data.is_empty()
+        || !data.len().is_multiple_of(size)
+        || data.len() > MAX_BATCH_DATA.max(size)
+    {
         return Err(Error::new(ErrorKind::BadData, name).detail(format!(
             "a batch of {} bytes is not 1 or more whole {size}-byte elements (at most {} bytes)",
             data.len(),

@@ -6,8 +6,12 @@
 //! followers can never starve puts and gets — and sends back the replies the pools
 //! push to it over inproc. A full pool queue answers "busy" at once (exit 75 on the
 //! client), never by hanging.
+//!
+//! Requests of one connection run one at a time, in the order sent: a client that
+//! pipelines batches gets them appended in its order and its replies in order, as
+//! over one TCP stream; different clients run in parallel.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -162,12 +166,20 @@ pub fn run(
     dispatch(&routers, &replies, &requests, &follows)
 }
 
+/// Per connection (endpoint, identity): the requests waiting for the one in a pool.
+type Backlog = HashMap<(usize, Vec<u8>), VecDeque<Job>>;
+
+/// Most requests one connection may have queued behind its running one.
+const MAX_BACKLOG: usize = 1024;
+
 fn dispatch(
     routers: &[zmq::Socket],
     replies: &zmq::Socket,
     requests: &Queue,
     follows: &Queue,
 ) -> Result<(), Error> {
+    let mut backlog = Backlog::new();
+    let pools = Pools { requests, follows };
     loop {
         let mut items: Vec<zmq::PollItem> = routers
             .iter()
@@ -180,7 +192,9 @@ fn dispatch(
         if ready[routers.len()] {
             // Replies first: they free clients and queue space.
             while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
-                forward_reply(routers, frames);
+                if let Some(key) = forward_reply(routers, frames) {
+                    pools.next_of(routers, &mut backlog, key);
+                }
             }
         }
         for (i, sock) in routers.iter().enumerate() {
@@ -188,24 +202,66 @@ fn dispatch(
                 continue;
             }
             while let Some(job) = receive(sock, i) {
-                let queue = if ops::is_follow(&job.frames) {
-                    follows
-                } else {
-                    requests
-                };
-                if let Err(job) = queue.push(job) {
-                    let busy = Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry");
-                    let mut out = job.envelope;
-                    out.extend(if cspot::is_cspot(&job.frames) {
-                        vec![b"18446744073709551615\0".to_vec()]
-                    } else {
-                        proto::error_reply(&busy)
-                    });
-                    let _ = sock.send_multipart(out, zmq::DONTWAIT);
+                let key = (i, job.envelope[0].clone());
+                match backlog.get_mut(&key) {
+                    Some(waiting) if waiting.len() >= MAX_BACKLOG => busy(sock, job),
+                    Some(waiting) => waiting.push_back(job),
+                    None => {
+                        backlog.insert(key.clone(), VecDeque::new());
+                        pools.start(routers, &mut backlog, key, job);
+                    }
                 }
             }
         }
     }
+}
+
+struct Pools<'a> {
+    requests: &'a Queue,
+    follows: &'a Queue,
+}
+
+impl Pools<'_> {
+    /// Hands `job` (the connection's next) to its pool; when the pool is full, the
+    /// client hears "busy" and the connection's next request goes.
+    fn start(
+        &self,
+        routers: &[zmq::Socket],
+        backlog: &mut Backlog,
+        key: (usize, Vec<u8>),
+        job: Job,
+    ) {
+        let queue = if ops::is_follow(&job.frames) {
+            self.follows
+        } else {
+            self.requests
+        };
+        if let Err(job) = queue.push(job) {
+            busy(&routers[key.0], job);
+            self.next_of(routers, backlog, key);
+        }
+    }
+
+    /// The connection's running request is done: start its next, if any.
+    fn next_of(&self, routers: &[zmq::Socket], backlog: &mut Backlog, key: (usize, Vec<u8>)) {
+        match backlog.get_mut(&key).and_then(VecDeque::pop_front) {
+            Some(job) => self.start(routers, backlog, key, job),
+            None => {
+                backlog.remove(&key);
+            }
+        }
+    }
+}
+
+fn busy(sock: &zmq::Socket, job: Job) {
+    let busy = Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry");
+    let mut out = job.envelope;
+    out.extend(if cspot::is_cspot(&job.frames) {
+        vec![b"18446744073709551615\0".to_vec()]
+    } else {
+        proto::error_reply(&busy)
+    });
+    let _ = sock.send_multipart(out, zmq::DONTWAIT);
 }
 
 /// Reads one request without blocking: identity, optional delimiter, frames.
@@ -241,16 +297,18 @@ fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
     })
 }
 
-fn forward_reply(routers: &[zmq::Socket], mut frames: Vec<Vec<u8>>) {
-    if frames.is_empty() {
-        return;
+/// Sends a pool's reply to its client; returns the connection it belongs to.
+fn forward_reply(routers: &[zmq::Socket], mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
+    if frames.len() < 2 {
+        return None;
     }
     let head = frames.remove(0);
-    let Some(&idx) = head.first() else { return };
-    if let Some(sock) = routers.get(idx as usize) {
-        // A client that went away or stopped reading loses its reply, nothing else.
-        let _ = sock.send_multipart(frames, zmq::DONTWAIT);
-    }
+    let idx = *head.first()? as usize;
+    let key = (idx, frames[0].clone());
+    let sock = routers.get(idx)?;
+    // A client that went away or stopped reading loses its reply, nothing else.
+    let _ = sock.send_multipart(frames, zmq::DONTWAIT);
+    Some(key)
 }
 
 fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
