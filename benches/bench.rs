@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 use woof::{CreateOptions, Durability, Woof};
 
+mod network;
+
 /// Every row moves 64-byte elements, the size the targets are stated for.
 const ELEM: usize = 64;
 
@@ -1714,7 +1716,7 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 8] = [
+const GROUPS: [&str; 9] = [
     "in-process",
     "bulk",
     "durable",
@@ -1723,6 +1725,7 @@ const GROUPS: [&str; 8] = [
     "handler-start",
     "handler-burst",
     "persistent",
+    "network",
 ];
 
 /// The 1-minute load average: the machines are shared, and a loaded one skews rows.
@@ -1816,6 +1819,18 @@ fn main() {
             &PERSISTENT,
             with_handler(persistent),
         ));
+    }
+    if run("network") {
+        let bins = (binary("woof-proxy"), binary("woof-put"), binary("woof-tail"));
+        rows.extend(match bins {
+            (Some(proxy), Some(put), Some(tail)) => {
+                rows_or_failed(&network::ROWS, network::network(&proxy, &put, &tail, ns))
+            }
+            _ => network::ROWS
+                .iter()
+                .map(|s| Row::not_measured(s, "skipped (binary missing: woof-proxy, woof-put or woof-tail)"))
+                .collect(),
+        });
     }
     let handler_note = match &handler {
         Ok((_, size)) => format!(
