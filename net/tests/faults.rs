@@ -196,10 +196,17 @@ fn pings_are_answered_and_never_taken_for_replies() {
         let (flags, body) = common::read_frame(&mut s);
         assert_eq!(flags, 0x04);
         assert_eq!(body, b"\x04PONGctx");
+        // Only a server that saw the PONG answers the second request.
+        assert_eq!(read_message(&mut s), vec![b"".to_vec(), b"y".to_vec()]);
+        s.write_all(b"\x01\x00\x00\x03ok2").unwrap();
         drain(s);
     });
     let mut conn = Conn::connect(addr, &Security::Null, soon()).unwrap();
     assert_eq!(conn.request(&[b"x"], soon()).unwrap(), vec![b"ok".to_vec()]);
+    assert_eq!(
+        conn.request(&[b"y"], soon()).unwrap(),
+        vec![b"ok2".to_vec()]
+    );
 }
 
 /// A tiny xorshift generator: reproducible "random" servers without a dependency.
@@ -251,7 +258,7 @@ fn random_servers_give_errors_not_panics() {
         if let Ok(mut conn) = Conn::connect(addr, &Security::Null, deadline) {
             let _ = conn.request(&[b"x"], deadline);
         }
-        assert!(Instant::now() < deadline + Duration::from_millis(500));
+        assert!(Instant::now() < deadline + Duration::from_secs(2));
         server.join().unwrap();
     }
 }
