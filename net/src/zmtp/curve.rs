@@ -337,3 +337,75 @@ impl Session {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret(byte: u8) -> SecretKey {
+        SecretKey::from([byte; 32])
+    }
+
+    /// A client session and the server's side of the same (S', c') box.
+    fn pair() -> (Session, SalsaBox) {
+        let (client, server) = (secret(1), secret(2));
+        let session = Session {
+            cipher: SalsaBox::new(&server.public_key(), &client),
+            next_nonce: 3,
+            peer_nonce: 1,
+        };
+        (session, SalsaBox::new(&client.public_key(), &server))
+    }
+
+    fn server_message(server: &SalsaBox, counter: u64, inner: u8, payload: &[u8]) -> Vec<u8> {
+        let mut body = MESSAGE_NAME.to_vec();
+        body.extend_from_slice(&counter.to_be_bytes());
+        let mut plain = vec![inner];
+        plain.extend_from_slice(payload);
+        let nonce = short_nonce(b"CurveZMQMESSAGES", counter);
+        assert!(seal_into(&mut body, server, &nonce, &plain).is_ok());
+        body
+    }
+
+    #[test]
+    fn messages_open_once_and_in_order() {
+        let (mut session, server) = pair();
+        let msg = server_message(&server, 2, INNER_MORE, b"hello");
+        let mut body = msg.clone();
+        let opened = session.open(&mut body).ok();
+        assert!(opened.is_some_and(|o| o.more && !o.command));
+        assert_eq!(body, b"hello");
+        // The same frame again is a replay; an older counter too.
+        assert!(session.open(&mut msg.clone()).is_err());
+        assert!(
+            session
+                .open(&mut server_message(&server, 1, 0, b"x"))
+                .is_err()
+        );
+        // A flipped bit fails authentication.
+        let mut bad = server_message(&server, 3, 0, b"hello");
+        let last = bad.len() - 1;
+        bad[last] ^= 1;
+        assert!(session.open(&mut bad).is_err());
+        // Too short to hold a box.
+        assert!(session.open(&mut MESSAGE_NAME.to_vec()).is_err());
+        let mut cmd = server_message(&server, 4, INNER_COMMAND, b"\x04PING\0\0");
+        assert!(session.open(&mut cmd).is_ok_and(|o| o.command && !o.more));
+    }
+
+    #[test]
+    fn our_messages_open_on_the_server_side() {
+        let (mut session, server) = pair();
+        let mut out = Vec::new();
+        assert!(session.put_message(&mut out, FLAG_MORE, b"abc").is_ok());
+        // Frame header: no flags outside, short size.
+        assert_eq!(out[..2], [0, (MESSAGE_OVERHEAD + 3) as u8]);
+        let body = &mut out[2..];
+        assert_eq!(&body[..8], MESSAGE_NAME);
+        assert_eq!(body[8..16], 3u64.to_be_bytes());
+        let nonce = short_nonce(b"CurveZMQMESSAGEC", 3);
+        assert!(open_in_place(&server, &nonce, &mut body[16..]).is_ok());
+        assert_eq!(&body[16 + TAG..], b"\x01abc");
+        assert_eq!(session.next_nonce, 4);
+    }
+}

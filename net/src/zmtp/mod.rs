@@ -192,7 +192,8 @@ impl Conn {
     }
 
     /// Sends one multipart request behind an empty delimiter frame. All frames go
-    /// out in one write.
+    /// out in one write. `parts` should not be empty: a REP worker needs at least one
+    /// frame after the delimiter.
     pub fn send_request(&mut self, parts: &[&[u8]], deadline: Instant) -> Result<(), NetError> {
         self.usable()?;
         self.wbuf.clear();
@@ -220,8 +221,9 @@ impl Conn {
         Ok(())
     }
 
-    /// Receives one multipart reply and strips the empty delimiter. PINGs from the
-    /// server (ZMTP 3.1 heartbeats) are answered on the way.
+    /// Receives one multipart reply and strips the empty delimiter (a reply of just
+    /// the delimiter gives no parts). PINGs from the server (ZMTP 3.1 heartbeats) are
+    /// answered on the way.
     pub fn recv_reply(&mut self, deadline: Instant) -> Result<Vec<Vec<u8>>, NetError> {
         self.usable()?;
         let result = self.read_reply(deadline);
