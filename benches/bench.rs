@@ -1821,14 +1821,23 @@ fn main() {
         ));
     }
     if run("network") {
-        let bins = (binary("woof-proxy"), binary("woof-put"), binary("woof-tail"));
+        let bins = (
+            binary("woof-proxy"),
+            binary("woof-put"),
+            binary("woof-tail"),
+        );
         rows.extend(match bins {
             (Some(proxy), Some(put), Some(tail)) => {
                 rows_or_failed(&network::ROWS, network::network(&proxy, &put, &tail, ns))
             }
             _ => network::ROWS
                 .iter()
-                .map(|s| Row::not_measured(s, "skipped (binary missing: woof-proxy, woof-put or woof-tail)"))
+                .map(|s| {
+                    Row::not_measured(
+                        s,
+                        "skipped (binary missing: woof-proxy, woof-put or woof-tail)",
+                    )
+                })
                 .collect(),
         });
     }

@@ -11,9 +11,9 @@ use woof_net::Uri;
 use woof_net::client::{Client, Options};
 
 use super::{
-    Context, ELEM, Follower, Probe, Res, Row, SPAWNS, Spacing, Spec, Stats, command,
-    create_woof, element, elements, fmt_ns, fmt_rate, fmt_times, follow_latencies, ns_since,
-    run_piped, spawn_once,
+    Context, ELEM, Follower, Probe, Res, Row, SPAWNS, Spacing, Spec, Stats, command, create_woof,
+    element, elements, fmt_ns, fmt_rate, fmt_times, follow_latencies, ns_since, run_piped,
+    spawn_once,
 };
 
 pub const ROWS: [Spec; 5] = [
@@ -140,7 +140,7 @@ pub fn network(proxy_bin: &Path, put: &Path, tail: &Path, ns: &Path) -> Res<Vec<
     let uri_text = format!("woof://{}{}/remote", proxy.authority, ns.display());
     let uri = Uri::parse(&uri_text).ctx("URI")?;
     let opts = Options::new(Duration::from_secs(5), Some(&ns.join("no-keys")));
-    let mut client = Client::connect(&uri, &opts).ctx("connecting")?;
+    let client = std::cell::RefCell::new(Client::connect(&uri, &opts).ctx("connecting")?);
     let bare = Bare::start()?;
     let msg = element(1);
     let mut i = 0usize;
@@ -148,9 +148,10 @@ pub fn network(proxy_bin: &Path, put: &Path, tail: &Path, ns: &Path) -> Res<Vec<
         &mut || bare.round_trip(&msg),
         &mut || {
             i += 1;
-            client.put("", "", None, &element(i)).map(drop).ctx("remote put")
+            let mut c = client.borrow_mut();
+            c.put("", "", None, &element(i)).map(drop).ctx("remote put")
         },
-        &mut || client_get(&mut client),
+        &mut || client_get(&mut client.borrow_mut()),
     ])?;
     let (rt, put_s, get_s) = (stats[0], stats[1], stats[2]);
     let mut rows = Vec::new();
@@ -200,10 +201,7 @@ fn batch(put: &Path, ns: &Path, proxy: &ProxyProc) -> Res<Row> {
         let (t, _) = run_piped(cmd, &input, "woof-put --batch")?;
         local_rates.push(BATCH_ELEMENTS as f64 / t.as_secs_f64());
     }
-    let (rate, local) = (
-        super::median(&mut rates),
-        super::median(&mut local_rates),
-    );
+    let (rate, local) = (super::median(&mut rates), super::median(&mut local_rates));
     Ok(Row::measured(
         &ROWS[2],
         format!("{} (median of {BATCH_REPS})", fmt_rate(rate)),

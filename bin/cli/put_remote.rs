@@ -7,7 +7,7 @@
 //! arrives. Each acknowledged batch is durable to the woof's durability on the
 //! server; on an error, what was acknowledged is printed before the error.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use woof::{Durability, Error, ErrorKind};
 use woof_net::Uri;
@@ -20,10 +20,22 @@ use crate::put::{Args, read_one, size_error};
 
 /// Batches in flight before waiting for the oldest's acknowledgement.
 const WINDOW: usize = 8;
+/// The largest element a woof holds (FORMAT.md).
+const MAX_ELEMENT: u64 = 64 << 20;
+
+/// All of stdin, up to `limit` bytes (the rest is not read).
+fn read_all(limit: u64) -> Result<Vec<u8>, Failure> {
+    let mut data = Vec::new();
+    io::stdin()
+        .lock()
+        .take(limit)
+        .read_to_end(&mut data)
+        .map_err(|e| Failure::io("stdin", e))?;
+    Ok(data)
+}
 
 pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     let mut client = args.remote.connect(uri)?;
-    let size = client.info()?.element_size as usize;
     let handler = args.handler.clone().unwrap_or_default();
     if !handler.is_empty() {
         woof::name::validate("handler name", &handler)?;
@@ -33,6 +45,20 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     woof::log::validate_cause(&cause)?;
     let durability = args.durability.map(Durability::from);
     let name = uri.to_string();
+    if !args.batch && !args.lines && !args.pad {
+        // One round trip: the proxy checks the size, as a local put would.
+        let data = read_all(MAX_ELEMENT + 1)?;
+        let seqno = client
+            .put(&handler, &cause, durability, &data)
+            .map_err(|e| match e.kind() {
+                ErrorKind::Size { expected, got } => {
+                    size_error(&name, *expected as usize, *got, false, None)
+                }
+                _ => Failure::from(e),
+            })?;
+        return writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout);
+    }
+    let size = client.info()?.element_size as usize;
     if !args.batch && !args.lines {
         let data = read_one(size, args.pad, &name)?;
         let seqno = client.put(&handler, &cause, durability, &data)?;

@@ -35,6 +35,33 @@ fn number(n: u64) -> Vec<u8> {
     v
 }
 
+/// Whether the request cannot wait on anything (see `server::quick`): everything
+/// but a put to a woof that syncs.
+pub fn is_quick(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
+    let f = req.frames;
+    if parse_num(&f[0], "tag").ok() != Some(1) || f.len() != 4 {
+        return true;
+    }
+    let text = f[1].strip_suffix(b"\0").unwrap_or(&f[1]);
+    let Some(uri) = std::str::from_utf8(text)
+        .ok()
+        .and_then(|t| Uri::parse(t).ok())
+    else {
+        return true;
+    };
+    let Some(export) = req
+        .exports
+        .iter()
+        .copied()
+        .find(|&i| shared.exports[i].path == uri.namespace)
+    else {
+        return true;
+    };
+    cache
+        .get(export, &shared.exports[export].ns, &uri.name)
+        .is_ok_and(|w| w.header().durability == Durability::None)
+}
+
 pub fn handle(shared: &Shared, cache: &mut Cache, req: &Request) -> Vec<Vec<u8>> {
     let f = req.frames;
     let tag = parse_num(&f[0], "tag").unwrap_or(0);

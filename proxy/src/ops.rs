@@ -37,6 +37,39 @@ pub fn handle(shared: &Shared, cache: &mut Cache, req: &Request) -> Frames {
     }
 }
 
+/// Whether the request cannot wait on anything: a get, an info, or a put that
+/// needs no sync (see `server::quick`).
+pub fn is_quick(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
+    let f = req.frames;
+    if f.len() < 4 || f[0] != proto::MAGIC {
+        return true; // answered with an error at once
+    }
+    match Op::parse(&f[1]) {
+        Some(Op::Get | Op::Info) => true,
+        Some(Op::Put | Op::PutBatch) if f.len() == 8 => match f[6].as_slice() {
+            b"none" => true,
+            b"" => no_sync_by_default(shared, cache, req),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether the woof a request names puts without syncing by default.
+pub fn no_sync_by_default(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
+    let f = req.frames;
+    let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
+    else {
+        return true;
+    };
+    let Ok((export, ns)) = find_export(shared, req.exports, ns_path) else {
+        return true;
+    };
+    cache
+        .get(export, ns, name)
+        .is_ok_and(|w| w.header().durability == Durability::None)
+}
+
 fn protocol(what: &str, why: &str) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string()).detail(why.to_string())
 }

@@ -163,7 +163,7 @@ pub fn run(
                 .map_err(|e| Error::io("thread", e))?;
         }
     }
-    dispatch(&routers, &replies, &requests, &follows)
+    dispatch(&shared, &routers, &replies, &requests, &follows)
 }
 
 /// Per connection (endpoint, identity): the requests waiting for the one in a pool.
@@ -173,12 +173,14 @@ type Backlog = HashMap<(usize, Vec<u8>), VecDeque<Job>>;
 const MAX_BACKLOG: usize = 1024;
 
 fn dispatch(
+    shared: &Shared,
     routers: &[zmq::Socket],
     replies: &zmq::Socket,
     requests: &Queue,
     follows: &Queue,
 ) -> Result<(), Error> {
     let mut backlog = Backlog::new();
+    let mut cache = Cache::default();
     let pools = Pools { requests, follows };
     loop {
         let mut items: Vec<zmq::PollItem> = routers
@@ -206,6 +208,12 @@ fn dispatch(
                 match backlog.get_mut(&key) {
                     Some(waiting) if waiting.len() >= MAX_BACKLOG => busy(sock, job),
                     Some(waiting) => waiting.push_back(job),
+                    None if quick(shared, &mut cache, &job) => {
+                        let reply = answer(shared, &mut cache, &job);
+                        let mut out = job.envelope;
+                        out.extend(reply);
+                        let _ = sock.send_multipart(out, zmq::DONTWAIT);
+                    }
                     None => {
                         backlog.insert(key.clone(), VecDeque::new());
                         pools.start(routers, &mut backlog, key, job);
@@ -320,23 +328,46 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
     }
     let mut cache = Cache::default();
     while let Some(job) = queue.pop() {
-        let exports = &shared.endpoints[job.endpoint].exports;
-        let req = Request {
-            exports,
-            user: job.user.as_deref(),
-            frames: &job.frames,
-        };
-        let reply = if req.frames.is_empty() {
-            proto::error_reply(&Error::new(ErrorKind::Protocol, "request").detail("no frames"))
-        } else if cspot::is_cspot(req.frames) {
-            cspot::handle(shared, &mut cache, &req)
-        } else {
-            ops::handle(shared, &mut cache, &req)
-        };
+        let reply = answer(shared, &mut cache, &job);
         let mut out = Vec::with_capacity(1 + job.envelope.len() + reply.len());
         out.push(vec![job.endpoint as u8]);
         out.extend(job.envelope);
         out.extend(reply);
         let _ = push.send_multipart(out, 0);
+    }
+}
+
+fn request<'a>(shared: &'a Shared, job: &'a Job) -> Request<'a> {
+    Request {
+        exports: &shared.endpoints[job.endpoint].exports,
+        user: job.user.as_deref(),
+        frames: &job.frames,
+    }
+}
+
+/// The reply to a request, in either protocol.
+fn answer(shared: &Shared, cache: &mut Cache, job: &Job) -> Vec<Vec<u8>> {
+    let req = request(shared, job);
+    if req.frames.is_empty() {
+        proto::error_reply(&Error::new(ErrorKind::Protocol, "request").detail("no frames"))
+    } else if cspot::is_cspot(req.frames) {
+        cspot::handle(shared, cache, &req)
+    } else {
+        ops::handle(shared, cache, &req)
+    }
+}
+
+/// Whether a request is answered by the dispatcher itself: reads and puts that
+/// never wait (no sync, no follow, no create) take a few microseconds, less than
+/// the two thread hand-offs a pool costs.
+fn quick(shared: &Shared, cache: &mut Cache, job: &Job) -> bool {
+    let req = request(shared, job);
+    if req.frames.is_empty() {
+        return true;
+    }
+    if cspot::is_cspot(req.frames) {
+        cspot::is_quick(shared, cache, &req)
+    } else {
+        ops::is_quick(shared, cache, &req)
     }
 }
