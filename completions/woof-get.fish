@@ -4,6 +4,8 @@ dump\t'Readable: a heading per element and a hex/ASCII dump (default on a termin
 csv\t'seqno,put_time,hex'
 json\t'One JSON object per line: seqno, put_time, put_time_ns, hex'"
 complete -c woof-get -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-get -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
+complete -c woof-get -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-get -l results -d 'Read the handler results log of the namespace instead of a woof'
 complete -c woof-get -l info -d 'Describe the woof instead (with --format json: as one JSON object)'
 complete -c woof-get -s h -l help -d 'Print help (see more with \'--help\')'

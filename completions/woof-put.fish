@@ -4,6 +4,8 @@ complete -c woof-put -l durability -d 'Durability of these puts [default: the wo
 batch\t'Group commit: synced per run of puts, at least every --commit-interval'
 always\t'Synced before each put (or each group of a batch) is acknowledged'"
 complete -c woof-put -l commit-interval -d 'With --batch/--lines and durability batch: sync at least this often' -r
+complete -c woof-put -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
+complete -c woof-put -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-put -l pad -d 'Zero-pad input shorter than the element size'
 complete -c woof-put -l batch -d 'Stream fixed-size elements from stdin'
 complete -c woof-put -l lines -d 'Stream one element per line from stdin (the newline is not stored)'
