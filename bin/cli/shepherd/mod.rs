@@ -303,6 +303,12 @@ fn exec(
     for (k, v) in env {
         envp.push(c(format!("{k}={v}"))?);
     }
+    // Handlers that put to other hosts reach them as the platform was told to.
+    for k in ["WOOF_KEYS", "WOOF_TIMEOUT"] {
+        if let Some(v) = std::env::var_os(k) {
+            envp.push(c(format!("{k}={}", v.to_string_lossy()))?);
+        }
+    }
     let path = c(handler.display().to_string())?;
     let argv = [path.clone()];
     woof::default_signals_for_exec();
