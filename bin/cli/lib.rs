@@ -13,6 +13,7 @@ pub mod output;
 pub mod platform;
 pub mod put;
 pub mod range;
+pub mod records;
 pub mod shepherd;
 pub mod tail;
 pub mod target;

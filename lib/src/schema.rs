@@ -129,6 +129,8 @@ pub enum Value<'a> {
     Int(i64),
     UInt(u64),
     Float(f64),
+    /// An f32 field's value (printed as the shortest text of the f32, not the f64).
+    Float32(f32),
     Bool(bool),
     /// Nanoseconds since the Unix epoch.
     Time(i64),
@@ -272,6 +274,7 @@ impl Field {
                 }
                 out.copy_from_slice(&g.to_le_bytes());
             }
+            (Type::F32, Value::Float32(g)) => out.copy_from_slice(&g.to_le_bytes()),
             (Type::F64, Value::Float(f)) => out.copy_from_slice(&f.to_le_bytes()),
             (Type::Timestamp, Value::Time(t)) => out.copy_from_slice(&t.to_le_bytes()),
             (Type::Str(n), Value::Str(s)) => {
@@ -315,7 +318,7 @@ impl Field {
             Type::I32 => Value::Int(i64::from(i32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
             Type::I64 => Value::Int(i64::from_le_bytes(le8(b))),
             Type::U8 | Type::U16 | Type::U32 | Type::U64 => Value::UInt(u64::from_le_bytes(le8(b))),
-            Type::F32 => Value::Float(f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]]))),
+            Type::F32 => Value::Float32(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
             Type::F64 => Value::Float(f64::from_le_bytes(le8(b))),
             Type::Bool => match b[0] {
                 0 => Value::Bool(false),
