@@ -11,6 +11,7 @@ pub mod get;
 pub mod input;
 pub mod output;
 pub mod platform;
+pub mod progress;
 pub mod put;
 pub mod range;
 pub mod records;

@@ -369,7 +369,12 @@ mod tests {
             .collect();
         assert_eq!(
             layout,
-            [("time", 0, 8), ("sensor", 8, 16), ("celsius", 24, 8), ("ok", 32, 1)]
+            [
+                ("time", 0, 8),
+                ("sensor", 8, 16),
+                ("celsius", 24, 8),
+                ("ok", 32, 1)
+            ]
         );
         assert_eq!(s.element_size(), 33);
         assert_eq!(
@@ -385,7 +390,10 @@ mod tests {
             err("a:i8,b:f65"),
             format!("schema: field 2 'b': unknown type 'f65' (types: {KNOWN})")
         );
-        assert_eq!(err("a:i8,a:u8"), "schema: field 2 'a': duplicate field name");
+        assert_eq!(
+            err("a:i8,a:u8"),
+            "schema: field 2 'a': duplicate field name"
+        );
         assert_eq!(
             err("a:str0"),
             format!("schema: field 1 'a': str0: length must be 1 to {MAX_ELEMENT_SIZE} bytes")
@@ -406,7 +414,8 @@ mod tests {
         f[0].encode(Value::Int(-128), &mut el).expect("i8 min");
         f[1].encode(Value::UInt(65535), &mut el).expect("u16 max");
         f[2].encode(Value::Int(i64::MIN), &mut el).expect("i64 min");
-        f[3].encode(Value::UInt(u64::MAX), &mut el).expect("u64 max");
+        f[3].encode(Value::UInt(u64::MAX), &mut el)
+            .expect("u64 max");
         assert_eq!(f[0].decode(&el), Ok(Value::Int(-128)));
         assert_eq!(f[1].decode(&el), Ok(Value::UInt(65535)));
         assert_eq!(f[2].decode(&el), Ok(Value::Int(i64::MIN)));

@@ -96,7 +96,10 @@ mod tests {
     fn fields_and_quotes() {
         assert_eq!(split("a,b,,c").expect("ok"), ["a", "b", "", "c"]);
         assert_eq!(split("").expect("ok"), [""]);
-        assert_eq!(split("\"x,\"\"y\"\"\nz\",1").expect("ok"), ["x,\"y\"\nz", "1"]);
+        assert_eq!(
+            split("\"x,\"\"y\"\"\nz\",1").expect("ok"),
+            ["x,\"y\"\nz", "1"]
+        );
         assert_eq!(split("a,\"\"").expect("ok"), ["a", ""]);
         assert_eq!(split("a,\"b\"c").expect_err("bad").0, 2);
         assert_eq!(split("\"abc").expect_err("bad").0, 1);

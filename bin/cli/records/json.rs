@@ -162,7 +162,9 @@ impl Parser<'_> {
                             let mut c = self.hex4()?;
                             if (0xD800..0xDC00).contains(&c) && self.literal("\\u") {
                                 let lo = self.hex4()?;
-                                c = 0x10000 + ((c - 0xD800) << 10) + (lo.wrapping_sub(0xDC00) & 0x3ff);
+                                c = 0x10000
+                                    + ((c - 0xD800) << 10)
+                                    + (lo.wrapping_sub(0xDC00) & 0x3ff);
                             }
                             out.push(char::from_u32(c).ok_or("bad \\u escape (lone surrogate)")?);
                         }
@@ -181,8 +183,8 @@ mod tests {
 
     #[test]
     fn flat_objects() {
-        let m = object(r#" {"a":"x\"\u00e9\ud83d\ude00","b":-1.5e3,"c":true,"d":null} "#)
-            .expect("ok");
+        let m =
+            object(r#" {"a":"x\"\u00e9\ud83d\ude00","b":-1.5e3,"c":true,"d":null} "#).expect("ok");
         let got: Vec<(&str, Kind, &str)> = m
             .iter()
             .map(|m| (m.key.as_str(), m.kind, m.text.as_str()))

@@ -112,7 +112,12 @@ impl Encoder {
 
     /// Takes one input line (without its newline). Returns the element it completes,
     /// or `None` (a blank line, a header, or a record that goes on).
-    pub fn line(&mut self, line: &[u8], line_no: u64, now: i64) -> Result<Option<&[u8]>, RecordError> {
+    pub fn line(
+        &mut self,
+        line: &[u8],
+        line_no: u64,
+        now: i64,
+    ) -> Result<Option<&[u8]>, RecordError> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let (first_line, multi) = if self.pending.is_empty() {
             if line.iter().all(u8::is_ascii_whitespace) {
@@ -194,7 +199,12 @@ impl Encoder {
         if n != want {
             let names: Vec<&str> = match &self.columns {
                 Columns::Named(_) => Vec::new(),
-                _ => self.schema.fields().iter().map(|f| f.name.as_str()).collect(),
+                _ => self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect(),
             };
             let why = if names.is_empty() {
                 format!("{n} fields, the header has {want}")
@@ -265,8 +275,16 @@ impl Encoder {
                 if RESERVED.contains(&m.key.as_str()) {
                     continue;
                 }
-                let names: Vec<&str> = self.schema.fields().iter().map(|f| f.name.as_str()).collect();
-                return Err(at(&format!("unknown field (the schema has {})", names.join(","))));
+                let names: Vec<&str> = self
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| f.name.as_str())
+                    .collect();
+                return Err(at(&format!(
+                    "unknown field (the schema has {})",
+                    names.join(",")
+                )));
             };
             if self.seen[fi] {
                 return Err(at("given twice"));
@@ -302,7 +320,9 @@ impl Encoder {
                 why,
             };
             match &f.default {
-                Some(d) => text::store(f, d, &mut self.el, now).map_err(|w| at(format!("default: {w}")))?,
+                Some(d) => {
+                    text::store(f, d, &mut self.el, now).map_err(|w| at(format!("default: {w}")))?
+                }
                 None => return Err(at("missing, and no default declared".into())),
             }
         }
@@ -331,7 +351,14 @@ impl Rows {
     /// Appends one element as a CSV row or JSON object (with its newline). A field
     /// whose bytes are not a value of its type is left empty (CSV) or null (JSON);
     /// the error names the first such field.
-    pub fn push(&self, line: &mut Vec<u8>, el: &Element, data: &[u8], json: bool, now: i64) -> Result<(), String> {
+    pub fn push(
+        &self,
+        line: &mut Vec<u8>,
+        el: &Element,
+        data: &[u8],
+        json: bool,
+        now: i64,
+    ) -> Result<(), String> {
         let style = Style {
             json,
             time: self.time,
@@ -356,7 +383,9 @@ impl Rows {
                     if json {
                         line.extend_from_slice(b"null");
                     }
-                    bad.get_or_insert_with(|| format!("seqno {}, field {}: {why}", el.seqno, f.name));
+                    bad.get_or_insert_with(|| {
+                        format!("seqno {}, field {}: {why}", el.seqno, f.name)
+                    });
                 }
             }
         }
@@ -400,7 +429,11 @@ pub fn write_layout(out: &mut impl Write, schema: &Schema, json: bool) -> io::Re
         .unwrap_or(0)
         .max(5);
     writeln!(out, "layout:")?;
-    writeln!(out, "  {:>8}  {:>8}  {:<width$}  type", "offset", "size", "field")?;
+    writeln!(
+        out,
+        "  {:>8}  {:>8}  {:<width$}  type",
+        "offset", "size", "field"
+    )?;
     for f in schema.fields() {
         write!(
             out,
@@ -450,7 +483,10 @@ mod tests {
     #[test]
     fn json_members_are_checked() {
         let mut e = enc("a:u8,b:str4=zz", Input::Json);
-        let el = e.line(br#"{"seqno":3,"a":1}"#, 1, 0).expect("ok").expect("el");
+        let el = e
+            .line(br#"{"seqno":3,"a":1}"#, 1, 0)
+            .expect("ok")
+            .expect("el");
         assert_eq!(el, b"\x01zz\0\0");
         let msg = |e: &mut Encoder, l: &[u8]| e.line(l, 2, 0).expect_err("bad").to_string();
         assert_eq!(msg(&mut e, b"[1]"), "line 2: not a JSON object");

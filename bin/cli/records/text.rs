@@ -242,7 +242,10 @@ mod tests {
         let f = s.fields();
         let mut el = vec![0u8; s.element_size()];
         let e = |i: usize, t: &str, el: &mut Vec<u8>| store(&f[i], t, el, 0).expect_err(t);
-        assert_eq!(e(0, "256", &mut el), "256 is out of range for u8 (0 to 255)");
+        assert_eq!(
+            e(0, "256", &mut el),
+            "256 is out of range for u8 (0 to 255)"
+        );
         assert_eq!(e(0, "-1", &mut el), "-1 is out of range for u8 (0 to 255)");
         assert_eq!(e(0, "abc", &mut el), "'abc' is not an integer");
         assert_eq!(e(0, "1.5", &mut el), "'1.5' is not an integer");

@@ -44,7 +44,15 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let mp = (5 * doy + 2) / 153;
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
 }
 
 fn push_digits(out: &mut Vec<u8>, v: u64, width: usize) {
@@ -142,7 +150,8 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
         return Ok(now);
     }
     let t = text.as_bytes();
-    if t.first().is_some_and(|&b| b == b'-' || b == b'+') || t.first().is_some_and(u8::is_ascii_digit)
+    if t.first().is_some_and(|&b| b == b'-' || b == b'+')
+        || t.first().is_some_and(u8::is_ascii_digit)
     {
         if let Some(ns) = unix_seconds(text) {
             return ns.ok_or_else(range);
@@ -236,17 +245,27 @@ fn rfc3339(text: &str) -> Option<Option<i64>> {
         }
         _ => return None,
     };
-    let dim = [31, 28 + i64::from(leap(y)), 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let dim = [
+        31,
+        28 + i64::from(leap(y)),
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if !(1..=12).contains(&mo) || d < 1 || d > dim[(mo - 1) as usize] || h > 23 || mi > 59 || s > 60
     {
         return None;
     }
     // A leap second (:60) is the next second, as in most systems that accept it.
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
-    Some(
-        secs.checked_mul(NS)
-            .and_then(|n| n.checked_add(frac)),
-    )
+    Some(secs.checked_mul(NS).and_then(|n| n.checked_add(frac)))
 }
 
 fn leap(y: i64) -> bool {
@@ -265,7 +284,12 @@ mod tests {
 
     #[test]
     fn rfc3339_agrees_with_humantime() {
-        for ns in [0i64, 1_763_793_000_123_456_789, 951_782_400_000_000_001, i64::MAX] {
+        for ns in [
+            0i64,
+            1_763_793_000_123_456_789,
+            951_782_400_000_000_001,
+            i64::MAX,
+        ] {
             let want = humantime::format_rfc3339_nanos(
                 std::time::UNIX_EPOCH + Duration::from_nanos(ns as u64),
             )
@@ -273,7 +297,10 @@ mod tests {
             assert_eq!(show(TimeFormat::Rfc3339, ns, 0), want);
             assert_eq!(parse(&want, 0), Ok(ns));
         }
-        assert_eq!(show(TimeFormat::Rfc3339, -1, 0), "1969-12-31T23:59:59.999999999Z");
+        assert_eq!(
+            show(TimeFormat::Rfc3339, -1, 0),
+            "1969-12-31T23:59:59.999999999Z"
+        );
         assert_eq!(parse("1969-12-31T23:59:59.999999999Z", 0), Ok(-1));
         assert_eq!(
             show(TimeFormat::Rfc3339, i64::MIN, 0),
@@ -289,12 +316,28 @@ mod tests {
         assert_eq!(parse("+1h 30m", now), Ok(now + 5400 * NS));
         assert_eq!(parse("1795327200", now), Ok(1_795_327_200 * NS));
         assert_eq!(parse("-1.5", now), Ok(-1_500_000_000));
-        assert_eq!(parse("2026-11-22T07:00:00+01:00", 0), parse("2026-11-22T06:00:00Z", 0));
-        assert_eq!(parse("2026-11-22 06:00:00.5z", 0), Ok(1_795_327_200 * NS + NS / 2));
-        for bad in ["2026-02-30T00:00:00Z", "yesterday", "2026-11-22T06:00:00", "-5x", ""] {
+        assert_eq!(
+            parse("2026-11-22T07:00:00+01:00", 0),
+            parse("2026-11-22T06:00:00Z", 0)
+        );
+        assert_eq!(
+            parse("2026-11-22 06:00:00.5z", 0),
+            Ok(1_795_327_200 * NS + NS / 2)
+        );
+        for bad in [
+            "2026-02-30T00:00:00Z",
+            "yesterday",
+            "2026-11-22T06:00:00",
+            "-5x",
+            "",
+        ] {
             assert!(parse(bad, now).is_err(), "{bad}");
         }
-        assert!(parse("2263-01-01T00:00:00Z", 0).unwrap_err().contains("out of range"));
+        assert!(
+            parse("2263-01-01T00:00:00Z", 0)
+                .unwrap_err()
+                .contains("out of range")
+        );
     }
 
     #[test]
