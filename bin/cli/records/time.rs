@@ -265,7 +265,7 @@ fn rfc3339(text: &str) -> Option<Option<i64>> {
     }
     // A leap second (:60) is the next second, as in most systems that accept it.
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + s - offset;
-    Some(secs.checked_mul(NS).and_then(|n| n.checked_add(frac)))
+    Some(i64::try_from(i128::from(secs) * i128::from(NS) + i128::from(frac)).ok())
 }
 
 fn leap(y: i64) -> bool {
