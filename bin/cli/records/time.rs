@@ -150,12 +150,11 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
         return Ok(now);
     }
     let t = text.as_bytes();
-    if t.first().is_some_and(|&b| b == b'-' || b == b'+')
-        || t.first().is_some_and(u8::is_ascii_digit)
+    if t.first()
+        .is_some_and(|&b| b == b'-' || b == b'+' || b.is_ascii_digit())
+        && let Some(ns) = unix_seconds(text)
     {
-        if let Some(ns) = unix_seconds(text) {
-            return ns.ok_or_else(range);
-        }
+        return ns.ok_or_else(range);
     }
     if let Some(rest) = text.strip_prefix(['-', '+']) {
         let d = humantime::parse_duration(rest).map_err(|_| bad())?;
