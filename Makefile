@@ -10,9 +10,9 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-# The binaries `make install` copies from $(RELEASE). Later issues add
-# woof-proxy and woof-ls here.
-BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd
+# The binaries `make install` copies from $(RELEASE). The network issue adds
+# woof-proxy here.
+BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
 # with `dpkg -s`. Empty for now; the network issue adds: libzmq3-dev pkg-config

@@ -14,6 +14,7 @@ pub fn commands() -> Vec<Command> {
         crate::tail::Args::command(),
         crate::platform::Args::command(),
         crate::shepherd::Args::command(),
+        crate::ls::Args::command(),
     ]
 }
 

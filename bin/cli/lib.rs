@@ -9,6 +9,7 @@ pub mod exit;
 pub mod generate;
 pub mod get;
 pub mod input;
+pub mod ls;
 pub mod output;
 pub mod platform;
 pub mod progress;

@@ -31,6 +31,7 @@ pub fn exe(bin: &str) -> &'static str {
         "woof-tail" => env!("CARGO_BIN_EXE_woof-tail"),
         "woof-platform" => env!("CARGO_BIN_EXE_woof-platform"),
         "woof-shepherd" => env!("CARGO_BIN_EXE_woof-shepherd"),
+        "woof-ls" => env!("CARGO_BIN_EXE_woof-ls"),
         other => panic!("no binary {other}"),
     }
 }
