@@ -14,7 +14,15 @@ use common::Ns;
 fn namespace() -> Ns {
     let ns = Ns::new();
     ns.cmd("woof-create")
-        .args(["temps", "-n", "2", "--schema", "n:u8,s:str4", "--durability", "batch"])
+        .args([
+            "temps",
+            "-n",
+            "2",
+            "--schema",
+            "n:u8,s:str4",
+            "--durability",
+            "batch",
+        ])
         .assert()
         .success();
     ns.cmd("woof-put")
