@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// A spinner with a count and a rate, or nothing.
 pub struct Meter {
@@ -19,10 +19,12 @@ impl Meter {
             return Meter { bar: None };
         }
         let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(4));
-        let style = ProgressStyle::with_template(
-            "{spinner} {human_pos} elements put, {per_sec} [{elapsed}]",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let style =
+            ProgressStyle::with_template("{spinner} {human_pos} elements put, {rate} [{elapsed}]")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner())
+                .with_key("rate", |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", s.per_sec());
+                });
         bar.set_style(style);
         bar.enable_steady_tick(Duration::from_millis(250));
         Meter { bar: Some(bar) }
