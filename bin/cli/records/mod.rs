@@ -119,6 +119,11 @@ impl Encoder {
         now: i64,
     ) -> Result<Option<&[u8]>, RecordError> {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
+        // A UTF-8 byte order mark (spreadsheet exports) is not data.
+        let line = match line_no {
+            1 => line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line),
+            _ => line,
+        };
         let (first_line, multi) = if self.pending.is_empty() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 return Ok(None);
@@ -462,8 +467,11 @@ mod tests {
     #[test]
     fn csv_header_maps_columns_and_defaults_fill_the_rest() {
         let mut e = enc("a:u8,b:str4=zz,c:bool", Input::Csv);
-        assert_eq!(e.line(b"seqno,c,a", 1, 0).expect("header"), None);
-        let el = e.line(b"9,true,7", 2, 0).expect("row").expect("element");
+        assert_eq!(
+            e.line(b"\xef\xbb\xbfseqno,c,a", 1, 0).expect("header"),
+            None
+        );
+        let el = e.line(b"9, true ,7", 2, 0).expect("row").expect("element");
         assert_eq!(el, b"\x07zz\0\0\x01");
         let err = e.line(b"1,2", 3, 0).expect_err("short");
         assert_eq!(err.to_string(), "line 3: 2 fields, the header has 3");

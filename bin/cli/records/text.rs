@@ -9,6 +9,12 @@ use super::time::{self, TimeFormat};
 /// `now` and relative timestamps count from. Errors are the cause alone (the caller
 /// adds line and field).
 pub fn store(field: &Field, text: &str, el: &mut [u8], now: i64) -> Result<(), String> {
+    // Spaces around a number, bool or timestamp (`1, 2`) mean nothing; in text they
+    // are part of the value.
+    let text = match field.ty {
+        Type::Str(_) => text,
+        _ => text.trim(),
+    };
     let value = match field.ty {
         Type::Bool => Value::Bool(match text {
             "true" | "1" => true,
