@@ -5,7 +5,10 @@
 
 mod common;
 
-use common::{Ns, fails, ok_stdout};
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+use common::{Guard, Ns, PROMPT, fails, ok_stdout, wait_until};
 
 /// Every type, in schema order.
 const ALL: &str =
@@ -450,4 +453,85 @@ fn a_bad_record_stops_the_put_or_is_skipped_on_request() {
         );
     let out = get(&ns, &["3..6", "--format", "csv"]);
     assert_eq!(fields_only(&out), "1,a\n2,b\n4,d\n6,f\n");
+}
+
+#[test]
+fn typed_records_forward_live_through_a_pipeline() {
+    // woof-tail -f A --format csv --header | woof-put --csv -N B A: the header names
+    // the columns, each record arrives as it is put.
+    let schema = "time:timestamp,sensor:str8,celsius:f64";
+    let a = typed_ns(schema);
+    let b = typed_ns(schema);
+    let mut tail = a.std_cmd("woof-tail");
+    tail.args(["-f", "t", "--format", "csv", "--header"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut tail = Guard(tail.spawn().expect("spawn woof-tail"));
+    let pipe = tail.0.stdout.take().expect("tail stdout");
+    let mut fwd = common::bare_std("woof-put");
+    fwd.args(["--csv", "--batch", "-N"])
+        .arg(b.path())
+        .arg("t")
+        .stdin(pipe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut fwd = Guard(fwd.spawn().expect("spawn woof-put"));
+    for i in 1..=3u64 {
+        put(
+            &a,
+            &["--csv"],
+            &format!("2026-11-22T06:00:0{i}Z,\"s,{i}\",{i}.5\n"),
+        );
+        assert!(
+            wait_until(PROMPT, || b.latest("t") == i),
+            "record {i} was not forwarded while the pipeline ran"
+        );
+    }
+    common::sigkill(&tail.0);
+    let status = common::wait_bounded(&mut fwd.0, PROMPT, "woof-put --csv");
+    let mut out = String::new();
+    fwd.0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(out, "1..3\n");
+    assert_eq!(
+        fields_only(&get(&b, &["1..3", "--format", "csv"])),
+        fields_only(&get(&a, &["1..3", "--format", "csv"]))
+    );
+}
+
+#[test]
+fn a_cursor_archives_each_record_once() {
+    let ns = typed_ns("n:u32");
+    let archive = ns.path().join("archive.csv");
+    let cursor = ns.path().join("archive.cursor");
+    let run = || {
+        let out = ok_stdout(
+            ns.cmd("woof-tail")
+                .args(["t", "--format", "csv", "--cursor"])
+                .arg(&cursor),
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&archive)
+            .expect("archive");
+        f.write_all(&out).expect("append");
+    };
+    put(&ns, &["--csv"], "1\n2\n");
+    run();
+    run(); // nothing new: nothing added
+    put(&ns, &["--csv"], "3\n");
+    run();
+    let text = std::fs::read_to_string(&archive).expect("read archive");
+    assert_eq!(fields_only(&text), "1\n2\n3\n");
+    let seqnos: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert_eq!(seqnos, ["1", "2", "3"]);
 }
