@@ -281,7 +281,7 @@ fn put_stream(
     let mut padded = vec![0u8; size];
     let mut failure = None;
     let mut skipped: u64 = 0;
-    let meter = Meter::for_stderr();
+    let mut meter = Meter::for_stderr();
     loop {
         if durability == Durability::Batch && p.last > p.synced {
             // Bounded delay: if input stalls, sync what we have before waiting on it.
