@@ -109,6 +109,11 @@ impl<W: Write> Printer<W> {
 
     /// The CSV header line (`--header`).
     pub fn header(&mut self) -> io::Result<()> {
+        if self.results {
+            return self.out.write_all(
+                b"result,trigger,woof,seqno,handler,outcome,code,start,duration_ms,cause,detail\n",
+            );
+        }
         match &self.typed {
             Some(t) => self.out.write_all(t.rows.csv_header().as_bytes()),
             None => self.out.write_all(b"seqno,put_time,hex\n"),
