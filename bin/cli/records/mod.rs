@@ -90,8 +90,8 @@ pub struct Encoder {
 }
 
 impl Encoder {
-    /// `header`: `None` detects a CSV header (a first record naming only columns),
-    /// `Some(false)` takes every record as data.
+    /// `detect_header`: a first CSV record that names only columns is a header;
+    /// without it, every record is data.
     pub fn new(schema: Schema, input: Input, detect_header: bool) -> Encoder {
         let n = schema.fields().len();
         Encoder {
