@@ -541,10 +541,14 @@ fn header_names_the_columns_of_every_kind_of_csv() {
     let ns = Ns::new();
     ns.create("plain", 2, 4);
     ns.put("plain", b"ab");
-    let out = text(ok_stdout(ns.cmd("woof-get").args([
-        "plain", "--format", "csv", "--header",
-    ])));
+    let out = text(ok_stdout(
+        ns.cmd("woof-get")
+            .args(["plain", "--format", "csv", "--header"]),
+    ));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "seqno,put_time,hex");
-    assert!(lines[1].starts_with("1,") && lines[1].ends_with(",6162"), "{out}");
+    assert!(
+        lines[1].starts_with("1,") && lines[1].ends_with(",6162"),
+        "{out}"
+    );
 }
