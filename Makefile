@@ -11,7 +11,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 # The binaries `make install` copies from $(RELEASE).
-BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-proxy
+BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-proxy
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
 # with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and
@@ -87,10 +87,14 @@ lint: deps
 man completions:
 	WOOF_REGENERATE=1 $(CARGO) test --test generated
 
-# Builds first when cargo is on PATH (it may not be under sudo), then installs
-# the binaries and whatever man pages and completions the checkout holds.
+# Builds first when cargo is on PATH (it may not be under sudo) and BUILD is not
+# 0, then installs the binaries and whatever man pages and completions the
+# checkout holds. `make install BUILD=0 RELEASE=DIR` installs binaries already
+# built in DIR (tests/install.rs does this with the test build).
+BUILD ?= 1
 install:
-	@if command -v $(CARGO) >/dev/null 2>&1; then $(MAKE) --no-print-directory build || exit 1; fi
+	@if [ "$(BUILD)" != 0 ] && command -v $(CARGO) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory build || exit 1; fi
 	@for b in $(BINS); do \
 	  [ -x $(RELEASE)/$$b ] || { \
 	    echo "make: $(RELEASE)/$$b is missing; run 'make build' first" >&2; exit 1; }; \

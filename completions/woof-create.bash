@@ -23,7 +23,7 @@ _woof__create() {
 
     case "${cmd}" in
         woof__create)
-            opts="-s -n -N -h -V --element-size --history --durability --force --namespace --timeout --keys --help --version"
+            opts="-s -n -N -h -V --element-size --history --durability --schema --force --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -47,6 +47,10 @@ _woof__create() {
                     ;;
                 --durability)
                     COMPREPLY=($(compgen -W "none batch always" -- "${cur}"))
+                    return 0
+                    ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --namespace)

@@ -23,7 +23,7 @@ _woof__get() {
 
     case "${cmd}" in
         woof__get)
-            opts="-N -h -V --results --format --info --namespace --timeout --keys --help --version"
+            opts="-N -h -V --results --format --header --time-format --info --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -31,6 +31,10 @@ _woof__get() {
             case "${prev}" in
                 --format)
                     COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
                     return 0
                     ;;
                 --namespace)

@@ -23,7 +23,7 @@ _woof__put() {
 
     case "${cmd}" in
         woof__put)
-            opts="-N -H -h -V --namespace --handler --pad --batch --lines --durability --commit-interval --timeout --keys --help --version"
+            opts="-N -H -h -V --namespace --handler --pad --batch --csv --json --no-header --skip-bad --lines --durability --commit-interval --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

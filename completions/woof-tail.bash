@@ -23,7 +23,7 @@ _woof__tail() {
 
     case "${cmd}" in
         woof__tail)
-            opts="-n -f -N -h -V --results --lines --follow --after --cursor --format --namespace --timeout --keys --help --version"
+            opts="-n -f -N -h -V --results --lines --follow --after --cursor --format --header --time-format --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -47,6 +47,10 @@ _woof__tail() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
+                    return 0
+                    ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
                     return 0
                     ;;
                 --namespace)

@@ -7,7 +7,7 @@ set -euo pipefail
 
 examples=$(cd "$(dirname "$0")" && pwd)
 
-for tool in woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-proxy; do
+for tool in woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-proxy; do
     command -v "$tool" >/dev/null || {
         echo "demo: $tool is not on PATH (run 'make demo')" >&2
         exit 1
@@ -97,6 +97,15 @@ say "A cursor file remembers the last seqno printed; the next run starts after i
 run 'woof-tail temps -n 2 --cursor temps.cur --format csv'
 run 'printf again | woof-put temps --pad'
 run 'woof-tail temps --cursor temps.cur --format csv'
+
+say "Typed records: a schema gives the elements named fields; CSV and JSON go in and out."
+run "woof-create readings -n 100 --schema 'time:timestamp=now,sensor:str16,celsius:f64,ok:bool'"
+run "echo 'now,kitchen,21.5,true' | woof-put readings --csv"
+run "echo '{\"sensor\":\"attic\",\"celsius\":4.25,\"ok\":true}' | woof-put readings --json"
+run 'woof-get readings --info | tail -n 6'
+run 'woof-tail readings --format csv --header'
+run "echo 'now,hall,warm,true' | woof-put readings --csv || echo \"exit status \$?\""
+run 'woof-ls'
 
 say "Handlers: a put with -H runs a program on the element. CSPOT's hello world:"
 run 'mkdir ns/handlers && cp "$examples/handlers/hello" ns/handlers/hw'

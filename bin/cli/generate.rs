@@ -15,6 +15,7 @@ pub fn commands() -> Vec<Command> {
         crate::platform::Args::command(),
         crate::shepherd::Args::command(),
         crate::proxy::Args::command(),
+        crate::ls::Args::command(),
     ]
 }
 

@@ -8,6 +8,7 @@ use woof::ErrorKind;
 use crate::exit::{Failure, warn};
 use crate::output::{self, Format, Printer};
 use crate::range::{self, Selection};
+use crate::records::{self, time::TimeFormat};
 use crate::source::{Remote, Source};
 use crate::target::{self, NamespaceArg, RemoteArgs, Target};
 
@@ -40,6 +41,12 @@ pub struct Args {
     /// Output format [default: dump on a terminal, raw otherwise]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// With --format csv: print a header line of column names first
+    #[arg(long)]
+    pub header: bool,
+    /// How csv and json print times (put times and timestamp fields)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
+    pub time_format: TimeFormat,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
     pub info: bool,
@@ -50,6 +57,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.header && args.format != Some(Format::Csv) {
+        return Err(Failure::usage("--header needs --format csv"));
+    }
     // With --results there is no NAME: a lone positional is the selection.
     let (name, which) = match (&args.name, args.results) {
         (Some(n), false) => (n.clone(), args.which.clone()),
@@ -81,13 +91,28 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut printer = if args.results {
         Printer::for_results(out, args.format.unwrap_or(Format::Dump))
     } else {
-        Printer::new(out, Format::choose(args.format))
+        let format = Format::choose(args.format);
+        let schema = match format {
+            Format::Csv | Format::Json => records::schema_from(woof.schema(), &name)?,
+            _ => None,
+        };
+        Printer::new(out, format)
+            .time_format(args.time_format)
+            .typed(schema, "woof-get", &name)
     };
+    if args.header {
+        printer.header().map_err(Failure::stdout)?;
+    }
     let result = match selection {
         Selection::One(s) => print_one(woof.as_mut(), &name, s, &mut printer),
         Selection::Range(from, to) => print_range(woof.as_mut(), &name, from, to, &mut printer),
     };
     printer.flush().map_err(Failure::stdout)?;
+    if printer.errored {
+        // Undecodable fields were reported as they came.
+        result?;
+        return Err(Failure::reported(65));
+    }
     result
 }
 

@@ -14,9 +14,11 @@ use woof_net::Uri;
 use woof_net::client::Client;
 use woof_net::proto::MAX_BATCH_DATA;
 
-use crate::exit::Failure;
+use crate::exit::{Failure, warn};
 use crate::input::{Chunks, Framing};
-use crate::put::{Args, read_one, size_error};
+use crate::progress::Meter;
+use crate::put::{Args, read_one, record_error, size_error, typed_encoder};
+use crate::records::{Encoder, Input};
 
 /// Batches in flight before waiting for the oldest's acknowledgement.
 const WINDOW: usize = 8;
@@ -45,7 +47,8 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     woof::log::validate_cause(&cause)?;
     let durability = args.durability.map(Durability::from);
     let name = uri.to_string();
-    if !args.batch && !args.lines && !args.pad {
+    let typed = args.csv || args.json;
+    if !args.batch && !args.lines && !args.pad && !typed {
         // One round trip: the proxy checks the size, as a local put would.
         let data = read_all(MAX_ELEMENT + 1)?;
         let seqno = client
@@ -58,13 +61,23 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
             })?;
         return writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout);
     }
-    let size = client.info()?.element_size as usize;
-    if !args.batch && !args.lines {
+    let info = client.info()?;
+    let size = info.element_size as usize;
+    let encoder = if typed {
+        let input = if args.csv { Input::Csv } else { Input::Json };
+        Some(typed_encoder(&info.schema, &name, input, !args.no_header)?)
+    } else {
+        if args.skip_bad {
+            return Err(Failure::usage("--skip-bad needs --csv or --json"));
+        }
+        None
+    };
+    if !args.batch && !args.lines && !typed {
         let data = read_one(size, args.pad, &name)?;
         let seqno = client.put(&handler, &cause, durability, &data)?;
         return writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout);
     }
-    let framing = if args.lines {
+    let framing = if args.lines || typed {
         Framing::Lines
     } else {
         Framing::Fixed
@@ -76,13 +89,25 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
         durability,
         first: 0,
         last: 0,
+        meter: Meter::for_stderr(),
+        encoder,
+        skipped: 0,
     };
     let result = s.pump(args, &name, size, framing);
+    s.meter.done();
     let drained = s.drain();
     if s.first != 0 {
         writeln!(io::stdout(), "{}..{}", s.first, s.last).map_err(Failure::stdout)?;
     }
-    result.and(drained.map_err(Failure::from))
+    result.and(drained.map_err(Failure::from))?;
+    if s.skipped > 0 {
+        let n = s.skipped;
+        let plural = if n == 1 { "" } else { "s" };
+        return Err(Failure::from(
+            Error::new(ErrorKind::BadData, &name).detail(format!("{n} bad record{plural} skipped")),
+        ));
+    }
+    Ok(())
 }
 
 struct Stream<'a> {
@@ -92,6 +117,10 @@ struct Stream<'a> {
     durability: Option<Durability>,
     first: u64,
     last: u64,
+    meter: Meter,
+    /// With --csv/--json: turns each record into an element.
+    encoder: Option<Encoder>,
+    skipped: u64,
 }
 
 impl Stream<'_> {
@@ -109,6 +138,7 @@ impl Stream<'_> {
             self.first = first;
         }
         self.last = last;
+        self.meter.show(self.first, self.last);
         Ok(())
     }
 
@@ -140,12 +170,30 @@ impl Stream<'_> {
             if !more {
                 break;
             }
+            // `now` in typed records: one clock read per arrival of input.
+            let now = woof::now_ns() as i64;
             loop {
                 let line = chunks.line_no;
                 let Some(el) = chunks.next_element() else {
                     break;
                 };
-                if el.len() == size {
+                if let Some(enc) = self.encoder.as_mut() {
+                    match enc.line(el, line, now) {
+                        Ok(Some(record)) => batch.extend_from_slice(record),
+                        Ok(None) => continue,
+                        Err(e) if args.skip_bad => {
+                            warn("woof-put", &format!("{name}: {e}"));
+                            self.skipped += 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            if !batch.is_empty() {
+                                self.send(&batch)?;
+                            }
+                            return Err(record_error(name, &e));
+                        }
+                    }
+                } else if el.len() == size {
                     batch.extend_from_slice(el);
                 } else if el.len() < size && args.pad {
                     batch.extend_from_slice(el);
@@ -168,6 +216,9 @@ impl Stream<'_> {
                 batch.clear();
             }
             if chunks.at_eof() {
+                if let Some(Err(e)) = self.encoder.as_mut().map(Encoder::finish) {
+                    return Err(record_error(name, &e));
+                }
                 break;
             }
         }

@@ -12,6 +12,8 @@ use crate::exit::Failure;
 
 pub trait Source {
     fn element_size(&self) -> usize;
+    /// The schema text in the woof's header (empty: none).
+    fn schema(&self) -> &[u8];
     /// The latest seqno (0: empty). Remote: as of the last reply.
     fn latest(&mut self) -> u64;
     /// The oldest seqno held (0: empty).
@@ -27,6 +29,9 @@ pub trait Source {
 impl Source for Woof {
     fn element_size(&self) -> usize {
         Woof::element_size(self)
+    }
+    fn schema(&self) -> &[u8] {
+        &self.header().schema
     }
     fn latest(&mut self) -> u64 {
         Woof::latest(self)
@@ -52,6 +57,7 @@ const FOLLOW_WAIT: Duration = Duration::from_secs(10);
 pub struct Remote {
     client: Client,
     size: usize,
+    schema: Vec<u8>,
     latest: u64,
     oldest: u64,
     got: Elements,
@@ -65,6 +71,7 @@ impl Remote {
         Ok(Remote {
             client,
             size: info.element_size as usize,
+            schema: info.schema,
             latest: info.latest,
             oldest: info.oldest,
             got: Elements::default(),
@@ -97,6 +104,9 @@ impl Remote {
 impl Source for Remote {
     fn element_size(&self) -> usize {
         self.size
+    }
+    fn schema(&self) -> &[u8] {
+        &self.schema
     }
     fn latest(&mut self) -> u64 {
         self.latest

@@ -10,6 +10,7 @@ use woof::ErrorKind;
 use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
 use crate::output::{Format, Printer};
+use crate::records::{self, time::TimeFormat};
 use crate::source::{Remote, Source};
 use crate::target::{self, NamespaceArg, RemoteArgs, Target};
 
@@ -55,6 +56,12 @@ pub struct Args {
     /// Output format [default: dump on a terminal, raw otherwise]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// With --format csv: print a header line of column names first
+    #[arg(long)]
+    pub header: bool,
+    /// How csv and json print times (put times and timestamp fields)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
+    pub time_format: TimeFormat,
     #[command(flatten)]
     pub ns: NamespaceArg,
     #[command(flatten)]
@@ -62,6 +69,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.header && args.format != Some(Format::Csv) {
+        return Err(Failure::usage("--header needs --format csv"));
+    }
     let (name, mut woof): (String, Box<dyn Source>) = match (&args.name, args.results) {
         (None, true) => (
             "results".to_string(),
@@ -118,8 +128,18 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut printer = if args.results {
         Printer::for_results(out, args.format.unwrap_or(Format::Dump))
     } else {
-        Printer::new(out, Format::choose(args.format))
+        let format = Format::choose(args.format);
+        let schema = match format {
+            Format::Csv | Format::Json => records::schema_from(woof.schema(), &name)?,
+            _ => None,
+        };
+        Printer::new(out, format)
+            .time_format(args.time_format)
+            .typed(schema, "woof-tail", &name)
     };
+    if args.header {
+        printer.header().map_err(Failure::stdout)?;
+    }
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<u8> = None;
@@ -147,6 +167,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
             break;
         }
         woof.wait_after(after.max(latest))?;
+    }
+    if printer.errored {
+        failed.get_or_insert(65);
     }
     match failed {
         Some(code) => Err(Failure::reported(code)),

@@ -180,7 +180,21 @@ fn create(ns: &Namespace, name: &str, args: &[Vec<u8>]) -> Result<Frames, Error>
     if let Some(d) = proto::parse_durability(&args[2])? {
         opts.durability = d;
     }
-    opts.schema = args[3].clone();
+    if !args[3].is_empty() {
+        // The same checks as woof-create's: a schema from the network is input.
+        let text = parse_text(&args[3], "schema")?;
+        let schema = woof::schema::Schema::parse(text)
+            .and_then(|s| woof_cli::records::check_defaults(&s).map(|()| s))
+            .map_err(|e| e.within(name))?;
+        if schema.element_size() as u64 != opts.element_size {
+            return Err(Error::new(ErrorKind::BadData, name).detail(format!(
+                "the schema makes {}-byte elements, not {}",
+                schema.element_size(),
+                opts.element_size
+            )));
+        }
+        opts.schema = schema.text().into_bytes();
+    }
     opts.force = match args[4].as_slice() {
         b"0" => false,
         b"1" => true,

@@ -32,6 +32,7 @@ pub fn exe(bin: &str) -> &'static str {
         "woof-platform" => env!("CARGO_BIN_EXE_woof-platform"),
         "woof-shepherd" => env!("CARGO_BIN_EXE_woof-shepherd"),
         "woof-proxy" => proxy_exe(),
+        "woof-ls" => env!("CARGO_BIN_EXE_woof-ls"),
         other => panic!("no binary {other}"),
     }
 }
