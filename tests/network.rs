@@ -445,3 +445,49 @@ fn a_slow_stream_goes_out_as_it_arrives() {
     assert!(status.success());
     assert_eq!(lines, vec!["1..3".to_string()]);
 }
+
+#[test]
+fn typed_records_travel_as_text_and_arrive_typed() {
+    let ns = Ns::new();
+    let proxy = Proxy::start(&[ns.path()], &["--anonymous", "all"]);
+    let uri = proxy.uri(ns.path(), "temps");
+    bare("woof-create")
+        .args([&uri, "-n", "100", "--schema", "sensor:str8,celsius:f64,ok:bool"])
+        .assert()
+        .success();
+    assert_eq!(ns.info_field("temps", "element size"), "17 bytes");
+    let out = ok_stdout(
+        bare("woof-put")
+            .args([&uri, "--csv"])
+            .write_stdin("sensor,celsius,ok\nkitchen,21.5,true\nattic,-4.25,false\n"),
+    );
+    assert_eq!(out, b"1..2\n");
+    let out = ok_stdout(
+        bare("woof-put")
+            .args([&uri, "--json"])
+            .write_stdin("{\"sensor\":\"porch\",\"celsius\":1e3,\"ok\":true}\n"),
+    );
+    assert_eq!(out, b"3..3\n");
+    let local = ok_stdout(ns.cmd("woof-get").args(["temps", "1..", "--format", "json"]));
+    let remote = ok_stdout(bare("woof-get").args([&uri, "1..", "--format", "json"]));
+    assert_eq!(remote, local);
+    let text = String::from_utf8(remote).expect("utf-8");
+    assert!(text.contains("\"sensor\":\"attic\",\"celsius\":-4.25,\"ok\":false"), "{text}");
+    // A bad record: its line and field, nothing of it written.
+    bare("woof-put")
+        .args([&uri, "--csv"])
+        .write_stdin("cellar,warm,true\n")
+        .assert()
+        .code(65)
+        .stderr(predicates::str::contains("line 1"))
+        .stderr(predicates::str::contains("celsius"));
+    assert_eq!(ns.latest("temps"), 3);
+    // A schema the proxy cannot accept changes nothing either.
+    bare("woof-create")
+        .args([&proxy.uri(ns.path(), "bad"), "-s", "4", "-n", "10"])
+        .arg("--schema")
+        .arg("a:u64")
+        .assert()
+        .code(2);
+    assert!(!ns.file("bad").exists());
+}
