@@ -452,7 +452,13 @@ fn typed_records_travel_as_text_and_arrive_typed() {
     let proxy = Proxy::start(&[ns.path()], &["--anonymous", "all"]);
     let uri = proxy.uri(ns.path(), "temps");
     bare("woof-create")
-        .args([&uri, "-n", "100", "--schema", "sensor:str8,celsius:f64,ok:bool"])
+        .args([
+            &uri,
+            "-n",
+            "100",
+            "--schema",
+            "sensor:str8,celsius:f64,ok:bool",
+        ])
         .assert()
         .success();
     assert_eq!(ns.info_field("temps", "element size"), "17 bytes");
@@ -468,11 +474,17 @@ fn typed_records_travel_as_text_and_arrive_typed() {
             .write_stdin("{\"sensor\":\"porch\",\"celsius\":1e3,\"ok\":true}\n"),
     );
     assert_eq!(out, b"3..3\n");
-    let local = ok_stdout(ns.cmd("woof-get").args(["temps", "1..", "--format", "json"]));
+    let local = ok_stdout(
+        ns.cmd("woof-get")
+            .args(["temps", "1..", "--format", "json"]),
+    );
     let remote = ok_stdout(bare("woof-get").args([&uri, "1..", "--format", "json"]));
     assert_eq!(remote, local);
     let text = String::from_utf8(remote).expect("utf-8");
-    assert!(text.contains("\"sensor\":\"attic\",\"celsius\":-4.25,\"ok\":false"), "{text}");
+    assert!(
+        text.contains("\"sensor\":\"attic\",\"celsius\":-4.25,\"ok\":false"),
+        "{text}"
+    );
     // A bad record: its line and field, nothing of it written.
     bare("woof-put")
         .args([&uri, "--csv"])
@@ -490,4 +502,77 @@ fn typed_records_travel_as_text_and_arrive_typed() {
         .assert()
         .code(2);
     assert!(!ns.file("bad").exists());
+}
+
+/// examples/sensors/README.md, "Forward from an edge to a collector": a cursor'd
+/// follower piped into a remote typed put, stopped (an outage) and restarted,
+/// delivers every reading exactly once.
+#[test]
+fn the_sensor_forwarding_pipeline_catches_up_after_an_outage() {
+    let (edge, collector) = (Ns::new(), Ns::new());
+    let schema = "time:timestamp,host:str16,load1:f64";
+    for ns in [&edge, &collector] {
+        ns.cmd("woof-create")
+            .args(["load", "-n", "1000", "--schema", schema])
+            .assert()
+            .success();
+    }
+    let proxy = Proxy::start(&[collector.path()], &[]);
+    let uri = proxy.uri(collector.path(), "load");
+    let cursor = edge.path().join("load.cursor");
+    let put = |from: u64, to: u64| {
+        let rows: String = (from..to)
+            .map(|i| format!("{},edge,{i}.5\n", 1_700_000_000 + i))
+            .collect();
+        ok_stdout(
+            edge.cmd("woof-put")
+                .args(["load", "--csv"])
+                .write_stdin(rows),
+        );
+    };
+    let forward = || {
+        let script = format!(
+            "woof-tail load -N '{}' --cursor '{}' --format csv --header | woof-put --csv --batch '{uri}'",
+            edge.path().display(),
+            cursor.display()
+        );
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", &script]).env(
+            "PATH",
+            format!(
+                "{}:/usr/bin:/bin",
+                std::path::Path::new(exe("woof-put"))
+                    .parent()
+                    .expect("dir")
+                    .display()
+            ),
+        );
+        assert_cmd::Command::from_std(cmd)
+            .timeout(TIMEOUT)
+            .assert()
+            .success();
+    };
+    put(0, 10);
+    forward();
+    put(10, 25); // while the forwarder is not running
+    forward();
+    forward(); // nothing new: sends nothing
+    let csv = |ns: &Ns| {
+        let out = ok_stdout(ns.cmd("woof-get").args(["load", "1..", "--format", "csv"]));
+        String::from_utf8(out)
+            .expect("utf-8")
+            .lines()
+            .map(|l| {
+                l.split_once(',')
+                    .map(|(_, rest)| rest.split_once(',').map_or("", |r| r.1).to_string())
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(collector.latest("load"), 25);
+    assert_eq!(
+        csv(&collector),
+        csv(&edge),
+        "the same readings, in order, once"
+    );
 }
