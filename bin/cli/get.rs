@@ -8,7 +8,7 @@ use woof::ErrorKind;
 use crate::exit::{Failure, warn};
 use crate::output::{self, Format, Printer};
 use crate::range::{self, Selection};
-use crate::records::{self, time::TimeFormat};
+use crate::records::time::TimeFormat;
 use crate::source::{Remote, Source};
 use crate::target::{self, NamespaceArg, RemoteArgs, Target};
 
@@ -88,21 +88,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
         output::info(&mut out, &name, &woof.info()?, json).map_err(Failure::stdout)?;
         return out.flush().map_err(Failure::stdout);
     }
-    let mut printer = if args.results {
-        Printer::for_results(out, args.format.unwrap_or(Format::Dump))
-    } else {
-        let format = Format::choose(args.format);
-        let schema = match format {
-            Format::Csv | Format::Json => records::schema_from(woof.schema(), &name)?,
-            _ => None,
-        };
-        Printer::new(out, format)
-            .time_format(args.time_format)
-            .typed(schema, "woof-get", &name)
-    };
-    if args.header {
-        printer.header().map_err(Failure::stdout)?;
-    }
+    let mut printer = Printer::for_tool(
+        out,
+        "woof-get",
+        &name,
+        args.results,
+        args.format,
+        args.time_format,
+        woof.as_ref(),
+        args.header,
+    )?;
     let result = match selection {
         Selection::One(s) => print_one(woof.as_mut(), &name, s, &mut printer),
         Selection::Range(from, to) => print_range(woof.as_mut(), &name, from, to, &mut printer),

@@ -121,6 +121,38 @@ impl<W: Write> Printer<W> {
     }
 
     /// A printer for the results log: csv, json and dump show decoded records.
+    /// The printer of woof-get and woof-tail: results records, or the elements of
+    /// `source`, decoded by its schema in csv and json; with `header`, the CSV
+    /// header is written at once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_tool(
+        out: W,
+        tool: &'static str,
+        name: &str,
+        results: bool,
+        format: Option<Format>,
+        time: TimeFormat,
+        source: &dyn crate::source::Source,
+        header: bool,
+    ) -> Result<Printer<W>, crate::exit::Failure> {
+        let mut printer = if results {
+            Printer::for_results(out, format.unwrap_or(Format::Dump))
+        } else {
+            let format = Format::choose(format);
+            let schema = match format {
+                Format::Csv | Format::Json => crate::records::schema_from(source.schema(), name)?,
+                _ => None,
+            };
+            Printer::new(out, format)
+                .time_format(time)
+                .typed(schema, tool, name)
+        };
+        if header {
+            printer.header().map_err(crate::exit::Failure::stdout)?;
+        }
+        Ok(printer)
+    }
+
     pub fn for_results(out: W, format: Format) -> Printer<W> {
         Printer {
             results: true,

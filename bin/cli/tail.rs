@@ -10,7 +10,7 @@ use woof::ErrorKind;
 use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
 use crate::output::{Format, Printer};
-use crate::records::{self, time::TimeFormat};
+use crate::records::time::TimeFormat;
 use crate::source::{Remote, Source};
 use crate::target::{self, NamespaceArg, RemoteArgs, Target};
 
@@ -125,21 +125,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(64 << 10, stdout.lock());
     // Results are records for people and scripts: readable even on a pipe.
-    let mut printer = if args.results {
-        Printer::for_results(out, args.format.unwrap_or(Format::Dump))
-    } else {
-        let format = Format::choose(args.format);
-        let schema = match format {
-            Format::Csv | Format::Json => records::schema_from(woof.schema(), &name)?,
-            _ => None,
-        };
-        Printer::new(out, format)
-            .time_format(args.time_format)
-            .typed(schema, "woof-tail", &name)
-    };
-    if args.header {
-        printer.header().map_err(Failure::stdout)?;
-    }
+    let mut printer = Printer::for_tool(
+        out,
+        "woof-tail",
+        &name,
+        args.results,
+        args.format,
+        args.time_format,
+        woof.as_ref(),
+        args.header,
+    )?;
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<u8> = None;
