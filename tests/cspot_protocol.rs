@@ -15,6 +15,9 @@ mod common;
 
 use common::{Ns, PROMPT, Proxy, TIMEOUT, hex, ok_stdout, wait_until};
 
+/// A multipart message.
+type Frames = Vec<Vec<u8>>;
+
 /// CSPOT's failure value for numbers.
 const FAIL: &[u8] = b"18446744073709551615\0";
 
@@ -174,7 +177,7 @@ fn bad_requests_get_the_failure_value_at_once_and_change_nothing() {
     let empty = vec![Vec::<u8>::new()];
     let fail = vec![FAIL.to_vec()];
     let tail_fail = vec![FAIL.to_vec(), Vec::new()];
-    let cases: Vec<(&str, Vec<Vec<u8>>, Vec<Vec<u8>>)> = vec![
+    let cases: Vec<(&str, Frames, Frames)> = vec![
         (
             "put to a missing woof",
             vec![e.s("1"), e.s(&missing), e.s(""), el.clone()],
