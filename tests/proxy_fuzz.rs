@@ -8,7 +8,10 @@
 //! The correct client must get correct answers throughout; every garbage request
 //! must get a well-formed reply (never silence); afterwards the correct client's
 //! woof holds exactly what it put, and the proxy still runs and serves. A frame
-//! over the proxy's message limit drops that connection, nothing else.
+//! over the proxy's message limit drops that connection, nothing else. With CURVE,
+//! the same garbage from authenticated clients (one with write, one with only the
+//! read right) is answered, connections without a key or with an unknown one are
+//! never answered, and the keyed client is served throughout.
 //!
 //! The garbage is seeded: the seed is printed (`TEST_SEED=… cargo test` replays it).
 
@@ -191,7 +194,8 @@ fn garbage(rng: &mut Rng, t: &Targets) -> Vec<Vec<u8>> {
     frames
 }
 
-/// Replies seen, by kind (printed: shows the garbage reached every part).
+/// Replies seen by this file's tests, by kind (printed: shows the garbage reached
+/// every part of the proxy).
 static KINDS: std::sync::Mutex<std::collections::BTreeMap<String, usize>> =
     std::sync::Mutex::new(std::collections::BTreeMap::new());
 
@@ -220,12 +224,40 @@ fn check_reply(request: &[Vec<u8>], reply: &[Vec<u8>]) {
     );
 }
 
+/// A CURVE identity for a libzmq client socket: the server's public key and the
+/// client's key pair, Z85 (None: no security, the NULL mechanism).
+type Curve = Option<(String, String, String)>;
+
+fn secure(sock: &zmq::Socket, curve: &Curve) {
+    if let Some((server, public, secret)) = curve {
+        sock.set_curve_serverkey(&zmq::z85_decode(server).unwrap())
+            .unwrap();
+        sock.set_curve_publickey(&zmq::z85_decode(public).unwrap())
+            .unwrap();
+        sock.set_curve_secretkey(&zmq::z85_decode(secret).unwrap())
+            .unwrap();
+    }
+}
+
 /// Fires `count` requests through a REQ socket; every one must get a reply.
 fn req_sender(endpoint: &str, t: &Targets, seed: u64, count: usize, sent: &AtomicUsize) {
+    req_sender_as(endpoint, &None, t, seed, count, sent);
+}
+
+/// As `req_sender`, authenticated as `curve`.
+fn req_sender_as(
+    endpoint: &str,
+    curve: &Curve,
+    t: &Targets,
+    seed: u64,
+    count: usize,
+    sent: &AtomicUsize,
+) {
     let mut rng = Rng::with_seed(seed);
     let ctx = zmq::Context::new();
     let sock = ctx.socket(zmq::REQ).unwrap();
     sock.set_linger(0).unwrap();
+    secure(&sock, curve);
     // Longer than the proxy's follow cap (1 s): a random follow may wait that long.
     sock.set_rcvtimeo(PROMPT.as_millis() as i32).unwrap();
     sock.connect(endpoint).unwrap();
@@ -554,4 +586,159 @@ fn a_message_over_the_size_limit_drops_its_connection_and_nothing_else() {
     big.send_multipart(&info, 0).unwrap();
     let reply = big.recv_multipart(0).expect("served after reconnecting");
     assert_eq!(reply[0], b"OK");
+}
+
+/// The Z85 key in a key file (`id.pub`, `id.key`), without its newline.
+fn key_file(path: &Path) -> String {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .trim()
+        .to_string()
+}
+
+/// Strangers knock: connections without CURVE and with keys the proxy does not
+/// know send a request each; none may get an answer (the handshake turns them away).
+/// A friend's request, sent alongside, is answered (so the silence means something).
+fn strangers(endpoint: &str, server_public: &str, info: &[Vec<u8>], friend: &Curve) {
+    let ctx = zmq::Context::new();
+    for _round in 0..5 {
+        let known = ctx.socket(zmq::DEALER).unwrap();
+        known.set_linger(0).unwrap();
+        known.set_rcvtimeo(PROMPT.as_millis() as i32).unwrap();
+        secure(&known, friend);
+        known.connect(endpoint).unwrap();
+        known.send_multipart(info, 0).unwrap();
+        let socks: Vec<zmq::Socket> = (0..20)
+            .map(|i| {
+                let sock = ctx.socket(zmq::DEALER).unwrap();
+                sock.set_linger(0).unwrap();
+                if i % 2 == 1 {
+                    let pair = zmq::CurveKeyPair::new().unwrap();
+                    let z = |k: &[u8]| zmq::z85_encode(k).unwrap();
+                    let curve = Some((
+                        server_public.to_string(),
+                        z(&pair.public_key),
+                        z(&pair.secret_key),
+                    ));
+                    secure(&sock, &curve);
+                }
+                sock.connect(endpoint).unwrap();
+                sock.send_multipart(info, zmq::DONTWAIT).unwrap();
+                sock
+            })
+            .collect();
+        let mut items: Vec<zmq::PollItem> =
+            socks.iter().map(|s| s.as_poll_item(zmq::POLLIN)).collect();
+        let reply = known
+            .recv_multipart(0)
+            .expect("the known client is answered");
+        assert_eq!(reply[0], b"OK");
+        let n = zmq::poll(&mut items, 300).unwrap();
+        assert_eq!(n, 0, "a stranger got an answer");
+    }
+}
+
+#[test]
+fn a_keyed_proxy_serves_its_client_through_authenticated_garbage_and_failed_handshakes() {
+    let ns = Ns::new();
+    ns.create("w", ELEMENT as u64, 100_000);
+    ns.create("junk", ELEMENT as u64, 1000);
+    let keys = Ns::new();
+    let dir = |who: &str| keys.path().join(who);
+    for who in ["server", "good", "reader"] {
+        common::bare("woof-proxy")
+            .arg("--gen-keys")
+            .arg(dir(who))
+            .assert()
+            .success();
+    }
+    for who in ["good", "reader"] {
+        std::fs::copy(
+            dir(who).join("id.pub"),
+            dir("server").join(format!("clients/{who}.pub")),
+        )
+        .unwrap();
+    }
+    let ns_path = ns.path().display().to_string();
+    std::fs::write(
+        dir("server").join("acl"),
+        format!("{ns_path} good read,write\n{ns_path} reader read\n"),
+    )
+    .unwrap();
+    let mut cmd = common::bare_std("woof-proxy");
+    cmd.arg("--export").arg(ns.path());
+    cmd.args(["--listen", "tcp://127.0.0.1:0", "--timeout", "1s", "--keys"]);
+    cmd.arg(dir("server"));
+    let mut proxy = Proxy::spawn(cmd, 1);
+    let endpoint = proxy.endpoints[0].1.clone();
+    let server_public = key_file(&dir("server").join("id.pub"));
+    for who in ["good", "reader"] {
+        std::fs::copy(
+            dir("server").join("id.pub"),
+            dir(who).join(format!("servers/{}.pub", proxy.authority())),
+        )
+        .unwrap();
+    }
+    let curve = |who: &str| -> Curve {
+        Some((
+            server_public.clone(),
+            key_file(&dir(who).join("id.pub")),
+            key_file(&dir(who).join("id.key")),
+        ))
+    };
+    let uri = proxy.uri(ns.path(), "w");
+    let t = Targets {
+        ns: ns_path.clone().into_bytes(),
+        uri_w: uri.clone().into_bytes(),
+        uri_junk: proxy.uri(ns.path(), "junk").into_bytes(),
+        uri_triggers: proxy.uri(&ns.path().join(".woof"), "triggers").into_bytes(),
+    };
+    let info: Vec<Vec<u8>> = [&b"WOOF/1"[..], b"info", ns_path.as_bytes(), b"w"]
+        .iter()
+        .map(|f| f.to_vec())
+        .collect();
+    let mut rng = Rng::from_env("proxy_fuzz keyed");
+    let seeds: Vec<u64> = (0..3).map(|_| rng.next()).collect();
+    let per = 600;
+    let sent = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let good_dir = dir("good");
+
+    let put = std::thread::scope(|s| {
+        let client = s.spawn(|| correct_client(&uri, &good_dir, &stop));
+        let friend = curve("reader");
+        let (ep, key, info) = (&endpoint, &server_public, &info);
+        let knocks = s.spawn(move || strangers(ep, key, info, &friend));
+        let senders: Vec<_> = ["good", "good", "reader"]
+            .iter()
+            .zip(&seeds)
+            .map(|(who, &seed)| {
+                let (endpoint, t, sent, curve) = (&endpoint, &t, &sent, curve(who));
+                s.spawn(move || req_sender_as(endpoint, &curve, t, seed, per, sent))
+            })
+            .collect();
+        let mut failure = None;
+        for h in senders.into_iter().chain(std::iter::once(knocks)) {
+            if let Err(e) = h.join() {
+                failure.get_or_insert(e);
+            }
+        }
+        stop.store(true, Ordering::Relaxed);
+        let put = client.join();
+        if let Some(e) = failure {
+            std::panic::resume_unwind(e);
+        }
+        put.unwrap_or_else(|e| std::panic::resume_unwind(e))
+    });
+    assert_eq!(sent.load(Ordering::Relaxed), 3 * per);
+    eprintln!(
+        "proxy_fuzz keyed: {} correct puts; replies to garbage: {:?}",
+        put.len(),
+        KINDS.lock().unwrap()
+    );
+    assert!(proxy.run.is_running(), "{}", proxy.run.stderr_text());
+    let err = proxy.run.stderr_text();
+    assert!(!err.contains("panicked"), "{err}");
+    let want: Vec<String> = put.iter().map(|e| hex(e)).collect();
+    assert_eq!(ns.get_hex("w", "1.."), want, "exactly what the client put");
 }
