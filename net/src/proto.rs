@@ -266,6 +266,10 @@ pub fn parse_info(text: &[u8]) -> Result<Info, Error> {
     if info.element_size == 0 || info.history == 0 {
         return Err(bad("element_size or history missing"));
     }
+    // Tools size their buffers by it: a geometry no woof can have (from a broken or
+    // lying server) is an error here, not an allocation failure or overflow later.
+    woof::format::check_geometry(info.element_size, info.history)
+        .map_err(|e| bad(&format!("impossible woof: {}", e.context())))?;
     Ok(info)
 }
 
@@ -354,6 +358,15 @@ mod tests {
             file_len: 4096 + 880,
         };
         assert_eq!(parse_info(&info_text(&i)).expect("info"), i);
+        for (size, history) in [(1u64 << 60, 10), (u64::MAX, 10), (64, u64::MAX)] {
+            let bad = Info {
+                element_size: size,
+                history,
+                ..i.clone()
+            };
+            let e = parse_info(&info_text(&bad)).expect_err("impossible geometry");
+            assert_eq!(e.kind(), &ErrorKind::Protocol, "{e}");
+        }
     }
 
     #[test]
