@@ -146,8 +146,16 @@ impl Stream<'_> {
         while self.client.in_flight > 0 {
             if let Err(e) = self.ack() {
                 let lost = self.client.in_flight;
+                if lost == 0 {
+                    return Err(e);
+                }
+                // Keep why it failed (unreachable, timed out, ...) in front.
+                let why = e
+                    .detail_text()
+                    .map(|d| format!("{d}; "))
+                    .unwrap_or_default();
                 return Err(e.detail(format!(
-                    "{lost} more batch(es) were sent but not acknowledged; check the woof before re-sending"
+                    "{why}{lost} batch(es) sent but not acknowledged; check the woof before re-sending"
                 )));
             }
         }
