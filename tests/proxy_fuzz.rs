@@ -742,3 +742,152 @@ fn a_keyed_proxy_serves_its_client_through_authenticated_garbage_and_failed_hand
     let want: Vec<String> = put.iter().map(|e| hex(e)).collect();
     assert_eq!(ns.get_hex("w", "1.."), want, "exactly what the client put");
 }
+
+/// A fake proxy (libzmq ROUTER) answering every request with `reply(request)`,
+/// until the test ends; returns its endpoint.
+fn lying_proxy(reply: fn(&[Vec<u8>]) -> Vec<Vec<u8>>) -> String {
+    let ctx = zmq::Context::new();
+    let sock = ctx.socket(zmq::ROUTER).unwrap();
+    sock.set_linger(0).unwrap();
+    sock.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = sock.get_last_endpoint().unwrap().unwrap();
+    std::thread::spawn(move || {
+        let _ctx = ctx;
+        while let Ok(mut frames) = sock.recv_multipart(0) {
+            // identity, delimiter, request
+            let request = frames.split_off(2);
+            frames.extend(reply(&request));
+            let _ = sock.send_multipart(frames, 0);
+        }
+    });
+    endpoint
+}
+
+fn info_reply(size: &str) -> Vec<Vec<u8>> {
+    vec![
+        b"OK".to_vec(),
+        format!("element_size={size}\nhistory=10\nlatest=3\noldest=1\ndurability=none\ncreated_ns=1\nfile_len=1\nschema=\n").into_bytes(),
+    ]
+}
+
+/// The reply of a proxy that answers info honestly (48-byte elements, 1..=3 held)
+/// and everything else with `lie`.
+fn honest_info(request: &[Vec<u8>], lie: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if request.get(1).map(Vec::as_slice) == Some(b"info") {
+        info_reply("48")
+    } else {
+        lie
+    }
+}
+
+#[test]
+fn a_lying_proxy_gets_errors_from_the_tools_never_panics() {
+    type Lie = fn(&[Vec<u8>]) -> Vec<Vec<u8>>;
+    let cases: [(&str, Lie); 8] = [
+        ("huge element size", |_| info_reply("1152921504606846976")),
+        ("max element size", |_| info_reply("18446744073709551615")),
+        ("OK and nothing", |r| honest_info(r, vec![b"OK".to_vec()])),
+        ("not numbers", |r| {
+            honest_info(r, vec![b"OK".to_vec(), b"x".to_vec(), b"y".to_vec()])
+        }),
+        ("not woof's", |r| honest_info(r, vec![b"hello".to_vec()])),
+        ("a bad error", |r| {
+            honest_info(r, vec![b"ERR".to_vec(), b"?".to_vec()])
+        }),
+        ("data not matching meta", |r| {
+            let meta = vec![1; 16];
+            honest_info(
+                r,
+                vec![
+                    b"OK".to_vec(),
+                    b"3".to_vec(),
+                    b"1".to_vec(),
+                    meta,
+                    vec![0; 47],
+                ],
+            )
+        }),
+        ("always empty, latest huge", |r| {
+            let latest = b"9223372036854775807".to_vec();
+            honest_info(
+                r,
+                vec![
+                    b"OK".to_vec(),
+                    latest,
+                    b"1".to_vec(),
+                    Vec::new(),
+                    Vec::new(),
+                ],
+            )
+        }),
+    ];
+    let tools: [&[&str]; 6] = [
+        &["woof-put", "--batch"],
+        &["woof-put"],
+        &["woof-put", "--pad"],
+        &["woof-get", "1.."],
+        &["woof-get", "2"],
+        &["woof-tail", "-n", "2"],
+    ];
+    for (what, reply) in cases {
+        let ep = lying_proxy(reply);
+        let authority = ep.trim_start_matches("tcp://").to_string();
+        let uri = format!("woof://{authority}/srv/ns/w");
+        for args in tools {
+            let out = common::bare(args[0])
+                .arg(&uri)
+                .args(&args[1..])
+                .write_stdin(vec![1u8; 48])
+                .timeout(Duration::from_secs(20))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            let ctx = format!("{what}: {args:?}: {:?} {err:?}", out.status);
+            // Never a panic (101) or a signal (an aborted allocation): an exit code,
+            // and either success or lines of error.
+            let code = out.status.code().unwrap_or_else(|| panic!("{ctx}"));
+            assert_ne!(code, 101, "{ctx}");
+            if code == 0 {
+                assert_eq!(err, "", "{ctx}");
+            } else {
+                // (A range reports each element it cannot read on a line of its own.)
+                assert!(
+                    err.ends_with('\n')
+                        && err
+                            .lines()
+                            .all(|l| l.starts_with(&format!("{}: ", args[0]))),
+                    "{ctx}"
+                );
+            }
+            // What every tool says about an impossible woof: nothing is allocated
+            // for it (the one-shot put needs no info, so it sees a bad seqno).
+            if what.ends_with("element size") && args != ["woof-put"] {
+                let size = if what.starts_with("huge") {
+                    "1152921504606846976"
+                } else {
+                    "18446744073709551615"
+                };
+                assert_eq!(
+                    (code, err.as_ref()),
+                    (
+                        76,
+                        format!(
+                            "{}: info reply: impossible woof: element size {size} is too large (at most 67108864 bytes)\n",
+                            args[0]
+                        )
+                        .as_str()
+                    ),
+                    "{ctx}"
+                );
+            }
+            // A batch whose acknowledgement makes no sense says why, not "0 batches".
+            if what == "OK and nothing" && args == ["woof-put", "--batch"] {
+                assert_eq!(
+                    (code, err.as_ref()),
+                    (76, "woof-put: putb reply: expected first, last\n"),
+                    "{ctx}"
+                );
+            }
+        }
+    }
+}
