@@ -7,12 +7,14 @@
 //!
 //! Covered: a handler chain A → B → C → A across the hosts, each hop a handler's
 //! `woof-put woof://…` to the next host's CSPOT port, with the causes carried along;
-//! and a woof-proxy SIGKILLed under a slow `woof-put --batch` stream: the client
-//! fails within its timeout (exit 69) and reports what was acknowledged, all of which
-//! is in the woof after the restart, and a retry of the rest completes.
+//! a woof-proxy SIGKILLed under a slow `woof-put --batch` stream: the client fails
+//! within its timeout (exit 69) and reports what was acknowledged, all of which is in
+//! the woof after the restart, and a retry of the rest completes; and a proxy frozen
+//! (SIGSTOP) under a stream: clients fail within their timeout saying what was not
+//! acknowledged, and once thawed it serves again.
 //!
 //! Creating namespaces needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and `ip`; where
-//! the kernel refuses, the chain prints "skipped: <reason>" and the restart runs on
+//! the kernel refuses, the chain prints "skipped: <reason>" and the other two run on
 //! loopback in the test's own namespace instead.
 
 #![allow(clippy::unwrap_used)]
@@ -460,4 +462,78 @@ fn a_proxy_killed_mid_stream_loses_nothing_acknowledged_and_a_retry_completes() 
     assert_eq!(parse_range_line(&out), (from as u64 + 1, TOTAL));
     let all: Vec<String> = ns.get_hex("stream", "1..");
     assert_eq!(all, els.iter().map(|e| hex(e)).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_frozen_proxy_fails_clients_within_their_timeout_and_then_serves_what_it_had() {
+    let net = match Hosts::create("f", 2) {
+        Ok(h) => Net::Hosts(h),
+        Err(why) => {
+            eprintln!("network namespaces unavailable ({why}): running on loopback");
+            Net::Loopback
+        }
+    };
+    let ns = Ns::new();
+    let abs = ns.abs();
+    ns.create("stream", SIZE, 100);
+    let proxy = net.proxy(0, &abs, 0);
+    let uri = proxy.uri(std::path::Path::new(&abs), "stream");
+    let els: Vec<Vec<u8>> = (0..3).map(|i| encode(5, i)).collect();
+
+    let mut cmd = net.cmd(1, "woof-put");
+    cmd.args([&uri, "--batch", "--timeout", "1s"]);
+    cmd.stdin(Stdio::piped());
+    let mut client = Running::spawn(cmd);
+    let mut stdin = client.stdin();
+    stdin.write_all(&els[0]).unwrap();
+    stdin.flush().unwrap();
+    assert!(
+        poll(PROMPT, || (ns.latest("stream") == 1).then_some(())).is_some(),
+        "the first element did not arrive: {}",
+        client.stderr_text()
+    );
+    // The proxy stops answering (SIGSTOP: its sockets stay open, nothing is read).
+    // Dropping the proxy SIGKILLs it, which works on a stopped process too.
+    let pid = proxy.run.child.id();
+    common::signal_pid(pid, nix::sys::signal::Signal::SIGSTOP);
+    stdin.write_all(&els[1..].concat()).unwrap();
+    drop(stdin);
+    // The first batch's acknowledgement was waiting; the second's never comes.
+    let (status, lines) = client.finish(TIMEOUT);
+    let err = client.stderr_text();
+    assert_eq!(status.code(), Some(69), "{err}");
+    assert_eq!(lines, vec!["1..1".to_string()], "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "woof-put: woof://{}: unreachable: ",
+            proxy.authority()
+        )) && err.ends_with(
+            "; 1 batch(es) sent but not acknowledged; check the woof before re-sending\n"
+        ) && err.lines().count() == 1,
+        "{err}"
+    );
+    // Any other client fails the same way, within its timeout.
+    net.run(1, "woof-get")
+        .args([&uri, "--timeout", "1s"])
+        .assert()
+        .code(69)
+        .stdout("")
+        .stderr(predicates::str::contains("unreachable"));
+
+    // Thawed, it serves again, and puts the batch it had been sent before it
+    // stopped: why the client said to check the woof before re-sending.
+    common::signal_pid(pid, nix::sys::signal::Signal::SIGCONT);
+    let info = ok_stdout(net.run(1, "woof-get").args([&uri, "--info"]));
+    assert!(
+        String::from_utf8_lossy(&info).contains("element size: 48 bytes"),
+        "{info:?}"
+    );
+    let whole = poll(PROMPT, || (ns.latest("stream") == 3).then_some(()));
+    assert!(
+        whole.is_some(),
+        "the unacknowledged batch was not put: latest {}",
+        ns.latest("stream")
+    );
+    let want: Vec<String> = els.iter().map(|e| hex(e)).collect();
+    assert_eq!(ns.get_hex("stream", "1.."), want);
 }
