@@ -463,3 +463,34 @@ fn elements_put_over_cspot_read_back_identically_through_woof_tools_and_vice_ver
     let info = String::from_utf8(info).unwrap();
     assert!(info.contains("latest:       6\n"), "{info}");
 }
+
+#[test]
+fn a_tail_reply_is_bounded_like_a_get_reply() {
+    // CSPOT's tail has no continuation, so the proxy bounds it as it bounds woof's
+    // own get replies (MAX_REPLY_DATA): the count frame says how many it read,
+    // which WooFReadTail allows to be fewer than asked.
+    const SIZE: usize = 1 << 20;
+    let held = woof_net::proto::MAX_REPLY_DATA / SIZE + 2;
+    let ns = Ns::new();
+    ns.create("big", SIZE as u64, 2 * held as u64);
+    let els: Vec<Vec<u8>> = (0..held).map(|i| vec![i as u8 + 1; SIZE]).collect();
+    assert_eq!(ns.put_batch("big", &els.concat()), (1, held as u64));
+    let proxy = Proxy::start(&[ns.path()], &[]);
+    let c = Cspot::connect(&proxy.endpoints[0].1);
+    let uri = proxy.uri(ns.path(), "big");
+    let fit = woof_net::proto::MAX_REPLY_DATA / SIZE;
+    let newest: Vec<u8> = els.iter().rev().take(fit).flatten().copied().collect();
+    let reply = c.tail(Enc::Nul, &uri, 1000);
+    assert_eq!(reply.len(), 2);
+    assert_eq!(reply[0], n(fit as u64), "{}", shown(&reply));
+    assert!(
+        reply[1] == newest,
+        "the {fit} newest elements, newest first"
+    );
+    // Within the bound, exactly what was asked.
+    let reply = c.tail(Enc::Nul, &uri, 2);
+    assert_eq!(
+        reply,
+        vec![n(2), [&els[held - 1][..], &els[held - 2]].concat()]
+    );
+}

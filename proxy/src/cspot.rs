@@ -11,7 +11,7 @@
 
 use woof::{Durability, Error, ErrorKind, Namespace, Woof};
 use woof_net::Uri;
-use woof_net::proto::parse_num;
+use woof_net::proto::{MAX_REPLY_DATA, parse_num};
 
 use crate::auth::{READ, TRIGGER, WRITE};
 use crate::cache::Cache;
@@ -165,13 +165,17 @@ fn serve(
     }
 }
 
-/// `WooFReadTail`: up to `count` of the newest elements, newest first.
+/// `WooFReadTail`: up to `count` of the newest elements, newest first — at most a
+/// get reply's worth (MAX_REPLY_DATA, one element at least), since the reply is
+/// built in memory and CSPOT has no way to ask for more; the count frame says how
+/// many were read, which may be fewer than asked, as for WooFReadTail.
 fn tail(woof: &Woof, count: u64) -> Vec<Vec<u8>> {
     let size = woof.element_size();
     let latest = woof.latest();
     let oldest = woof.oldest_for(latest);
     let want = count
         .min(woof.history())
+        .min((MAX_REPLY_DATA / size).max(1) as u64)
         .min(if latest == 0 { 0 } else { latest - oldest + 1 });
     let mut data = vec![0u8; want as usize * size];
     let mut got = 0usize;
