@@ -6,7 +6,9 @@
 //! the machine (from the root namespace 10.x routes out — nothing here goes there).
 //!
 //! Covered: a handler chain A → B → C → A across the hosts, each hop a handler's
-//! `woof-put woof://…` to the next host's CSPOT port, with the causes carried along;
+//! `woof-put woof://…` to the next host's CSPOT port, with the causes carried along,
+//! B's hop over CURVE (B's ACL lets A's key write and trigger, nothing else), and a
+//! remote `woof-tail -f` on B seeing everything that comes back to A;
 //! a woof-proxy SIGKILLed under a slow `woof-put --batch` stream: the client fails
 //! within its timeout (exit 69) and reports what was acknowledged, all of which is in
 //! the woof after the restart, and a retry of the rest completes; and a proxy frozen
@@ -238,11 +240,35 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
     ns[0].create("final", SIZE, 100);
     ns[1].create("mid", SIZE, 100);
     ns[2].create("last", SIZE, 100);
+    // B is the "cloud" host: CURVE, and an ACL letting A's key write and trigger.
+    let keys = Ns::new();
+    let kdir = |who: &str| keys.path().join(who);
+    for who in ["b", "a"] {
+        common::bare("woof-proxy")
+            .arg("--gen-keys")
+            .arg(kdir(who))
+            .assert()
+            .success();
+    }
+    std::fs::copy(kdir("a").join("id.pub"), kdir("b").join("clients/a.pub")).unwrap();
+    std::fs::write(
+        kdir("b").join("acl"),
+        format!("{} a write,trigger\n", abs[1]),
+    )
+    .unwrap();
+    // The client side knows B's key by its address (any port).
+    let b_pub = kdir("a").join(format!("servers/{}.pub", hosts.addr(1)));
+    std::fs::copy(kdir("b").join("id.pub"), b_pub).unwrap();
     // Handlers find woof-put on the PATH the shepherd gives them; the element is
     // their stdin, their run is WOOF_CAUSE, which woof-put carries to the next host.
+    // Their environment is clean (no HOME, no WOOF_KEYS), so A's names its keys.
     ns[0].handler(
         "ha",
-        &format!("#!/bin/sh\nexec woof-put {} -H hb\n", uri(1, "mid")),
+        &format!(
+            "#!/bin/sh\nexec woof-put --keys {} {} -H hb\n",
+            kdir("a").display(),
+            uri(1, "mid")
+        ),
     );
     ns[1].handler(
         "hb",
@@ -256,8 +282,12 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
         .map(|i| {
             // The CSPOT port of the namespace, on the host's own address.
             let mut cmd = hosts.cmd(i, "woof-proxy");
-            cmd.args(["--export", &abs[i], "--insecure", "--bind"]);
-            cmd.arg(hosts.addr(i));
+            cmd.args(["--export", &abs[i], "--bind", &hosts.addr(i)]);
+            if i == 1 {
+                cmd.arg("--keys").arg(kdir("b"));
+            } else {
+                cmd.arg("--insecure");
+            }
             let p = Proxy::spawn(cmd, 1);
             let port = woof_net::uri::cspot_port(&abs[i]);
             assert_eq!(
@@ -274,6 +304,29 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
             Platform::start(cmd)
         })
         .collect();
+    // Without a key, B turns a client away; A's key may not read there.
+    hosts
+        .run(2, "woof-get")
+        .args([&uri(1, "mid"), "--keys"])
+        .arg(keys.path())
+        .assert()
+        .code(77)
+        .stderr(predicates::str::contains("server requires CURVE"));
+    hosts
+        .run(2, "woof-get")
+        .args([&uri(1, "mid"), "--keys"])
+        .arg(kdir("a"))
+        .assert()
+        .code(77)
+        .stderr(format!(
+            "woof-get: {}: a has no read right in {}\n",
+            uri(1, "mid"),
+            abs[1]
+        ));
+    // A follower on host B watches A's final woof from its first element.
+    let mut follow = hosts.cmd(1, "woof-tail");
+    follow.args([&uri(0, "final"), "-f", "--after", "0", "--format", "hex"]);
+    let follower = Running::spawn(follow);
 
     // N elements from host C to A's start woof, over the network, with A's handler.
     let sent: Vec<Vec<u8>> = (0..N).map(|i| encode(7, i)).collect();
@@ -307,6 +360,10 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
     got.sort();
     want.sort();
     assert_eq!(got, want, "final holds each element exactly once");
+    // The remote follower on B saw them all, in the woof's order.
+    let followed: Vec<String> = (0..N).map(|_| follower.line(PROMPT)).collect();
+    let in_order: Vec<String> = back.iter().map(|(_, d)| hex(d)).collect();
+    assert_eq!(followed, in_order, "woof-tail -f over the network");
 
     // The causes chain: B's run for an element names A's run for it, C's names B's.
     let results: Vec<Vec<RunRec>> = (0..3)
