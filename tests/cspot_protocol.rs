@@ -494,3 +494,57 @@ fn a_tail_reply_is_bounded_like_a_get_reply() {
         vec![n(2), [&els[held - 1][..], &els[held - 2]].concat()]
     );
 }
+
+#[test]
+fn one_endpoint_serves_each_exported_namespace_by_the_uri_and_no_other() {
+    let (one, two, other) = (Ns::new(), Ns::new(), Ns::new());
+    for ns in [&one, &two, &other] {
+        ns.create("w", 16, 10);
+    }
+    let proxy = Proxy::start(&[one.path(), two.path()], &[]);
+    let c = Cspot::connect(&proxy.endpoints[0].1);
+    // The same woof name in two namespaces: two woofs.
+    assert_eq!(
+        c.put(Enc::Nul, &proxy.uri(one.path(), "w"), "", &element(1)),
+        vec![n(1)]
+    );
+    for i in 2..=3u8 {
+        assert_eq!(
+            c.put(Enc::Nul, &proxy.uri(two.path(), "w"), "", &element(i)),
+            vec![n(u64::from(i) - 1)]
+        );
+    }
+    assert_eq!(one.get_hex("w", "1.."), vec![hex(&element(1))]);
+    assert_eq!(
+        two.get_hex("w", "1.."),
+        vec![hex(&element(2)), hex(&element(3))]
+    );
+    assert_eq!(c.latest(Enc::Nul, &proxy.uri(one.path(), "w")), vec![n(1)]);
+    assert_eq!(c.latest(Enc::Nul, &proxy.uri(two.path(), "w")), vec![n(2)]);
+    // A namespace the proxy does not export is not reachable through it, nor is a
+    // path inside an exported one.
+    let inside = one.path().join("sub");
+    std::fs::create_dir(&inside).unwrap();
+    common::bare("woof-create")
+        .arg("-N")
+        .arg(&inside)
+        .args(["w", "-s", "16", "-n", "10"])
+        .assert()
+        .success();
+    for uri in [proxy.uri(other.path(), "w"), proxy.uri(&inside, "w")] {
+        assert_eq!(c.latest(Enc::Nul, &uri), vec![FAIL.to_vec()], "{uri}");
+        assert_eq!(
+            c.put(Enc::Nul, &uri, "", &element(9)),
+            vec![FAIL.to_vec()],
+            "{uri}"
+        );
+    }
+    assert_eq!(other.latest("w"), 0);
+    let nested = common::bare("woof-get")
+        .arg("-N")
+        .arg(&inside)
+        .args(["w", "--info"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&nested.stdout).contains("latest:       0\n"));
+}
