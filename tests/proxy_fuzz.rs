@@ -110,11 +110,16 @@ fn garbage(rng: &mut Rng, t: &Targets) -> Vec<Vec<u8>> {
             ];
             let op = pick(rng, &ops).to_vec();
             let reading = [&b"get"[..], b"follow", b"info"].contains(&op.as_slice());
-            let space = pick(rng, &spaces).to_vec();
-            let name = if reading && rng.below(2) == 0 {
-                b"w".to_vec()
+            // Mostly the real namespace and woofs, to get past the lookups.
+            let space = if rng.below(10) < 7 {
+                t.ns.clone()
             } else {
-                pick(rng, &names).to_vec()
+                pick(rng, &spaces).to_vec()
+            };
+            let name = match rng.below(10) {
+                0..=3 if reading => b"w".to_vec(),
+                0..=4 => b"junk".to_vec(),
+                _ => pick(rng, &names).to_vec(),
             };
             let magic: &[u8] = match rng.below(8) {
                 0 => b"WOOF/2",
@@ -137,11 +142,12 @@ fn garbage(rng: &mut Rng, t: &Targets) -> Vec<Vec<u8>> {
                 rng.below(7)
             };
             let mut f = vec![magic.to_vec(), op, space, name];
+            let tokens: [&[u8]; 7] = [b"", b"none", b"always", b"batch", b"0", b"1", b"h"];
             for _ in 0..args {
-                f.push(if rng.below(2) == 0 {
-                    numberish(rng)
-                } else {
-                    blob(rng)
+                f.push(match rng.below(3) {
+                    0 => numberish(rng),
+                    1 => pick(rng, &tokens).to_vec(),
+                    _ => blob(rng),
                 });
             }
             f
@@ -428,7 +434,9 @@ fn thousands_of_random_frames_change_nothing_and_correct_clients_are_served_thro
     let keys = Ns::new(); // an empty key directory: no CURVE, whatever $HOME holds
     ns.create("w", ELEMENT as u64, 100_000);
     ns.create("junk", ELEMENT as u64, 1000);
-    let mut proxy = Proxy::start(&[ns.path()], &["--timeout", "1s"]);
+    // Every right for anyone, so that random creates (even --force over junk, which
+    // the other senders are using) reach the namespace too.
+    let mut proxy = Proxy::start(&[ns.path()], &["--timeout", "1s", "--anonymous", "all"]);
     let endpoint = proxy.endpoints[0].1.clone();
     let uri = proxy.uri(ns.path(), "w");
     let ns_path = ns.path().display().to_string();
