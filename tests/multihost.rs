@@ -441,6 +441,23 @@ fn a_proxy_killed_mid_stream_loses_nothing_acknowledged_and_a_retry_completes() 
         .unwrap();
     let els: Vec<Vec<u8>> = (0..TOTAL).map(|i| encode(3, i)).collect();
 
+    // A follower on the client host, from the first element, keeps a cursor as it goes.
+    let cursor = ns.path().join("follower.cursor");
+    let mut cmd = net.cmd(1, "woof-tail");
+    cmd.args([
+        &uri,
+        "-f",
+        "--after",
+        "0",
+        "--format",
+        "hex",
+        "--timeout",
+        "2s",
+    ]);
+    cmd.arg("--cursor");
+    cmd.arg(&cursor);
+    let mut follower = Running::spawn(cmd);
+
     let mut cmd = net.cmd(1, "woof-put");
     cmd.args([&uri, "--batch", "--timeout", "2s"]);
     cmd.stdin(Stdio::piped());
@@ -478,6 +495,12 @@ fn a_proxy_killed_mid_stream_loses_nothing_acknowledged_and_a_retry_completes() 
     // Acknowledgements are read as the client's window (8 batches) fills, so a few
     // of the 50 put may not be acknowledged yet; most are.
     assert!(last >= 25, "acknowledged {first}..{last}, but 50 were in");
+
+    // The follower fails the same way, within its timeout.
+    let (status, mut followed) = follower.finish(TIMEOUT);
+    let err = follower.stderr_text();
+    assert_eq!(status.code(), Some(69), "{err}");
+    assert!(err.contains("unreachable"), "{err}");
 
     // Meanwhile, a one-shot put fails the same way, within its timeout.
     net.run(1, "woof-put")
@@ -519,6 +542,18 @@ fn a_proxy_killed_mid_stream_loses_nothing_acknowledged_and_a_retry_completes() 
     assert_eq!(parse_range_line(&out), (from as u64 + 1, TOTAL));
     let all: Vec<String> = ns.get_hex("stream", "1..");
     assert_eq!(all, els.iter().map(|e| hex(e)).collect::<Vec<_>>());
+    // The follower resumes from its cursor: with what it printed before the crash,
+    // every element exactly once, in order.
+    let out = ok_stdout(
+        net.run(1, "woof-tail")
+            .args([&uri, "--format", "hex", "--cursor"])
+            .arg(&cursor),
+    );
+    followed.extend(String::from_utf8(out).unwrap().lines().map(str::to_string));
+    assert_eq!(
+        followed, all,
+        "followed before the crash + resumed after it"
+    );
 }
 
 #[test]
