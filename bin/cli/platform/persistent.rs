@@ -138,10 +138,11 @@ fn frame(p: &Platform, woofs: &mut HashMap<String, Woof>, t: u64, trig: Trigger)
 
 impl Feeder<'_> {
     fn spawn(&self) -> std::io::Result<Running> {
-        let mut child = Command::new(self.shepherd)
-            .args(self.args)
+        let mut cmd = Command::new(self.shepherd);
+        cmd.args(self.args)
             .args(["--persistent", self.handler])
-            .env_clear()
+            .env_clear();
+        let mut child = super::inherit_remote_env(&mut cmd)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -48,10 +48,9 @@ impl Pool {
     /// Starts one shepherd now.
     pub fn spawn(&self) -> io::Result<Ready> {
         let (ours, theirs) = UnixStream::pair()?;
-        let mut child = Command::new(&self.program)
-            .args(&self.command)
-            .arg("--serve")
-            .env_clear()
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.command).arg("--serve").env_clear();
+        let mut child = super::inherit_remote_env(&mut cmd)
             .stdin(Stdio::from(OwnedFd::from(theirs)))
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
