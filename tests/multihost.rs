@@ -261,14 +261,10 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
     std::fs::copy(kdir("b").join("id.pub"), b_pub).unwrap();
     // Handlers find woof-put on the PATH the shepherd gives them; the element is
     // their stdin, their run is WOOF_CAUSE, which woof-put carries to the next host.
-    // Their environment is clean (no HOME, no WOOF_KEYS), so A's names its keys.
+    // A's finds its keys through WOOF_KEYS, inherited from A's platform.
     ns[0].handler(
         "ha",
-        &format!(
-            "#!/bin/sh\nexec woof-put --keys {} {} -H hb\n",
-            kdir("a").display(),
-            uri(1, "mid")
-        ),
+        &format!("#!/bin/sh\nexec woof-put {} -H hb\n", uri(1, "mid")),
     );
     ns[1].handler(
         "hb",
@@ -301,6 +297,9 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
         .map(|i| {
             let mut cmd = hosts.cmd(i, "woof-platform");
             cmd.arg("-N").arg(&abs[i]);
+            if i == 0 {
+                cmd.env("WOOF_KEYS", kdir("a"));
+            }
             Platform::start(cmd)
         })
         .collect();
