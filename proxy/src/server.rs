@@ -111,6 +111,11 @@ pub fn run(
         sock.set_maxmsgsize(MAX_MESSAGE)
             .map_err(|e| zerr("socket", e))?;
         sock.set_linger(0).map_err(|e| zerr("socket", e))?;
+        // libzmq refuses an IPv6 address ("No such device") unless told; only then,
+        // since it would show IPv4 ones as mapped (`[::ffff:127.0.0.1]`).
+        if ep.bind.starts_with("tcp://[") {
+            sock.set_ipv6(true).map_err(|e| zerr("socket", e))?;
+        }
         sock.set_sndtimeo(shared.follow_cap.as_millis().min(i32::MAX as u128) as i32)
             .map_err(|e| zerr("socket", e))?;
         if let Some(key) = &secret {
