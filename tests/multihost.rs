@@ -11,9 +11,10 @@
 //! remote `woof-tail -f` on B seeing everything that comes back to A;
 //! a woof-proxy SIGKILLed under a slow `woof-put --batch` stream: the client fails
 //! within its timeout (exit 69) and reports what was acknowledged, all of which is in
-//! the woof after the restart, and a retry of the rest completes; and a proxy frozen
-//! (SIGSTOP) under a stream: clients fail within their timeout saying what was not
-//! acknowledged, and once thawed it serves again.
+//! the woof after the restart, and a retry of the rest completes, while a remote
+//! follower with a cursor fails too and resumes losing and repeating nothing; a proxy
+//! frozen (SIGSTOP) under a stream: clients fail within their timeout saying what was
+//! not acknowledged, and once thawed it serves again; and hosts over IPv6.
 //!
 //! Creating namespaces needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and `ip`; where
 //! the kernel refuses, the chain prints "skipped: <reason>" and the other two run on
@@ -627,4 +628,63 @@ fn a_frozen_proxy_fails_clients_within_their_timeout_and_then_serves_what_it_had
     );
     let want: Vec<String> = els.iter().map(|e| hex(e)).collect();
     assert_eq!(ns.get_hex("stream", "1.."), want);
+}
+
+#[test]
+fn hosts_reach_each_other_over_ipv6() {
+    let (net, server) = match Hosts::create("6", 2) {
+        Ok(h) => {
+            // Addresses usable at once (no duplicate detection to wait for).
+            for i in 0..2 {
+                let addr = format!("fd00:201::{}/64", i + 1);
+                if let Err(why) = ip_ok(&[
+                    "-n",
+                    h.netns(i),
+                    "addr",
+                    "add",
+                    &addr,
+                    "dev",
+                    "eth0",
+                    "nodad",
+                ]) {
+                    eprintln!("skipped: no IPv6 in network namespaces: {why}");
+                    return;
+                }
+            }
+            (Net::Hosts(h), "fd00:201::1".to_string())
+        }
+        Err(why) => {
+            let lo = std::fs::read_to_string("/proc/net/if_inet6").unwrap_or_default();
+            if !lo
+                .lines()
+                .any(|l| l.starts_with("00000000000000000000000000000001"))
+            {
+                eprintln!("skipped: no network namespaces ({why}) and no ::1");
+                return;
+            }
+            eprintln!("network namespaces unavailable ({why}): running on ::1");
+            (Net::Loopback, "::1".to_string())
+        }
+    };
+    let ns = Ns::new();
+    let abs = ns.abs();
+    ns.create("six", SIZE, 10);
+    // On the namespace's CSPOT port, at the host's IPv6 address.
+    let mut cmd = net.cmd(0, "woof-proxy");
+    cmd.args(["--export", &abs, "--bind", &server]);
+    if matches!(net, Net::Hosts(_)) {
+        cmd.arg("--insecure");
+    }
+    let proxy = Proxy::spawn(cmd, 1);
+    let port = woof_net::uri::cspot_port(&abs);
+    assert_eq!(proxy.endpoints[0].1, format!("tcp://[{server}]:{port}"));
+    let uri = format!("woof://[{server}]{abs}/six");
+    let out = ok_stdout(net.run(1, "woof-put").arg(&uri).write_stdin(encode(6, 0)));
+    assert_eq!(out, b"1\n");
+    let out = ok_stdout(net.run(1, "woof-get").args([&uri, "1", "--format", "hex"]));
+    assert_eq!(out, format!("{}\n", hex(&encode(6, 0))).into_bytes());
+    // With the port written out too.
+    let uri = format!("woof://[{server}]:{port}{abs}/six");
+    let out = ok_stdout(net.run(1, "woof-get").args([&uri, "--info"]));
+    assert!(String::from_utf8_lossy(&out).contains("latest:       1\n"));
 }
