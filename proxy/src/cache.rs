@@ -10,9 +10,19 @@ use woof::{Error, ErrorKind, Namespace, Woof};
 
 const MAX_OPEN: usize = 256;
 
-#[derive(Default)]
 pub struct Cache {
     open: HashMap<(usize, String), (Woof, u64, u64)>,
+    /// The most woofs held at once: MAX_OPEN, lowered when descriptors run out.
+    cap: usize,
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache {
+            open: HashMap::new(),
+            cap: MAX_OPEN,
+        }
+    }
 }
 
 impl Cache {
@@ -35,11 +45,19 @@ impl Cache {
             .get(&key)
             .is_some_and(|(_, dev, ino)| *dev == meta.dev() && *ino == meta.ino());
         if !fresh {
-            if self.open.len() >= MAX_OPEN {
+            if self.open.len() >= self.cap {
                 self.open.clear();
             }
-            let woof = match ns.open_woof(name) {
-                Err(e) if *e.kind() == ErrorKind::Denied => ns.open_woof_readonly(name)?,
+            let woof = match open(ns, name) {
+                // Every woof held keeps a descriptor: when the process runs out
+                // (EMFILE, or anything else I/O), let go of them and try once more,
+                // and from then on hold at most half as many, leaving descriptors
+                // for connections — rather than fail every new woof and connection.
+                Err(e) if *e.kind() == ErrorKind::Io && !self.open.is_empty() => {
+                    self.cap = (self.open.len() / 2).max(1);
+                    self.open.clear();
+                    open(ns, name)?
+                }
                 other => other?,
             };
             self.open
@@ -49,5 +67,13 @@ impl Cache {
             .get(&key)
             .map(|(w, _, _)| w)
             .ok_or_else(|| Error::new(ErrorKind::NotFound, name))
+    }
+}
+
+/// Opens a woof for writing, or for reading only when the file allows no more.
+fn open(ns: &Namespace, name: &str) -> Result<Woof, Error> {
+    match ns.open_woof(name) {
+        Err(e) if *e.kind() == ErrorKind::Denied => ns.open_woof_readonly(name),
+        other => other,
     }
 }
