@@ -22,6 +22,7 @@ mod common;
 use std::io::Write;
 use std::net::TcpStream;
 use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -894,6 +895,66 @@ fn a_lying_proxy_gets_errors_from_the_tools_never_panics() {
                     (code, err.as_ref()),
                     (76, "woof-put: putb reply: expected first, last\n"),
                     "{ctx}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_proxy_short_of_file_descriptors_keeps_serving_many_woofs() {
+    // Each open woof holds a descriptor, and every thread of the proxy keeps its own
+    // woofs open: with more woofs than descriptors, a proxy must close what it
+    // holds rather than fail every new woof (and every new connection) for good.
+    const WOOFS: usize = 300;
+    let ns = Ns::new();
+    let space = woof::Namespace::open(ns.path()).unwrap();
+    for i in 0..WOOFS {
+        space
+            .create_woof(&format!("w{i}"), &woof::CreateOptions::new(8, 2))
+            .unwrap();
+    }
+    // 128 descriptors: the proxy itself needs some 80 (libzmq's sockets and threads).
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -n 128 && exec \"$0\" \"$@\"",
+        common::exe("woof-proxy"),
+    ]);
+    cmd.arg("--export");
+    cmd.arg(ns.path()).args(["--listen", "tcp://127.0.0.1:0"]);
+    cmd.stdin(std::process::Stdio::null());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("WOOF_") {
+            cmd.env_remove(&key);
+        }
+    }
+    let proxy = Proxy::spawn(cmd, 1);
+    let ctx = zmq::Context::new();
+    let sock = ctx.socket(zmq::REQ).unwrap();
+    sock.set_linger(0).unwrap();
+    sock.set_rcvtimeo(PROMPT.as_millis() as i32).unwrap();
+    sock.connect(&proxy.endpoints[0].1).unwrap();
+    // Twice round all of them, CSPOT's latest seqno: 0 each time, never the failure;
+    // and now and then a new connection, which is accepted and served.
+    for round in 0..2 {
+        for i in 0..WOOFS {
+            let uri = proxy.uri(ns.path(), &format!("w{i}"));
+            sock.send_multipart([&b"5\0"[..], uri.as_bytes()], 0)
+                .unwrap();
+            let reply = sock.recv_multipart(0).expect("a reply");
+            assert_eq!(reply, vec![b"0\0".to_vec()], "round {round}, woof w{i}");
+            if i % 50 == 49 {
+                let get = common::bare("woof-get")
+                    .args([&uri, "--info", "--timeout", "5s"])
+                    .output()
+                    .unwrap();
+                let out = String::from_utf8_lossy(&get.stdout);
+                assert!(
+                    out.contains("latest:       0\n"),
+                    "round {round}, new connection for w{i}: {:?} {}",
+                    get.status,
+                    String::from_utf8_lossy(&get.stderr)
                 );
             }
         }
