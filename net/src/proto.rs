@@ -270,6 +270,17 @@ pub fn parse_info(text: &[u8]) -> Result<Info, Error> {
     // lying server) is an error here, not an allocation failure or overflow later.
     woof::format::check_geometry(info.element_size, info.history)
         .map_err(|e| bad(&format!("impossible woof: {}", e.context())))?;
+    // Typed reads decode elements by the schema: it must fit them exactly. (A schema
+    // that does not parse is reported where it is used.)
+    if let Ok(Some(schema)) = woof::schema::Schema::from_header(&info.schema)
+        && schema.element_size() as u64 != info.element_size
+    {
+        return Err(bad(&format!(
+            "impossible woof: its schema makes {}-byte elements, not {}",
+            schema.element_size(),
+            info.element_size
+        )));
+    }
     Ok(info)
 }
 
@@ -354,7 +365,7 @@ mod tests {
             oldest: 1,
             durability: Durability::Batch,
             created_ns: 7,
-            schema: b"a:u8".to_vec(),
+            schema: b"a:u8,b:str63".to_vec(),
             file_len: 4096 + 880,
         };
         assert_eq!(parse_info(&info_text(&i)).expect("info"), i);
@@ -367,6 +378,16 @@ mod tests {
             let e = parse_info(&info_text(&bad)).expect_err("impossible geometry");
             assert_eq!(e.kind(), &ErrorKind::Protocol, "{e}");
         }
+        // A schema must make elements of the woof's size (a:u8 makes 1 byte, not 64).
+        let bad = Info {
+            schema: b"a:u8".to_vec(),
+            ..i.clone()
+        };
+        let e = parse_info(&info_text(&bad)).expect_err("schema and size disagree");
+        assert_eq!(
+            e.to_string(),
+            "info reply: impossible woof: its schema makes 1-byte elements, not 64"
+        );
     }
 
     #[test]
