@@ -773,9 +773,13 @@ fn lying_proxy(reply: fn(&[Vec<u8>]) -> Vec<Vec<u8>>) -> String {
 }
 
 fn info_reply(size: &str) -> Vec<Vec<u8>> {
+    info_with_schema(size, "")
+}
+
+fn info_with_schema(size: &str, schema: &str) -> Vec<Vec<u8>> {
     vec![
         b"OK".to_vec(),
-        format!("element_size={size}\nhistory=10\nlatest=3\noldest=1\ndurability=none\ncreated_ns=1\nfile_len=1\nschema=\n").into_bytes(),
+        format!("element_size={size}\nhistory=10\nlatest=3\noldest=1\ndurability=none\ncreated_ns=1\nfile_len=1\nschema={schema}\n").into_bytes(),
     ]
 }
 
@@ -792,8 +796,12 @@ fn honest_info(request: &[Vec<u8>], lie: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 #[test]
 fn a_lying_proxy_gets_errors_from_the_tools_never_panics() {
     type Lie = fn(&[Vec<u8>]) -> Vec<Vec<u8>>;
-    let cases: [(&str, Lie); 8] = [
+    let cases: [(&str, Lie); 9] = [
         ("huge element size", |_| info_reply("1152921504606846976")),
+        // Typed reads slice elements by the schema's layout.
+        ("a schema bigger than the elements", |_| {
+            info_with_schema("8", "a:u64,b:u64")
+        }),
         ("max element size", |_| info_reply("18446744073709551615")),
         ("OK and nothing", |r| honest_info(r, vec![b"OK".to_vec()])),
         ("not numbers", |r| {
@@ -830,13 +838,16 @@ fn a_lying_proxy_gets_errors_from_the_tools_never_panics() {
             )
         }),
     ];
-    let tools: [&[&str]; 6] = [
+    let tools: [&[&str]; 9] = [
         &["woof-put", "--batch"],
         &["woof-put"],
         &["woof-put", "--pad"],
+        &["woof-put", "--csv"],
         &["woof-get", "1.."],
         &["woof-get", "2"],
+        &["woof-get", "1", "--format", "json"],
         &["woof-tail", "-n", "2"],
+        &["woof-tail", "-n", "2", "--format", "csv"],
     ];
     for (what, reply) in cases {
         let ep = lying_proxy(reply);
@@ -882,6 +893,20 @@ fn a_lying_proxy_gets_errors_from_the_tools_never_panics() {
                         76,
                         format!(
                             "{}: info reply: impossible woof: element size {size} is too large (at most 67108864 bytes)\n",
+                            args[0]
+                        )
+                        .as_str()
+                    ),
+                    "{ctx}"
+                );
+            }
+            if what.starts_with("a schema") && args != ["woof-put"] {
+                assert_eq!(
+                    (code, err.as_ref()),
+                    (
+                        76,
+                        format!(
+                            "{}: info reply: impossible woof: its schema makes 16-byte elements, not 8\n",
                             args[0]
                         )
                         .as_str()
