@@ -14,7 +14,8 @@
 //! the woof after the restart, and a retry of the rest completes, while a remote
 //! follower with a cursor fails too and resumes losing and repeating nothing; a proxy
 //! frozen (SIGSTOP) under a stream: clients fail within their timeout saying what was
-//! not acknowledged, and once thawed it serves again; and hosts over IPv6.
+//! not acknowledged, and once thawed it serves again; twelve streams from three hosts
+//! at once, each appended whole and in its own order; and hosts over IPv6.
 //!
 //! Creating namespaces needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and `ip`; where
 //! the kernel refuses, the chain prints "skipped: <reason>" and the other two run on
@@ -687,4 +688,63 @@ fn hosts_reach_each_other_over_ipv6() {
     let uri = format!("woof://[{server}]:{port}{abs}/six");
     let out = ok_stdout(net.run(1, "woof-get").args([&uri, "--info"]));
     assert!(String::from_utf8_lossy(&out).contains("latest:       1\n"));
+}
+
+#[test]
+fn clients_on_several_hosts_stream_at_once_each_in_its_order() {
+    const HOSTS: usize = 3;
+    const WRITERS: u32 = 4;
+    const EACH: u64 = 500;
+    let net = match Hosts::create("m", HOSTS) {
+        Ok(h) => Net::Hosts(h),
+        Err(why) => {
+            eprintln!("network namespaces unavailable ({why}): running on loopback");
+            Net::Loopback
+        }
+    };
+    let ns = Ns::new();
+    let abs = ns.abs();
+    ns.create("many", SIZE, 100_000);
+    let proxy = net.proxy(0, &abs, 0);
+    let uri = proxy.uri(std::path::Path::new(&abs), "many");
+    // Writers on every host (the server's too), each a pipelined --lines stream.
+    let children: Vec<(u32, std::process::Child)> = (0..HOSTS as u32 * WRITERS)
+        .map(|w| {
+            let mut cmd = net.cmd(w as usize % HOSTS, "woof-put");
+            cmd.args([&uri, "--lines"]);
+            cmd.stdin(Stdio::piped()).stdout(Stdio::piped());
+            (w, cmd.spawn().unwrap())
+        })
+        .collect();
+    let mut guards = Vec::new();
+    for (w, mut child) in children {
+        let mut stdin = child.stdin.take().unwrap();
+        let lines = common::encoded_lines(w, 0..EACH);
+        let feeder = std::thread::spawn(move || stdin.write_all(&lines));
+        guards.push((w, common::Guard(child), feeder));
+    }
+    for (w, mut guard, feeder) in guards {
+        feeder.join().unwrap().unwrap();
+        let status = common::wait_bounded(&mut guard.0, TIMEOUT, "woof-put --lines");
+        let mut out = String::new();
+        std::io::Read::read_to_string(guard.0.stdout.as_mut().unwrap(), &mut out).unwrap();
+        assert!(status.success(), "writer {w}: {status:?} {out}");
+        let (first, last) = parse_range_line(out.as_bytes());
+        assert_eq!(last - first + 1, EACH, "writer {w}: {out}");
+    }
+    // Every element exactly once, whole, and each writer's in the order it sent them.
+    let lines = ns.get_csv("many", "1..");
+    assert_eq!(lines.len() as u64, HOSTS as u64 * u64::from(WRITERS) * EACH);
+    let mut next: BTreeMap<u32, u64> = BTreeMap::new();
+    for l in &lines {
+        let (_, w, c) = common::whole(l);
+        let n = next.entry(w).or_insert(0);
+        assert_eq!(
+            c, *n,
+            "writer {w}'s elements out of order at seqno {}",
+            l.seqno
+        );
+        *n += 1;
+    }
+    assert!(next.values().all(|&n| n == EACH), "{next:?}");
 }
