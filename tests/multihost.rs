@@ -15,7 +15,8 @@
 //! follower with a cursor fails too and resumes losing and repeating nothing; a proxy
 //! frozen (SIGSTOP) under a stream: clients fail within their timeout saying what was
 //! not acknowledged, and once thawed it serves again; twelve streams from three hosts
-//! at once, each appended whole and in its own order; and hosts over IPv6.
+//! at once, each appended whole and in its own order; a handler reaching a keyed
+//! host with the keys and timeout of its platform; and hosts over IPv6.
 //!
 //! Creating namespaces needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN) and `ip`; where
 //! the kernel refuses, the chain prints "skipped: <reason>" and the other two run on
@@ -747,4 +748,77 @@ fn clients_on_several_hosts_stream_at_once_each_in_its_order() {
         *n += 1;
     }
     assert!(next.values().all(|&n| n == EACH), "{next:?}");
+}
+
+#[test]
+fn handlers_reach_a_keyed_host_with_the_platforms_keys_and_timeout() {
+    let net = match Hosts::create("k", 2) {
+        Ok(h) => Net::Hosts(h),
+        Err(why) => {
+            eprintln!("network namespaces unavailable ({why}): running on loopback");
+            Net::Loopback
+        }
+    };
+    // Host 0: a keyed proxy letting "edge" write. Host 1: a platform whose handler
+    // puts there, knowing nothing of keys itself.
+    let (cloud, edge, keys) = (Ns::new(), Ns::new(), Ns::new());
+    let kdir = |who: &str| keys.path().join(who);
+    for who in ["cloud", "edge"] {
+        common::bare("woof-proxy")
+            .arg("--gen-keys")
+            .arg(kdir(who))
+            .assert()
+            .success();
+    }
+    std::fs::copy(
+        kdir("edge").join("id.pub"),
+        kdir("cloud").join("clients/edge.pub"),
+    )
+    .unwrap();
+    let cloud_abs = cloud.abs();
+    std::fs::write(
+        kdir("cloud").join("acl"),
+        format!("{cloud_abs} edge write\n"),
+    )
+    .unwrap();
+    std::fs::copy(
+        kdir("cloud").join("id.pub"),
+        kdir("edge").join(format!("servers/{}.pub", net.addr(0))),
+    )
+    .unwrap();
+    cloud.create("temps", SIZE, 10);
+    let mut cmd = net.cmd(0, "woof-proxy");
+    cmd.args(["--export", &cloud_abs, "--listen"]);
+    cmd.arg(format!("tcp://{}:0", net.addr(0)))
+        .arg("--keys")
+        .arg(kdir("cloud"));
+    let proxy = Proxy::spawn(cmd, 1);
+    let uri = proxy.uri(std::path::Path::new(&cloud_abs), "temps");
+
+    edge.create("reading", SIZE, 10);
+    edge.handler(
+        "forward",
+        &format!("#!/bin/sh\nenv > \"$WOOF_NAMESPACE/env\"\nexec woof-put {uri} > /dev/null\n"),
+    );
+    let mut cmd = net.cmd(1, "woof-platform");
+    cmd.arg("-N").arg(edge.abs());
+    cmd.env("WOOF_KEYS", kdir("edge")).env("WOOF_TIMEOUT", "3s");
+    let _platform = Platform::start(cmd);
+    assert_eq!(edge.put_h("reading", "forward", &encode(4, 0)), 1);
+    let r = edge.wait_results(TIMEOUT, "forward ran", |r| !finals(r).is_empty());
+    let f = finals(&r);
+    assert_eq!(
+        (f[0].outcome.as_str(), f[0].code),
+        ("exited", Some(0)),
+        "{}",
+        f[0].brief()
+    );
+    assert_eq!(cloud.get_hex("temps", "1"), vec![hex(&encode(4, 0))]);
+    let env = edge.read("env");
+    for want in [
+        format!("WOOF_KEYS={}", kdir("edge").display()),
+        "WOOF_TIMEOUT=3s".to_string(),
+    ] {
+        assert!(env.lines().any(|l| l == want), "{want} not in:\n{env}");
+    }
 }
