@@ -384,7 +384,8 @@ fn a_cspot_put_with_a_handler_triggers_it_through_the_platform() {
         );
     }
     let r = ns.wait_results(TIMEOUT, "2 runs", |r| common::finals(r).len() == 2);
-    let runs: Vec<(String, u64, String, Option<i64>, String)> = common::finals(&r)
+    // (Sorted: the two runs may end in either order.)
+    let mut runs: Vec<(String, u64, String, Option<i64>, String)> = common::finals(&r)
         .iter()
         .map(|x| {
             (
@@ -396,6 +397,7 @@ fn a_cspot_put_with_a_handler_triggers_it_through_the_platform() {
             )
         })
         .collect();
+    runs.sort_by_key(|r| r.1);
     assert_eq!(
         runs,
         vec![
