@@ -1,24 +1,31 @@
-//! Each worker keeps the woofs it served open: opening and mapping a woof per
-//! request would cost more than the request. A cached woof is checked against the
-//! file's inode on every use, so a woof re-created with --force is re-opened, and a
-//! removed one is reported as missing.
+//! The proxy keeps the woofs it served open, once for all its threads: opening and
+//! mapping a woof per request would cost more than the request. A cached woof is
+//! checked against the file's inode on every use, so a woof re-created with --force
+//! is re-opened, and a removed one is reported as missing. A thread holds its woof
+//! (an `Arc`) only while it serves the request, also when the cache lets go of it.
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
+use std::sync::{Arc, Mutex};
 
 use woof::{Error, ErrorKind, Namespace, Woof};
 
 const MAX_OPEN: usize = 256;
 
+#[derive(Default)]
 pub struct Cache {
-    open: HashMap<(usize, String), (Woof, u64, u64)>,
+    inner: Mutex<Open>,
+}
+
+struct Open {
+    open: HashMap<(usize, String), (Arc<Woof>, u64, u64)>,
     /// The most woofs held at once: MAX_OPEN, lowered when descriptors run out.
     cap: usize,
 }
 
-impl Default for Cache {
-    fn default() -> Cache {
-        Cache {
+impl Default for Open {
+    fn default() -> Open {
+        Open {
             open: HashMap::new(),
             cap: MAX_OPEN,
         }
@@ -27,7 +34,16 @@ impl Default for Cache {
 
 impl Cache {
     /// Woof `name` of export `export` (namespace `ns`), writable when the file allows.
-    pub fn get(&mut self, export: usize, ns: &Namespace, name: &str) -> Result<&Woof, Error> {
+    pub fn get(&self, export: usize, ns: &Namespace, name: &str) -> Result<Arc<Woof>, Error> {
+        // A poisoned lock only means a thread panicked while holding it; the map
+        // itself is still whole.
+        let mut open = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        open.get(export, ns, name)
+    }
+}
+
+impl Open {
+    fn get(&mut self, export: usize, ns: &Namespace, name: &str) -> Result<Arc<Woof>, Error> {
         let path = ns.woof_path(name)?;
         let meta = match std::fs::metadata(&path) {
             Ok(m) => m,
@@ -61,11 +77,11 @@ impl Cache {
                 other => other?,
             };
             self.open
-                .insert(key.clone(), (woof, meta.dev(), meta.ino()));
+                .insert(key.clone(), (Arc::new(woof), meta.dev(), meta.ino()));
         }
         self.open
             .get(&key)
-            .map(|(w, _, _)| w)
+            .map(|(w, _, _)| Arc::clone(w))
             .ok_or_else(|| Error::new(ErrorKind::NotFound, name))
     }
 }

@@ -37,7 +37,7 @@ fn number(n: u64) -> Vec<u8> {
 
 /// Whether the request cannot wait on anything (see `server::quick`): everything
 /// but a put to a woof that syncs.
-pub fn is_quick(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
+pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     let f = req.frames;
     if parse_num(&f[0], "tag").ok() != Some(1) || f.len() != 4 {
         return true;
@@ -62,7 +62,7 @@ pub fn is_quick(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
         .is_ok_and(|w| w.header().durability == Durability::None)
 }
 
-pub fn handle(shared: &Shared, cache: &mut Cache, req: &Request) -> Vec<Vec<u8>> {
+pub fn handle(shared: &Shared, cache: &Cache, req: &Request) -> Vec<Vec<u8>> {
     let f = req.frames;
     let tag = parse_num(&f[0], "tag").unwrap_or(0);
     let result = serve(shared, cache, req, tag);
@@ -74,12 +74,7 @@ pub fn handle(shared: &Shared, cache: &mut Cache, req: &Request) -> Vec<Vec<u8>>
     }
 }
 
-fn serve(
-    shared: &Shared,
-    cache: &mut Cache,
-    req: &Request,
-    tag: u64,
-) -> Result<Vec<Vec<u8>>, Error> {
+fn serve(shared: &Shared, cache: &Cache, req: &Request, tag: u64) -> Result<Vec<Vec<u8>>, Error> {
     let f = req.frames;
     let arity = match tag {
         1 => 4,
@@ -115,7 +110,7 @@ fn serve(
             let handler = f[2].strip_suffix(b"\0").unwrap_or(&f[2]);
             let handler = std::str::from_utf8(handler)
                 .map_err(|_| Error::new(ErrorKind::BadName, "handler"))?;
-            let woof = cache.get(export, ns, &uri.name)?;
+            let woof = &*cache.get(export, ns, &uri.name)?;
             woof.check_size(f[3].len())?;
             let seqno = if handler.is_empty() {
                 woof.put(&f[3])?
@@ -148,14 +143,14 @@ fn serve(
         }
         3 => {
             allow(READ)?;
-            let woof = cache.get(export, ns, &uri.name)?;
+            let woof = &*cache.get(export, ns, &uri.name)?;
             let mut buf = vec![0u8; woof.element_size()];
             woof.get(parse_num(&f[2], "seqno")?, &mut buf)?;
             Ok(vec![buf])
         }
         4 => {
             allow(READ)?;
-            let woof = cache.get(export, ns, &uri.name)?;
+            let woof = &*cache.get(export, ns, &uri.name)?;
             Ok(tail(woof, parse_num(&f[2], "count")?))
         }
         _ => {

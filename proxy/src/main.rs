@@ -39,6 +39,7 @@ fn run(args: Args) -> Result<(), Failure> {
         exports,
         endpoints,
         policy,
+        cache: cache::Cache::default(),
         follow_cap: args.timeout,
     };
     server::run(shared, args.workers, args.followers, secret)?;

@@ -30,7 +30,7 @@ pub fn is_follow(frames: &[Vec<u8>]) -> bool {
     frames.len() > 1 && frames[0] == proto::MAGIC && frames[1] == Op::Follow.token()
 }
 
-pub fn handle(shared: &Shared, cache: &mut Cache, req: &Request) -> Frames {
+pub fn handle(shared: &Shared, cache: &Cache, req: &Request) -> Frames {
     match serve(shared, cache, req) {
         Ok(frames) => frames,
         Err(e) => proto::error_reply(&e),
@@ -39,7 +39,7 @@ pub fn handle(shared: &Shared, cache: &mut Cache, req: &Request) -> Frames {
 
 /// Whether the request cannot wait on anything: a get, an info, or a put that
 /// needs no sync (see `server::quick`).
-pub fn is_quick(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
+pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     let f = req.frames;
     if f.len() < 4 || f[0] != proto::MAGIC {
         return true; // answered with an error at once
@@ -56,7 +56,7 @@ pub fn is_quick(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
 }
 
 /// Whether the woof a request names puts without syncing by default.
-pub fn no_sync_by_default(shared: &Shared, cache: &mut Cache, req: &Request) -> bool {
+pub fn no_sync_by_default(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     let f = req.frames;
     let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
     else {
@@ -74,7 +74,7 @@ fn protocol(what: &str, why: &str) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string()).detail(why.to_string())
 }
 
-fn serve(shared: &Shared, cache: &mut Cache, req: &Request) -> Result<Frames, Error> {
+fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error> {
     let f = req.frames;
     if f.first().map(Vec::as_slice) != Some(proto::MAGIC) {
         return Err(protocol(
@@ -124,12 +124,12 @@ fn serve(shared: &Shared, cache: &mut Cache, req: &Request) -> Result<Frames, Er
             if !handler.is_empty() {
                 need(TRIGGER)?;
             }
-            let woof = cache.get(export, ns, name)?;
+            let woof = &*cache.get(export, ns, name)?;
             put(ns, woof, name, handler, args, op == Op::PutBatch)
         }
         Op::Get => {
             need(READ)?;
-            let woof = cache.get(export, ns, name)?;
+            let woof = &*cache.get(export, ns, name)?;
             get(
                 woof,
                 parse_num(&args[0], "from")?,
@@ -138,7 +138,7 @@ fn serve(shared: &Shared, cache: &mut Cache, req: &Request) -> Result<Frames, Er
         }
         Op::Follow => {
             need(READ)?;
-            let woof = cache.get(export, ns, name)?;
+            let woof = &*cache.get(export, ns, name)?;
             let wait = parse_num(&args[1], "wait_ms")?
                 .min(MAX_FOLLOW_WAIT_MS)
                 .min(shared.follow_cap.as_millis() as u64);
@@ -151,7 +151,7 @@ fn serve(shared: &Shared, cache: &mut Cache, req: &Request) -> Result<Frames, Er
         }
         Op::Info => {
             need(READ)?;
-            let woof = cache.get(export, ns, name)?;
+            let woof = &*cache.get(export, ns, name)?;
             Ok(vec![OK.to_vec(), proto::info_text(&woof.info())])
         }
     }

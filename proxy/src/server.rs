@@ -30,6 +30,8 @@ pub struct Shared {
     pub exports: Vec<Export>,
     pub endpoints: Vec<Endpoint>,
     pub policy: Arc<Policy>,
+    /// The woofs served, open once for every thread.
+    pub cache: Cache,
     /// Longest a follow waits; also how long a reply may wait on a slow client.
     pub follow_cap: Duration,
 }
@@ -42,6 +44,9 @@ struct Job {
     envelope: Vec<Vec<u8>>,
     user: Option<String>,
     frames: Vec<Vec<u8>>,
+    /// Refused for want of room: answered "busy" in its turn, so that the replies of
+    /// a pipelining client stay in the order of its requests.
+    refused: bool,
 }
 
 /// A bounded queue feeding one pool.
@@ -185,7 +190,7 @@ fn dispatch(
     follows: &Queue,
 ) -> Result<(), Error> {
     let mut backlog = Backlog::new();
-    let mut cache = Cache::default();
+    let cache = &shared.cache;
     let pools = Pools { requests, follows };
     loop {
         let mut items: Vec<zmq::PollItem> = routers
@@ -211,10 +216,19 @@ fn dispatch(
             while let Some(job) = receive(sock, i) {
                 let key = (i, job.envelope[0].clone());
                 match backlog.get_mut(&key) {
-                    Some(waiting) if waiting.len() >= MAX_BACKLOG => busy(sock, job),
+                    // Far beyond any window: a client that never reads its replies
+                    // loses these requests rather than the proxy its memory.
+                    Some(waiting) if waiting.len() >= 4 * MAX_BACKLOG => {}
+                    Some(waiting) if waiting.len() >= MAX_BACKLOG => {
+                        // Keep only what the "busy" reply needs.
+                        let mut job = job;
+                        job.frames.truncate(1);
+                        job.refused = true;
+                        waiting.push_back(job);
+                    }
                     Some(waiting) => waiting.push_back(job),
-                    None if quick(shared, &mut cache, &job) => {
-                        let reply = answer(shared, &mut cache, &job);
+                    None if quick(shared, cache, &job) => {
+                        let reply = answer(shared, cache, &job);
                         let mut out = job.envelope;
                         out.extend(reply);
                         let _ = sock.send_multipart(out, zmq::DONTWAIT);
@@ -249,7 +263,10 @@ impl Pools<'_> {
         } else {
             self.requests
         };
-        if let Err(job) = queue.push(job) {
+        if job.refused {
+            busy(&routers[key.0], job);
+            self.next_of(routers, backlog, key);
+        } else if let Err(job) = queue.push(job) {
             busy(&routers[key.0], job);
             self.next_of(routers, backlog, key);
         }
@@ -307,6 +324,7 @@ fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
         envelope,
         user,
         frames,
+        refused: false,
     })
 }
 
@@ -331,9 +349,8 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
     if push.connect("inproc://replies").is_err() {
         return;
     }
-    let mut cache = Cache::default();
     while let Some(job) = queue.pop() {
-        let reply = answer(shared, &mut cache, &job);
+        let reply = answer(shared, &shared.cache, &job);
         let mut out = Vec::with_capacity(1 + job.envelope.len() + reply.len());
         out.push(vec![job.endpoint as u8]);
         out.extend(job.envelope);
@@ -351,7 +368,7 @@ fn request<'a>(shared: &'a Shared, job: &'a Job) -> Request<'a> {
 }
 
 /// The reply to a request, in either protocol.
-fn answer(shared: &Shared, cache: &mut Cache, job: &Job) -> Vec<Vec<u8>> {
+fn answer(shared: &Shared, cache: &Cache, job: &Job) -> Vec<Vec<u8>> {
     let req = request(shared, job);
     if req.frames.is_empty() {
         proto::error_reply(&Error::new(ErrorKind::Protocol, "request").detail("no frames"))
@@ -365,7 +382,7 @@ fn answer(shared: &Shared, cache: &mut Cache, job: &Job) -> Vec<Vec<u8>> {
 /// Whether a request is answered by the dispatcher itself: reads and puts that
 /// never wait (no sync, no follow, no create) take a few microseconds, less than
 /// the two thread hand-offs a pool costs.
-fn quick(shared: &Shared, cache: &mut Cache, job: &Job) -> bool {
+fn quick(shared: &Shared, cache: &Cache, job: &Job) -> bool {
     let req = request(shared, job);
     if req.frames.is_empty() {
         return true;
