@@ -106,24 +106,16 @@ impl Conn {
         security: &Security,
         deadline: Instant,
     ) -> Result<Conn, NetError> {
-        let left = deadline
-            .checked_duration_since(Instant::now())
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| NetError::Unreachable(format!("{addr}: timed out connecting")))?;
-        let stream =
-            TcpStream::connect_timeout(&addr, left).map_err(|e| error::connect_error(&e, addr))?;
-        stream
-            .set_nodelay(true)
-            .map_err(|e| NetError::local(&e, "setting TCP_NODELAY"))?;
-        let mut conn = Conn {
-            wire: Wire::new(stream),
-            codec: Codec::Null,
-            wbuf: Vec::with_capacity(4096),
-            scratch: Vec::new(),
-            max_frame: MAX_FRAME,
-            max_message: MAX_MESSAGE,
-            failed: None,
-        };
+        if let Security::Null = security {
+            // One round trip less for one-shot tools: the whole greeting and READY
+            // in one write. A server of another mechanism hangs up without naming
+            // it; only then take the careful way, which learns what it wants.
+            match Conn::open(addr, deadline).and_then(|c| c.null_at_once(deadline)) {
+                Err(NetError::Closed(_)) => {}
+                done => return done,
+            }
+        }
+        let mut conn = Conn::open(addr, deadline)?;
         let ours = match security {
             Security::Null => "NULL",
             Security::Curve(_) => "CURVE",
@@ -157,6 +149,41 @@ impl Conn {
         Ok(conn)
     }
 
+    /// The NULL handshake in one write: greeting and READY together.
+    fn null_at_once(mut self, deadline: Instant) -> Result<Conn, NetError> {
+        self.wbuf.clear();
+        self.wbuf.extend_from_slice(&greeting::ours("NULL"));
+        frame::put_command(&mut self.wbuf, b"READY", &metadata::ours());
+        self.wire
+            .write_all(&self.wbuf, deadline, "sending the greeting")?;
+        let peer = greeting::read(&mut self.wire, deadline)?;
+        check_mechanism("NULL", &peer.mechanism)?;
+        self.read_ready(deadline)?;
+        Ok(self)
+    }
+
+    /// A TCP connection with TCP_NODELAY, before any greeting.
+    fn open(addr: SocketAddr, deadline: Instant) -> Result<Conn, NetError> {
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+            .ok_or_else(|| NetError::Unreachable(format!("{addr}: timed out connecting")))?;
+        let stream =
+            TcpStream::connect_timeout(&addr, left).map_err(|e| error::connect_error(&e, addr))?;
+        stream
+            .set_nodelay(true)
+            .map_err(|e| NetError::local(&e, "setting TCP_NODELAY"))?;
+        Ok(Conn {
+            wire: Wire::new(stream),
+            codec: Codec::Null,
+            wbuf: Vec::with_capacity(4096),
+            scratch: Vec::new(),
+            max_frame: MAX_FRAME,
+            max_message: MAX_MESSAGE,
+            failed: None,
+        })
+    }
+
     /// Caps the size of one reply frame and of all parts of one reply together;
     /// larger ones are protocol errors. Defaults: [`MAX_FRAME`], [`MAX_MESSAGE`].
     pub fn set_limits(&mut self, max_frame: usize, max_message: usize) {
@@ -170,6 +197,11 @@ impl Conn {
         // wbuf holds the end of our greeting.
         frame::put_command(&mut self.wbuf, b"READY", &metadata::ours());
         self.wire.write_all(&self.wbuf, deadline, "sending READY")?;
+        self.read_ready(deadline)
+    }
+
+    /// The server's READY (or ERROR) that ends the NULL handshake.
+    fn read_ready(&mut self, deadline: Instant) -> Result<(), NetError> {
         let flags = frame::read_frame(
             &mut self.wire,
             &mut self.scratch,
