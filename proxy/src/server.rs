@@ -49,45 +49,78 @@ struct Job {
     refused: bool,
 }
 
-/// A bounded queue feeding one pool.
+/// A bounded queue feeding one pool of threads, which grows on demand up to its
+/// most (followers start none until someone follows).
 struct Queue {
-    jobs: Mutex<VecDeque<Job>>,
+    state: Mutex<State>,
     ready: Condvar,
     limit: usize,
+    max_threads: usize,
+    name: &'static str,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    /// Threads waiting for a job, and threads in all.
+    idle: usize,
+    threads: usize,
 }
 
 impl Queue {
-    fn new(limit: usize) -> Arc<Queue> {
+    fn new(name: &'static str, limit: usize, max_threads: usize) -> Arc<Queue> {
         Arc::new(Queue {
-            jobs: Mutex::new(VecDeque::new()),
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                idle: 0,
+                threads: 0,
+            }),
             ready: Condvar::new(),
             limit,
+            max_threads,
+            name,
         })
     }
 
-    /// Queues the job, or gives it back when the queue is full.
-    fn push(&self, job: Job) -> Result<(), Job> {
-        let Ok(mut q) = self.jobs.lock() else {
+    /// Queues the job, or gives it back when the queue is full. Ok(true): start one
+    /// more thread, there are more jobs than idle threads.
+    fn push(&self, job: Job) -> Result<bool, Job> {
+        let Ok(mut q) = self.state.lock() else {
             return Err(job);
         };
-        if q.len() >= self.limit {
+        if q.jobs.len() >= self.limit {
             return Err(job);
         }
-        q.push_back(job);
+        q.jobs.push_back(job);
+        let grow = q.jobs.len() > q.idle && q.threads < self.max_threads;
+        if grow {
+            q.threads += 1;
+        }
         self.ready.notify_one();
-        Ok(())
+        Ok(grow)
     }
 
     fn pop(&self) -> Option<Job> {
-        let mut q = self.jobs.lock().ok()?;
+        let mut q = self.state.lock().ok()?;
         loop {
-            if let Some(j) = q.pop_front() {
+            if let Some(j) = q.jobs.pop_front() {
                 return Some(j);
             }
+            q.idle += 1;
             q = self.ready.wait(q).ok()?;
+            q.idle -= 1;
+        }
+    }
+
+    /// A thread that was counted could not be started.
+    fn not_started(&self) {
+        if let Ok(mut q) = self.state.lock() {
+            q.threads -= 1;
         }
     }
 }
+
+/// Starts one thread of `queue`'s pool.
+type Spawn<'a> = &'a dyn Fn(&Arc<Queue>);
 
 fn zerr(what: impl Into<String>, e: zmq::Error) -> Error {
     Error::new(ErrorKind::Io, what).detail(e.to_string())
@@ -159,21 +192,31 @@ pub fn run(
         .map_err(|e| zerr("inproc", e))?;
 
     let shared = Arc::new(shared);
-    let requests = Queue::new(workers as usize * 256);
-    let follows = Queue::new(followers as usize * 4);
-    for (pool, n, name) in [
-        (&requests, workers, "worker"),
-        (&follows, followers, "follower"),
-    ] {
-        for i in 0..n {
-            let (ctx, shared, queue) = (ctx.clone(), Arc::clone(&shared), Arc::clone(pool));
-            thread::Builder::new()
-                .name(format!("{name}-{i}"))
-                .spawn(move || serve_pool(&ctx, &shared, &queue))
-                .map_err(|e| Error::io("thread", e))?;
+    let requests = Queue::new("worker", workers as usize * 256, workers as usize);
+    let follows = Queue::new("follower", followers as usize * 4, followers as usize);
+    let spawn = |queue: &Arc<Queue>| {
+        let (ctx, shared, q) = (ctx.clone(), Arc::clone(&shared), Arc::clone(queue));
+        let started = thread::Builder::new()
+            .name(queue.name.to_string())
+            .spawn(move || serve_pool(&ctx, &shared, &q));
+        if let Err(e) = started {
+            eprintln!("woof-proxy: cannot start a {} thread: {e}", queue.name);
+            queue.not_started();
         }
+    };
+    // The workers all start now; followers when there is something to follow.
+    if let Ok(mut q) = requests.state.lock() {
+        q.threads = workers as usize;
     }
-    dispatch(&shared, &routers, &replies, &requests, &follows)
+    for _ in 0..workers {
+        spawn(&requests);
+    }
+    let pools = Pools {
+        requests: &requests,
+        follows: &follows,
+        spawn: &spawn,
+    };
+    dispatch(&shared, &routers, &replies, &pools)
 }
 
 /// Per connection (endpoint, identity): the requests waiting for the one in a pool.
@@ -186,12 +229,10 @@ fn dispatch(
     shared: &Shared,
     routers: &[zmq::Socket],
     replies: &zmq::Socket,
-    requests: &Queue,
-    follows: &Queue,
+    pools: &Pools,
 ) -> Result<(), Error> {
     let mut backlog = Backlog::new();
     let cache = &shared.cache;
-    let pools = Pools { requests, follows };
     loop {
         let mut items: Vec<zmq::PollItem> = routers
             .iter()
@@ -244,8 +285,9 @@ fn dispatch(
 }
 
 struct Pools<'a> {
-    requests: &'a Queue,
-    follows: &'a Queue,
+    requests: &'a Arc<Queue>,
+    follows: &'a Arc<Queue>,
+    spawn: Spawn<'a>,
 }
 
 impl Pools<'_> {
@@ -266,9 +308,15 @@ impl Pools<'_> {
         if job.refused {
             busy(&routers[key.0], job);
             self.next_of(routers, backlog, key);
-        } else if let Err(job) = queue.push(job) {
-            busy(&routers[key.0], job);
-            self.next_of(routers, backlog, key);
+            return;
+        }
+        match queue.push(job) {
+            Ok(true) => (self.spawn)(queue),
+            Ok(false) => {}
+            Err(job) => {
+                busy(&routers[key.0], job);
+                self.next_of(routers, backlog, key);
+            }
         }
     }
 
