@@ -10,13 +10,13 @@ CARGO   ?= cargo
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-# The binaries `make install` copies from $(RELEASE). Later issues add
-# woof-proxy and woof-ls here.
-BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd
+# The binaries `make install` copies from $(RELEASE).
+BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-proxy
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
-# with `dpkg -s`. Empty for now; the network issue adds: libzmq3-dev pkg-config
-APT_PACKAGES :=
+# with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and
+# the benchmarks. The client tools speak ZMTP themselves and link no libzmq.
+APT_PACKAGES := libzmq3-dev pkg-config
 
 # Release binaries are linked statically on Linux (glibc's crt-static): a one-shot
 # woof-put from cron then starts about as fast as /bin/true, where a dynamically
@@ -64,13 +64,18 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
 
-build:
+# woof-proxy links the system libzmq, which exists only as a shared library with
+# a dozen dependencies: it is built dynamically, then placed beside the others.
+build: deps
 	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_RELEASE))" \
 	  $(CARGO) build --release --bins --target $(HOST)
+	$(CARGO) build --release -p woof-proxy
+	cp -f target/release/woof-proxy $(RELEASE)/woof-proxy
 
 # Unit, integration and doc tests of every workspace member. Benchmarks are
 # not run here (`make bench`).
 test: deps
+	$(CARGO) build -p woof-proxy
 	$(CARGO) test --workspace --no-fail-fast
 
 lint: deps
@@ -82,10 +87,14 @@ lint: deps
 man completions:
 	WOOF_REGENERATE=1 $(CARGO) test --test generated
 
-# Builds first when cargo is on PATH (it may not be under sudo), then installs
-# the binaries and whatever man pages and completions the checkout holds.
+# Builds first when cargo is on PATH (it may not be under sudo) and BUILD is not
+# 0, then installs the binaries and whatever man pages and completions the
+# checkout holds. `make install BUILD=0 RELEASE=DIR` installs binaries already
+# built in DIR (tests/install.rs does this with the test build).
+BUILD ?= 1
 install:
-	@if command -v $(CARGO) >/dev/null 2>&1; then $(MAKE) --no-print-directory build || exit 1; fi
+	@if [ "$(BUILD)" != 0 ] && command -v $(CARGO) >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory build || exit 1; fi
 	@for b in $(BINS); do \
 	  [ -x $(RELEASE)/$$b ] || { \
 	    echo "make: $(RELEASE)/$$b is missing; run 'make build' first" >&2; exit 1; }; \

@@ -23,7 +23,7 @@ _woof__create() {
 
     case "${cmd}" in
         woof__create)
-            opts="-s -n -N -h -V --element-size --history --durability --force --namespace --help --version"
+            opts="-s -n -N -h -V --element-size --history --durability --schema --force --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -49,11 +49,23 @@ _woof__create() {
                     COMPREPLY=($(compgen -W "none batch always" -- "${cur}"))
                     return 0
                     ;;
+                --schema)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,9 +1,12 @@
-complete -c woof-create -s s -l element-size -d 'Bytes per element (1 to 64 MiB)' -r
+complete -c woof-create -s s -l element-size -d 'Bytes per element (1 to 64 MiB); with --schema, may be left out' -r
 complete -c woof-create -s n -l history -d 'How many of the latest elements to keep (1 to 2^32)' -r
 complete -c woof-create -l durability -d 'Default durability of puts' -r -f -a "none\t'Survives a process crash; no sync (fastest)'
 batch\t'Group commit: synced per run of puts, at least every --commit-interval'
 always\t'Synced before each put (or each group of a batch) is acknowledged'"
+complete -c woof-create -l schema -d 'Typed records: NAME:TYPE[=DEFAULT] fields, comma-separated' -r
 complete -c woof-create -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-create -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
+complete -c woof-create -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-create -l force -d 'Replace an existing woof (its elements are discarded)'
 complete -c woof-create -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-create -s V -l version -d 'Print version'

@@ -23,7 +23,7 @@ _woof__get() {
 
     case "${cmd}" in
         woof__get)
-            opts="-N -h -V --results --format --info --namespace --help --version"
+            opts="-N -h -V --results --format --header --time-format --info --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -33,11 +33,23 @@ _woof__get() {
                     COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
                     return 0
                     ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
+                    return 0
+                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,7 +23,7 @@ _woof__put() {
 
     case "${cmd}" in
         woof__put)
-            opts="-N -H -h -V --namespace --handler --pad --batch --lines --durability --commit-interval --help --version"
+            opts="-N -H -h -V --namespace --handler --pad --batch --csv --json --no-header --skip-bad --lines --durability --commit-interval --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,14 @@ _woof__put() {
                     return 0
                     ;;
                 --commit-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

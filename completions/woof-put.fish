@@ -4,8 +4,14 @@ complete -c woof-put -l durability -d 'Durability of these puts [default: the wo
 batch\t'Group commit: synced per run of puts, at least every --commit-interval'
 always\t'Synced before each put (or each group of a batch) is acknowledged'"
 complete -c woof-put -l commit-interval -d 'With --batch/--lines and durability batch: sync at least this often' -r
+complete -c woof-put -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
+complete -c woof-put -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-put -l pad -d 'Zero-pad input shorter than the element size'
-complete -c woof-put -l batch -d 'Stream fixed-size elements from stdin'
+complete -c woof-put -l batch -d 'Stream fixed-size elements from stdin (with --csv/--json: implied)'
+complete -c woof-put -l csv -d 'Typed records: one CSV record per element (needs a schema)'
+complete -c woof-put -l json -d 'Typed records: one JSON object per line, one element each (needs a schema)'
+complete -c woof-put -l no-header -d 'With --csv: the first record is data, even when it names columns'
+complete -c woof-put -l skip-bad -d 'With --csv/--json: report bad records on stderr and put the others (exit 65 at the end) instead of stopping at the first'
 complete -c woof-put -l lines -d 'Stream one element per line from stdin (the newline is not stored)'
 complete -c woof-put -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-put -s V -l version -d 'Print version'

@@ -23,7 +23,7 @@ _woof__tail() {
 
     case "${cmd}" in
         woof__tail)
-            opts="-n -f -N -h -V --results --lines --follow --after --cursor --format --namespace --help --version"
+            opts="-n -f -N -h -V --results --lines --follow --after --cursor --format --header --time-format --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -49,11 +49,23 @@ _woof__tail() {
                     COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
                     return 0
                     ;;
+                --time-format)
+                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
+                    return 0
+                    ;;
                 --namespace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 -N)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --keys)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -4,10 +4,17 @@ complete -c woof-tail -l cursor -d 'Resume after the seqno stored in FILE, and k
 complete -c woof-tail -l format -d 'Output format [default: dump on a terminal, raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe)'
 hex\t'One line per element: its bytes in lowercase hex'
 dump\t'Readable: a heading per element and a hex/ASCII dump (default on a terminal)'
-csv\t'seqno,put_time,hex'
-json\t'One JSON object per line: seqno, put_time, put_time_ns, hex'"
+csv\t'seqno,put_time,hex (with a schema: seqno,put_time and the typed fields)'
+json\t'One JSON object per line: seqno, put_time, put_time_ns, hex (with a schema: seqno, put_time and the typed fields)'"
+complete -c woof-tail -l time-format -d 'How csv and json print times (put times and timestamp fields)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
+unix\t'Seconds since the Unix epoch with nine decimals: 1795327200.000000000'
+unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'
+relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'"
 complete -c woof-tail -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-tail -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
+complete -c woof-tail -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-tail -l results -d 'Read the handler results log of the namespace instead of a woof'
 complete -c woof-tail -s f -l follow -d 'Keep printing new elements as they are put'
+complete -c woof-tail -l header -d 'With --format csv: print a header line of column names first'
 complete -c woof-tail -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-tail -s V -l version -d 'Print version'

@@ -7,7 +7,7 @@ set -euo pipefail
 
 examples=$(cd "$(dirname "$0")" && pwd)
 
-for tool in woof-create woof-put woof-get woof-tail woof-platform woof-shepherd; do
+for tool in woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-proxy; do
     command -v "$tool" >/dev/null || {
         echo "demo: $tool is not on PATH (run 'make demo')" >&2
         exit 1
@@ -17,8 +17,10 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/woof-demo.XXXXXX")
 follower=""
 platform=""
+proxy=""
 cleanup() {
     if [ -n "$follower" ]; then kill "$follower" 2>/dev/null || true; fi
+    if [ -n "$proxy" ]; then kill "$proxy" 2>/dev/null || true; fi
     if [ -n "$platform" ]; then
         kill -TERM "$platform" 2>/dev/null || true
         wait "$platform" 2>/dev/null || true
@@ -96,6 +98,15 @@ run 'woof-tail temps -n 2 --cursor temps.cur --format csv'
 run 'printf again | woof-put temps --pad'
 run 'woof-tail temps --cursor temps.cur --format csv'
 
+say "Typed records: a schema gives the elements named fields; CSV and JSON go in and out."
+run "woof-create readings -n 100 --schema 'time:timestamp=now,sensor:str16,celsius:f64,ok:bool'"
+run "echo 'now,kitchen,21.5,true' | woof-put readings --csv"
+run "echo '{\"sensor\":\"attic\",\"celsius\":4.25,\"ok\":true}' | woof-put readings --json"
+run 'woof-get readings --info | tail -n 6'
+run 'woof-tail readings --format csv --header'
+run "echo 'now,hall,warm,true' | woof-put readings --csv || echo \"exit status \$?\""
+run 'woof-ls'
+
 say "Handlers: a put with -H runs a program on the element. CSPOT's hello world:"
 run 'mkdir ns/handlers && cp "$examples/handlers/hello" ns/handlers/hw'
 run 'woof-create hello -s 255 -n 5'
@@ -114,6 +125,18 @@ await 3 '^hw\[1\]:   put at.*#3$'
 say "The results log: every start and outcome. Trigger 3 (hw on loud) has cause NS#2, shout's run."
 run 'woof-tail --results'
 run 'woof-tail --results -n 1 --format json'
+
+say "Across hosts: woof-proxy serves the namespace, and every tool takes a woof:// URI."
+echo "(Here on loopback and a free port; by default it listens on CSPOT's port for the path.)"
+run 'woof-proxy --export "$WOOF_NAMESPACE" --listen tcp://127.0.0.1:0 2>proxy.log &'
+proxy=$!
+for i in $(seq 1 100); do grep -q serving proxy.log && break; sleep 0.05; done
+cat proxy.log
+uri="woof://$(sed -n 's|.* on tcp://\([^ ]*\).*|\1|p' proxy.log)$WOOF_NAMESPACE/hello"
+run "printf 'a bark from afar' | woof-put $uri -H hw --pad"
+await 4 '^hw\[3\]:   put at'
+run "woof-get $uri --info"
+run "woof-get woof://127.0.0.1:1$WOOF_NAMESPACE/hello --timeout 1s || echo \"exit status \$?\""
 
 say "SIGTERM stops the platform: no new claims, running handlers get --grace to finish."
 run 'kill -TERM $platform && wait $platform'

@@ -476,8 +476,11 @@ fn a_persistent_handler_that_crashes_is_restarted_for_later_elements() {
     );
     let second = instance_pid(&ns, 2);
     assert_ne!(first, second, "a new instance");
-    let r = ns.wait_results(PROMPT, "4 delivered", |r| {
+    // The crash is recorded when the platform notices it, which may be after the
+    // later elements were delivered to the new instance.
+    let r = ns.wait_results(PROMPT, "4 delivered and the crash", |r| {
         r.iter().filter(|x| x.outcome == "delivered").count() == 4
+            && r.iter().any(|x| x.outcome == "exited")
     });
     let exited: Vec<&RunRec> = r.iter().filter(|x| x.outcome == "exited").collect();
     assert_eq!(exited.len(), 1, "the crash is recorded: {r:?}");

@@ -508,7 +508,13 @@ fn batch_puts_each_element_as_soon_as_it_arrives() {
 
 #[test]
 fn every_tool_has_help_with_examples() {
-    for bin in ["woof-create", "woof-put", "woof-get", "woof-tail"] {
+    for bin in [
+        "woof-create",
+        "woof-put",
+        "woof-get",
+        "woof-tail",
+        "woof-ls",
+    ] {
         let help = stdout_of(common::bare(bin).arg("--help"));
         assert!(help.contains("Examples:"), "{bin} --help lacks examples");
         assert!(help.contains("--namespace"), "{bin} --help lacks -N");

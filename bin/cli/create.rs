@@ -1,10 +1,12 @@
 //! `woof-create`: make a new woof in a namespace.
 
 use clap::{Parser, ValueEnum};
+use woof::schema::Schema;
 use woof::{CreateOptions, Durability};
 
 use crate::exit::Failure;
-use crate::target::{NamespaceArg, check_name};
+use crate::records;
+use crate::target::{NamespaceArg, RemoteArgs, Target};
 
 /// When puts reach stable storage (see woof(5), "Durability").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,38 +33,93 @@ const EXAMPLES: &str = "\
 Examples:
   woof-create temps -s 64 -n 1000          64-byte elements, keep the last 1000
   woof-create log -s 256 -n 10080 --durability always
-  woof-create temps -s 64 -n 5000 --force  replace temps, discarding its elements";
+  woof-create temps -s 64 -n 5000 --force  replace temps, discarding its elements
+  woof-create temps -n 10080 --schema 'time:timestamp=now,sensor:str16,celsius:f64,ok:bool'
+                                           typed records (woof-put --csv/--json); the
+                                           element size follows from the schema
+  woof-create woof://cloud/srv/ns/temps -s 64 -n 100   on a proxy whose ACL gives the create right";
 
 /// Create a woof: a fixed-size, append-only log of fixed-size elements.
 ///
 /// The file is preallocated at its full size (so a later put can never run out of
 /// space), and appears atomically. An existing woof is never replaced unless --force
 /// is given.
+///
+/// With --schema the elements are typed records: NAME:TYPE fields separated by
+/// commas, laid out in order at fixed offsets with no padding, all little-endian.
+/// Types: i8 i16 i32 i64 u8 u16 u32 u64 f32 f64, bool (1 byte), timestamp (i64 ns
+/// since the Unix epoch), strN (UTF-8, at most N bytes, NUL-padded), bytesN (N
+/// bytes, hex in text). NAME:TYPE=DEFAULT declares the value used when a JSON
+/// record or a CSV header leaves the field out (no commas in it; `now` or `-5m`
+/// for a timestamp are taken at each put). Field names: letters, digits and '_',
+/// not `seqno` or `put_time`. The schema is stored in the header (at most 3072
+/// bytes of text); `woof-get --info` shows it with its layout. See woof(5).
 #[derive(Debug, Parser)]
 #[command(name = "woof-create", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Name of the woof: letters, digits, '.', '_', '-' (1-200 bytes, no leading dot)
+    /// Name of the woof: letters, digits, '.', '_', '-' (1-200 bytes, no leading
+    /// dot), or a woof://host/namespace/name URI
     pub name: String,
-    /// Bytes per element (1 to 64 MiB)
-    #[arg(short = 's', long = "element-size", value_name = "BYTES")]
-    pub element_size: u64,
+    /// Bytes per element (1 to 64 MiB); with --schema, may be left out
+    #[arg(
+        short = 's',
+        long = "element-size",
+        value_name = "BYTES",
+        required_unless_present = "schema"
+    )]
+    pub element_size: Option<u64>,
     /// How many of the latest elements to keep (1 to 2^32)
     #[arg(short = 'n', long = "history", value_name = "N")]
     pub history: u64,
     /// Default durability of puts
     #[arg(long, value_enum, default_value = "none")]
     pub durability: DurabilityArg,
+    /// Typed records: NAME:TYPE[=DEFAULT] fields, comma-separated
+    #[arg(long, value_name = "SCHEMA")]
+    pub schema: Option<String>,
     /// Replace an existing woof (its elements are discarded)
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]
     pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    check_name(&args.name)?;
+    let target = Target::parse(&args.name)?;
+    let (size, schema) = match &args.schema {
+        None => (args.element_size.unwrap_or(0), Vec::new()),
+        Some(text) => {
+            let schema = Schema::parse(text)
+                .and_then(|s| records::check_defaults(&s).map(|()| s))
+                .map_err(|e| Failure::from(e.within(&args.name)))?;
+            let size = schema.element_size() as u64;
+            if let Some(s) = args.element_size
+                && s != size
+            {
+                return Err(Failure::usage(format!(
+                    "{}: -s {s} disagrees with the schema's {size}-byte elements (leave -s out)",
+                    args.name
+                )));
+            }
+            (size, schema.text().into_bytes())
+        }
+    };
+    if let Target::Remote(uri) = target {
+        let mut client = args.remote.connect(&uri)?;
+        client.create(
+            size,
+            args.history,
+            Some(args.durability.into()),
+            &schema,
+            args.force,
+        )?;
+        return Ok(());
+    }
     let ns = args.ns.open()?;
-    let mut opts = CreateOptions::new(args.element_size, args.history);
+    let mut opts = CreateOptions::new(size, args.history);
+    opts.schema = schema;
     opts.durability = args.durability.into();
     opts.force = args.force;
     ns.create_woof(&args.name, &opts)?;

@@ -14,6 +14,8 @@ pub fn commands() -> Vec<Command> {
         crate::tail::Args::command(),
         crate::platform::Args::command(),
         crate::shepherd::Args::command(),
+        crate::proxy::Args::command(),
+        crate::ls::Args::command(),
     ]
 }
 
@@ -59,6 +61,17 @@ The namespace directory when \fB\-N\fR is not given (default: the current direct
 Set by woof\-shepherd in a handler's environment to name its run; a put made with
 \fB\-H\fR records it as the cause of the new trigger, so chains of handlers can be
 traced in the results log.
+.TP
+\fBWOOF_TIMEOUT\fR
+With a woof:// URI: the default of \fB\-\-timeout\fR (5s).
+.TP
+\fBWOOF_KEYS\fR
+With a woof:// URI: the client's key directory when \fB\-\-keys\fR is not given
+(default \fI~/.woof/keys\fR: \fIid.key\fR, \fIid.pub\fR, \fIservers/HOST.pub\fR; see
+\fBwoof\fR(7), "Keys and access control").
+.TP
+\fBWOOF_PROXY_KEYS\fR
+woof\-proxy's key directory when \fB\-\-keys\fR is not given.
 "#;
 
 const FILES: &str = r#".SH FILES
@@ -77,6 +90,15 @@ The results log: every handler start and outcome (\fBwoof\-tail \-\-results\fR).
 .TP
 \fINAMESPACE\fR/.woof/platform.lock
 Locked (a POSIX record lock) by the running woof\-platform; holds its pid.
+.TP
+\fIKEYS\fR/id.key, \fIKEYS\fR/id.pub
+A CURVE key pair (woof\-proxy \-\-gen\-keys); the secret must be mode 0600.
+.TP
+\fIKEYS\fR/servers/\fIHOST\fR.pub
+(clients) The public key of the woof\-proxy at HOST; with it, connections use CURVE.
+.TP
+\fIKEYS\fR/clients/\fINAME\fR.pub, \fIKEYS\fR/acl
+(woof\-proxy) Allowed clients, and the rules NAMESPACE CLIENT RIGHTS.
 "#;
 
 /// The man page of `cmd`, in roff.

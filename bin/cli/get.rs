@@ -3,12 +3,14 @@
 use std::io::{self, BufWriter, Write};
 
 use clap::Parser;
-use woof::{ErrorKind, Woof};
+use woof::ErrorKind;
 
 use crate::exit::{Failure, warn};
 use crate::output::{self, Format, Printer};
 use crate::range::{self, Selection};
-use crate::target::{self, NamespaceArg};
+use crate::records::time::TimeFormat;
+use crate::source::{Remote, Source};
+use crate::target::{self, NamespaceArg, RemoteArgs, Target};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -16,7 +18,8 @@ Examples:
   woof-get temps 1 --format hex      element 1 in hex
   woof-get temps 1..20 --format csv  seqno,put_time,hex for each of 1 to 20
   woof-get temps 100.. --format json from 100 to the latest, one JSON object per line
-  woof-get temps --info              element size, history, latest, oldest, durability, created";
+  woof-get temps --info              element size, history, latest, oldest, durability, created
+  woof-get woof://cloud/srv/ns/temps 1..100   from the woof-proxy on host cloud";
 
 /// Print elements of a woof.
 ///
@@ -26,7 +29,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-get", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to read
+    /// Woof to read (a name, or a woof://host/namespace/name URI)
     #[arg(required_unless_present = "results")]
     pub name: Option<String>,
     /// Read the handler results log of the namespace instead of a woof
@@ -38,14 +41,25 @@ pub struct Args {
     /// Output format [default: dump on a terminal, raw otherwise]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// With --format csv: print a header line of column names first
+    #[arg(long)]
+    pub header: bool,
+    /// How csv and json print times (put times and timestamp fields)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
+    pub time_format: TimeFormat,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
     pub info: bool,
     #[command(flatten)]
     pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    if args.header && args.format != Some(Format::Csv) {
+        return Err(Failure::usage("--header needs --format csv"));
+    }
     // With --results there is no NAME: a lone positional is the selection.
     let (name, which) = match (&args.name, args.results) {
         (Some(n), false) => (n.clone(), args.which.clone()),
@@ -59,45 +73,60 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
     let selection = range::parse(&which)?;
-    let woof = if args.results {
-        target::open_results(&args.ns)?
+    let mut woof: Box<dyn Source> = if args.results {
+        Box::new(target::open_results(&args.ns)?)
     } else {
-        target::open_readonly(&args.ns, &name)?
+        match Target::parse(&name)? {
+            Target::Local(n) => Box::new(target::open_readonly(&args.ns, &n)?),
+            Target::Remote(uri) => Box::new(Remote::open(args.remote.connect(&uri)?)?),
+        }
     };
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {
         let json = args.format == Some(Format::Json);
-        output::info(&mut out, &name, &woof.info(), json).map_err(Failure::stdout)?;
+        output::info(&mut out, &name, &woof.info()?, json).map_err(Failure::stdout)?;
         return out.flush().map_err(Failure::stdout);
     }
-    let mut printer = if args.results {
-        Printer::for_results(out, args.format.unwrap_or(Format::Dump))
-    } else {
-        Printer::new(out, Format::choose(args.format))
-    };
+    let mut printer = Printer::for_tool(
+        out,
+        "woof-get",
+        &name,
+        args.results,
+        args.format,
+        args.time_format,
+        woof.as_ref(),
+        args.header,
+    )?;
     let result = match selection {
-        Selection::One(s) => print_one(&woof, &name, s, &mut printer),
-        Selection::Range(from, to) => print_range(&woof, &name, from, to, &mut printer),
+        Selection::One(s) => print_one(woof.as_mut(), &name, s, &mut printer),
+        Selection::Range(from, to) => print_range(woof.as_mut(), &name, from, to, &mut printer),
     };
     printer.flush().map_err(Failure::stdout)?;
+    if printer.errored {
+        // Undecodable fields were reported as they came.
+        result?;
+        return Err(Failure::reported(65));
+    }
     result
 }
 
 fn print_one<W: Write>(
-    woof: &Woof,
+    woof: &mut dyn Source,
     name: &str,
     seqno: u64,
     p: &mut Printer<W>,
 ) -> Result<(), Failure> {
     let mut buf = vec![0u8; woof.element_size()];
-    let el = woof.get(seqno, &mut buf).map_err(|e| e.within(name))?;
+    let el = woof
+        .get(seqno, &mut buf, seqno)
+        .map_err(|e| e.within(name))?;
     p.element(&el, &buf).map_err(Failure::stdout)
 }
 
 /// Prints what exists of FROM..=TO; reports the first problem after the rest is out.
 fn print_range<W: Write>(
-    woof: &Woof,
+    woof: &mut dyn Source,
     name: &str,
     from: u64,
     to: Option<u64>,
@@ -122,7 +151,7 @@ fn print_range<W: Write>(
     let mut failed = None;
     let mut s = from;
     while s <= to {
-        match woof.get(s, &mut buf) {
+        match woof.get(s, &mut buf, to) {
             Ok(el) => {
                 p.element(&el, &buf).map_err(Failure::stdout)?;
                 s += 1;

@@ -9,11 +9,17 @@ pub mod exit;
 pub mod generate;
 pub mod get;
 pub mod input;
+pub mod ls;
 pub mod output;
 pub mod platform;
+pub mod progress;
+pub mod proxy;
 pub mod put;
+pub mod put_remote;
 pub mod range;
+pub mod records;
 pub mod shepherd;
+pub mod source;
 pub mod tail;
 pub mod target;
 

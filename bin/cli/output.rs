@@ -5,7 +5,12 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use clap::ValueEnum;
 use woof::results::{Outcome, RunResult};
+use woof::schema::Schema;
 use woof::{Element, Info};
+
+use crate::exit::warn;
+use crate::records::Rows;
+use crate::records::time::TimeFormat;
 
 /// How elements are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -16,9 +21,10 @@ pub enum Format {
     Hex,
     /// Readable: a heading per element and a hex/ASCII dump (default on a terminal)
     Dump,
-    /// seqno,put_time,hex
+    /// seqno,put_time,hex (with a schema: seqno,put_time and the typed fields)
     Csv,
-    /// One JSON object per line: seqno, put_time, put_time_ns, hex
+    /// One JSON object per line: seqno, put_time, put_time_ns, hex (with a schema:
+    /// seqno, put_time and the typed fields)
     Json,
 }
 
@@ -42,6 +48,18 @@ pub struct Printer<W: Write> {
     line: Vec<u8>,
     /// The elements are handler results (`--results`): text formats decode them.
     results: bool,
+    /// The woof's schema: csv and json decode typed fields.
+    typed: Option<Typed>,
+    time: TimeFormat,
+    /// Set when an element could not be decoded (reported on stderr; exit 65).
+    pub errored: bool,
+}
+
+/// Typed output: the rows decoder, and who reports undecodable fields.
+struct Typed {
+    rows: Rows,
+    tool: &'static str,
+    name: String,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -66,10 +84,75 @@ impl<W: Write> Printer<W> {
             format,
             line: Vec::with_capacity(256),
             results: false,
+            typed: None,
+            time: TimeFormat::Rfc3339,
+            errored: false,
+        }
+    }
+
+    /// Prints times (put times, timestamp fields) in `time` in csv and json.
+    pub fn time_format(mut self, time: TimeFormat) -> Printer<W> {
+        self.time = time;
+        self
+    }
+
+    /// Decodes typed records of woof `name` in csv and json; `tool` reports
+    /// elements whose bytes are not values of their fields.
+    pub fn typed(mut self, schema: Option<Schema>, tool: &'static str, name: &str) -> Printer<W> {
+        self.typed = schema.map(|s| Typed {
+            rows: Rows::new(s, self.time),
+            tool,
+            name: name.to_string(),
+        });
+        self
+    }
+
+    /// The CSV header line (`--header`).
+    pub fn header(&mut self) -> io::Result<()> {
+        if self.results {
+            return self.out.write_all(
+                b"result,trigger,woof,seqno,handler,outcome,code,start,duration_ms,cause,detail\n",
+            );
+        }
+        match &self.typed {
+            Some(t) => self.out.write_all(t.rows.csv_header().as_bytes()),
+            None => self.out.write_all(b"seqno,put_time,hex\n"),
         }
     }
 
     /// A printer for the results log: csv, json and dump show decoded records.
+    /// The printer of woof-get and woof-tail: results records, or the elements of
+    /// `source`, decoded by its schema in csv and json; with `header`, the CSV
+    /// header is written at once.
+    #[allow(clippy::too_many_arguments)]
+    pub fn for_tool(
+        out: W,
+        tool: &'static str,
+        name: &str,
+        results: bool,
+        format: Option<Format>,
+        time: TimeFormat,
+        source: &dyn crate::source::Source,
+        header: bool,
+    ) -> Result<Printer<W>, crate::exit::Failure> {
+        let mut printer = if results {
+            Printer::for_results(out, format.unwrap_or(Format::Dump))
+        } else {
+            let format = Format::choose(format);
+            let schema = match format {
+                Format::Csv | Format::Json => crate::records::schema_from(source.schema(), name)?,
+                _ => None,
+            };
+            Printer::new(out, format)
+                .time_format(time)
+                .typed(schema, tool, name)
+        };
+        if header {
+            printer.header().map_err(crate::exit::Failure::stdout)?;
+        }
+        Ok(printer)
+    }
+
     pub fn for_results(out: W, format: Format) -> Printer<W> {
         Printer {
             results: true,
@@ -85,6 +168,21 @@ impl<W: Write> Printer<W> {
             result_line(line, self.format, el, data)?;
             return self.out.write_all(line);
         }
+        let json = self.format == Format::Json;
+        let now = if self.time == TimeFormat::Relative {
+            woof::now_ns() as i64
+        } else {
+            0
+        };
+        if let Some(t) = &self.typed
+            && (json || self.format == Format::Csv)
+        {
+            if let Err(why) = t.rows.push(line, el, data, json, now) {
+                warn(t.tool, &format!("{}: {why}", t.name));
+                self.errored = true;
+            }
+            return self.out.write_all(line);
+        }
         match self.format {
             Format::Raw => return self.out.write_all(data),
             Format::Hex => {
@@ -92,18 +190,16 @@ impl<W: Write> Printer<W> {
                 line.push(b'\n');
             }
             Format::Csv => {
-                write!(line, "{},{},", el.seqno, rfc3339(el.time_ns))?;
+                write!(line, "{},", el.seqno)?;
+                self.time.push(line, el.time_ns as i64, now, false);
+                line.push(b',');
                 push_hex(line, data);
                 line.push(b'\n');
             }
             Format::Json => {
-                write!(
-                    line,
-                    "{{\"seqno\":{},\"put_time\":\"{}\",\"put_time_ns\":{},\"hex\":\"",
-                    el.seqno,
-                    rfc3339(el.time_ns),
-                    el.time_ns
-                )?;
+                write!(line, "{{\"seqno\":{},\"put_time\":", el.seqno)?;
+                self.time.push(line, el.time_ns as i64, now, true);
+                write!(line, ",\"put_time_ns\":{},\"hex\":\"", el.time_ns)?;
                 push_hex(line, data);
                 line.extend_from_slice(b"\"}\n");
             }
@@ -257,11 +353,12 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
         info.oldest.to_string()
     };
     let schema = String::from_utf8_lossy(&info.schema);
+    let parsed = Schema::from_header(&info.schema).ok().flatten();
     if json {
-        writeln!(
+        write!(
             out,
             "{{\"name\":\"{name}\",\"element_size\":{},\"history\":{},\"latest\":{},\"oldest\":{},\
-             \"durability\":\"{}\",\"created\":\"{}\",\"created_ns\":{},\"file_size\":{},\"schema\":{}}}",
+             \"durability\":\"{}\",\"created\":\"{}\",\"created_ns\":{},\"file_size\":{},\"schema\":{}",
             info.element_size,
             info.history,
             info.latest,
@@ -273,9 +370,16 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
             if schema.is_empty() {
                 "null".to_string()
             } else {
-                format!("{schema:?}")
+                let mut q = Vec::new();
+                crate::records::text::push_json_str(&mut q, &schema);
+                String::from_utf8_lossy(&q).into_owned()
             },
-        )
+        )?;
+        if let Some(s) = &parsed {
+            out.write_all(b",\"fields\":")?;
+            crate::records::write_layout(out, s, true)?;
+        }
+        out.write_all(b"}\n")
     } else {
         writeln!(out, "name:         {name}")?;
         writeln!(out, "element size: {} bytes", info.element_size)?;
@@ -287,6 +391,9 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
         writeln!(out, "file size:    {} bytes", info.file_len)?;
         if !schema.is_empty() {
             writeln!(out, "schema:       {schema}")?;
+        }
+        if let Some(s) = &parsed {
+            crate::records::write_layout(out, s, false)?;
         }
         Ok(())
     }

@@ -8,9 +8,11 @@ use clap::Parser;
 use woof::{Durability, Error, ErrorKind, Woof, Writer};
 
 use crate::create::DurabilityArg;
-use crate::exit::Failure;
+use crate::exit::{Failure, warn};
 use crate::input::{Chunks, Framing};
-use crate::target::{self, NamespaceArg};
+use crate::progress::Meter;
+use crate::records::{self, Encoder, Input, RecordError};
+use crate::target::{NamespaceArg, RemoteArgs, Target};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -18,7 +20,11 @@ Examples:
   printf 'hello' | woof-put temps --pad         zero-pad to the element size
   woof-put temps --batch < readings.bin         many elements, printed as FIRST..LAST
   seq 1 100000 | woof-put temps --lines --pad   one element per line
-  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps   live forwarding";
+  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps   live forwarding
+  echo 'now,kitchen,21.5,true' | woof-put temps --csv      a typed record (woof-create --schema)
+  echo '{\"sensor\":\"attic\",\"celsius\":4.25}' | woof-put temps --json
+  woof-put temps --csv --skip-bad < readings.csv   put the good records, report the bad
+  woof-put woof://cloud/srv/ns/temps -H alert < reading.bin   put (and trigger) on another host";
 
 /// Put elements into a woof.
 ///
@@ -27,10 +33,22 @@ Examples:
 /// fixed-size elements; with --lines, one element per line. Both put each whole
 /// element as soon as it arrives (under one lock per arrival, group-committed) and
 /// print FIRST..LAST at the end.
+///
+/// With --csv or --json the woof must have a schema (woof-create --schema): each
+/// CSV record or JSON object (one per line) becomes one element, put as --batch puts.
+/// A CSV record may span lines inside a quoted field. The first CSV record is a
+/// header when every field of it names a column (a field of the schema, `seqno` or
+/// `put_time`, as `woof-get --format csv --header` prints): later records then give
+/// the columns in that order, `seqno` and `put_time` are ignored, and fields left
+/// out take their declared defaults. JSON objects name their fields; `seqno` and
+/// `put_time` members are ignored, a missing (or null) field takes its default, an
+/// unknown one is an error. Blank lines are skipped. A bad record is reported with
+/// its line and field, and nothing of it is put: the put stops there (exit 65,
+/// after printing what was put), or with --skip-bad goes on and exits 65 at the end.
 #[derive(Debug, Parser)]
 #[command(name = "woof-put", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to put to
+    /// Woof to put to (a name, or a woof://host/namespace/name URI)
     pub name: String,
     #[command(flatten)]
     pub ns: NamespaceArg,
@@ -41,9 +59,22 @@ pub struct Args {
     /// Zero-pad input shorter than the element size
     #[arg(long)]
     pub pad: bool,
-    /// Stream fixed-size elements from stdin
+    /// Stream fixed-size elements from stdin (with --csv/--json: implied)
     #[arg(long, conflicts_with = "lines")]
     pub batch: bool,
+    /// Typed records: one CSV record per element (needs a schema)
+    #[arg(long, conflicts_with_all = ["lines", "pad", "json"])]
+    pub csv: bool,
+    /// Typed records: one JSON object per line, one element each (needs a schema)
+    #[arg(long, conflicts_with_all = ["lines", "pad"])]
+    pub json: bool,
+    /// With --csv: the first record is data, even when it names columns
+    #[arg(long, requires = "csv")]
+    pub no_header: bool,
+    /// With --csv/--json: report bad records on stderr and put the others (exit 65
+    /// at the end) instead of stopping at the first
+    #[arg(long)]
+    pub skip_bad: bool,
     /// Stream one element per line from stdin (the newline is not stored)
     #[arg(long)]
     pub lines: bool,
@@ -53,6 +84,8 @@ pub struct Args {
     /// With --batch/--lines and durability batch: sync at least this often
     #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = humantime::parse_duration)]
     pub commit_interval: Duration,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 /// Where puts go: the woof, and with -H the trigger log that hands each element to
@@ -84,7 +117,9 @@ impl Sink {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    target::check_name(&args.name)?;
+    if let Target::Remote(uri) = Target::parse(&args.name)? {
+        return crate::put_remote::run(&args, &uri);
+    }
     let ns = args.ns.open()?;
     let woof = ns.open_woof(&args.name)?;
     let durability = args
@@ -110,15 +145,34 @@ pub fn run(args: Args) -> Result<(), Failure> {
         trigger,
         durability,
     };
+    if args.csv || args.json {
+        let input = if args.csv { Input::Csv } else { Input::Json };
+        let encoder = typed_encoder(
+            &sink.woof.header().schema,
+            &args.name,
+            input,
+            !args.no_header,
+        )?;
+        return put_stream(&sink, &args, Framing::Lines, Some(encoder));
+    }
+    if args.skip_bad {
+        return Err(Failure::usage("--skip-bad needs --csv or --json"));
+    }
     match (args.batch, args.lines) {
-        (_, true) => put_stream(&sink, &args, Framing::Lines),
-        (true, false) => put_stream(&sink, &args, Framing::Fixed),
+        (_, true) => put_stream(&sink, &args, Framing::Lines, None),
+        (true, false) => put_stream(&sink, &args, Framing::Fixed, None),
         (false, false) => put_one(&sink, &args),
     }
 }
 
 fn put_one(sink: &Sink, args: &Args) -> Result<(), Failure> {
-    let size = sink.woof.element_size();
+    let data = read_one(sink.woof.element_size(), args.pad, &args.name)?;
+    let (seqno, _) = sink.put(&args.name, &data, sink.durability)?;
+    writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout)
+}
+
+/// Reads stdin as one element: exactly `size` bytes, or fewer zero-padded with --pad.
+pub(crate) fn read_one(size: usize, pad: bool, name: &str) -> Result<Vec<u8>, Failure> {
     let mut stdin = io::stdin().lock();
     let mut data = Vec::with_capacity(size + 1);
     (&mut stdin)
@@ -129,19 +183,24 @@ fn put_one(sink: &Sink, args: &Args) -> Result<(), Failure> {
         // Count the rest only to name the real size in the message.
         let rest = io::copy(&mut stdin, &mut io::sink()).map_err(|e| Failure::io("stdin", e))?;
         let got = data.len() as u64 + rest;
-        return Err(size_error(&args.name, size, got, args.pad, None));
+        return Err(size_error(name, size, got, pad, None));
     }
     if data.len() < size {
-        if !args.pad {
-            return Err(size_error(&args.name, size, data.len() as u64, false, None));
+        if !pad {
+            return Err(size_error(name, size, data.len() as u64, false, None));
         }
         data.resize(size, 0);
     }
-    let (seqno, _) = sink.put(&args.name, &data, sink.durability)?;
-    writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout)
+    Ok(data)
 }
 
-fn size_error(name: &str, size: usize, got: u64, pad: bool, line: Option<u64>) -> Failure {
+pub(crate) fn size_error(
+    name: &str,
+    size: usize,
+    got: u64,
+    pad: bool,
+    line: Option<u64>,
+) -> Failure {
     let ctx = match line {
         Some(l) => format!("{name}: line {l}"),
         None => name.to_string(),
@@ -193,7 +252,39 @@ impl Progress {
     }
 }
 
-fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure> {
+/// The record encoder of a woof with a schema; a woof without one is an error
+/// before any input is read.
+pub(crate) fn typed_encoder(
+    schema: &[u8],
+    name: &str,
+    input: Input,
+    detect_header: bool,
+) -> Result<Encoder, Failure> {
+    let flag = if input == Input::Csv {
+        "--csv"
+    } else {
+        "--json"
+    };
+    match records::schema_from(schema, name)? {
+        Some(schema) => Ok(Encoder::new(schema, input, detect_header)),
+        None => Err(Failure::from(Error::new(ErrorKind::BadData, name).detail(
+            format!(
+                "{flag} needs a woof with a schema (this one has none; see woof-create --schema)"
+            ),
+        ))),
+    }
+}
+
+pub(crate) fn record_error(name: &str, e: &RecordError) -> Failure {
+    Failure::from(Error::new(ErrorKind::BadData, name).detail(e.to_string()))
+}
+
+fn put_stream(
+    sink: &Sink,
+    args: &Args,
+    framing: Framing,
+    mut encoder: Option<Encoder>,
+) -> Result<(), Failure> {
     let woof = &sink.woof;
     let durability = sink.durability;
     let size = woof.element_size();
@@ -210,6 +301,8 @@ fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure>
     };
     let mut padded = vec![0u8; size];
     let mut failure = None;
+    let mut skipped: u64 = 0;
+    let mut meter = Meter::for_stderr();
     loop {
         if durability == Durability::Batch && p.last > p.synced {
             // Bounded delay: if input stalls, sync what we have before waiting on it.
@@ -223,12 +316,28 @@ fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure>
             break;
         }
         let mut writer: Option<Writer<'_>> = None;
+        // `now` in typed records: one clock read per arrival of input.
+        let now = woof::now_ns() as i64;
         loop {
             let line = chunks.line_no;
             let Some(el) = chunks.next_element() else {
                 break;
             };
-            let data: &[u8] = if el.len() == size {
+            let data: &[u8] = if let Some(enc) = encoder.as_mut() {
+                match enc.line(el, line, now) {
+                    Ok(Some(record)) => record,
+                    Ok(None) => continue,
+                    Err(e) if args.skip_bad => {
+                        warn("woof-put", &format!("{}: {e}", args.name));
+                        skipped += 1;
+                        continue;
+                    }
+                    Err(e) => {
+                        failure = Some(record_error(&args.name, &e));
+                        break;
+                    }
+                }
+            } else if el.len() == size {
                 el
             } else if el.len() < size && args.pad {
                 padded[..el.len()].copy_from_slice(el);
@@ -275,6 +384,7 @@ fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure>
         if failure.is_some() {
             break;
         }
+        meter.show(p.first, p.last);
         match durability {
             Durability::Always => p.sync(sink, &args.name)?,
             Durability::Batch if p.last_sync.elapsed() >= args.commit_interval => {
@@ -283,9 +393,13 @@ fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure>
             _ => {}
         }
         if chunks.at_eof() {
+            if let Some(Err(e)) = encoder.as_mut().map(Encoder::finish) {
+                failure = Some(record_error(&args.name, &e));
+            }
             break;
         }
     }
+    meter.done();
     if durability != Durability::None {
         p.sync(sink, &args.name)?;
     }
@@ -294,6 +408,13 @@ fn put_stream(sink: &Sink, args: &Args, framing: Framing) -> Result<(), Failure>
     }
     if let Some(f) = failure {
         return Err(f);
+    }
+    if skipped > 0 {
+        let s = if skipped == 1 { "" } else { "s" };
+        return Err(Failure::from(
+            Error::new(ErrorKind::BadData, &args.name)
+                .detail(format!("{skipped} bad record{s} skipped")),
+        ));
     }
     if framing == Framing::Fixed && chunks.leftover() > 0 {
         let put = if p.first == 0 {

@@ -5,12 +5,14 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 
 use clap::Parser;
-use woof::{ErrorKind, Woof};
+use woof::ErrorKind;
 
 use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
 use crate::output::{Format, Printer};
-use crate::target::{self, NamespaceArg};
+use crate::records::time::TimeFormat;
+use crate::source::{Remote, Source};
+use crate::target::{self, NamespaceArg, RemoteArgs, Target};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -19,7 +21,8 @@ Examples:
   woof-tail -f temps                     then follow: each new element as it is put
   woof-tail -f temps --cursor ~/.temps.cur   resume after the last element printed
   woof-tail temps --after 41 --format csv    everything after seqno 41
-  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps";
+  woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps
+  woof-tail -f woof://cloud/srv/ns/temps --cursor ~/.cur   remote follow, resumable";
 
 /// Print the last elements of a woof, and follow it.
 ///
@@ -32,7 +35,7 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-tail", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to read
+    /// Woof to read (a name, or a woof://host/namespace/name URI)
     #[arg(required_unless_present = "results")]
     pub name: Option<String>,
     /// Read the handler results log of the namespace instead of a woof
@@ -53,14 +56,34 @@ pub struct Args {
     /// Output format [default: dump on a terminal, raw otherwise]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// With --format csv: print a header line of column names first
+    #[arg(long)]
+    pub header: bool,
+    /// How csv and json print times (put times and timestamp fields)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
+    pub time_format: TimeFormat,
     #[command(flatten)]
     pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    let (name, woof) = match (&args.name, args.results) {
-        (None, true) => ("results".to_string(), target::open_results(&args.ns)?),
-        (Some(n), false) => (n.clone(), target::open(&args.ns, n)?),
+    if args.header && args.format != Some(Format::Csv) {
+        return Err(Failure::usage("--header needs --format csv"));
+    }
+    let (name, mut woof): (String, Box<dyn Source>) = match (&args.name, args.results) {
+        (None, true) => (
+            "results".to_string(),
+            Box::new(target::open_results(&args.ns)?),
+        ),
+        (Some(n), false) => match Target::parse(n)? {
+            Target::Local(local) => (n.clone(), Box::new(target::open(&args.ns, &local)?)),
+            Target::Remote(uri) => (
+                n.clone(),
+                Box::new(Remote::open(args.remote.connect(&uri)?)?),
+            ),
+        },
         (Some(_), true) => {
             return Err(Failure::usage(
                 "--results reads the results log: give no woof name",
@@ -102,18 +125,23 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let out = BufWriter::with_capacity(64 << 10, stdout.lock());
     // Results are records for people and scripts: readable even on a pipe.
-    let mut printer = if args.results {
-        Printer::for_results(out, args.format.unwrap_or(Format::Dump))
-    } else {
-        Printer::new(out, Format::choose(args.format))
-    };
+    let mut printer = Printer::for_tool(
+        out,
+        "woof-tail",
+        &name,
+        args.results,
+        args.format,
+        args.time_format,
+        woof.as_ref(),
+        args.header,
+    )?;
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<u8> = None;
     loop {
         let latest = woof.latest();
         let printed = print_after(
-            &woof,
+            woof.as_mut(),
             &name,
             after,
             latest,
@@ -133,7 +161,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         if !args.follow {
             break;
         }
-        woof.wait_after(after.max(latest), None);
+        woof.wait_after(after.max(latest))?;
+    }
+    if printer.errored {
+        failed.get_or_insert(65);
     }
     match failed {
         Some(code) => Err(Failure::reported(code)),
@@ -145,7 +176,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// skipped (so the caller never waits for what is already gone).
 #[allow(clippy::too_many_arguments)]
 fn print_after<W: Write>(
-    woof: &Woof,
+    woof: &mut dyn Source,
     name: &str,
     after: u64,
     latest: u64,
@@ -157,7 +188,7 @@ fn print_after<W: Write>(
     let mut s = after + 1;
     let mut done = after;
     while s <= latest {
-        match woof.get(s, buf) {
+        match woof.get(s, buf, latest) {
             Ok(el) => {
                 printer.element(&el, buf).map_err(Failure::stdout)?;
                 done = s;

@@ -1,12 +1,60 @@
 //! Which woof a tool works on: a plain name inside the namespace given by
-//! `-N/--namespace`, `$WOOF_NAMESPACE`, or the current directory.
+//! `-N/--namespace`, `$WOOF_NAMESPACE`, or the current directory — or a
+//! `woof://host[:port]/abs/namespace/name` URI, served by the woof-proxy there.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Args;
 use woof::{Namespace, Woof};
+use woof_net::Uri;
+use woof_net::client::{Client, Options};
 
 use crate::exit::Failure;
+
+/// How tools reach a woof-proxy when a name is a `woof://` URI.
+#[derive(Debug, Clone, Args)]
+pub struct RemoteArgs {
+    /// With a woof:// URI: give up on an unreachable or silent proxy after DURATION
+    /// (exit 69)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5s",
+        value_parser = humantime::parse_duration,
+        env = "WOOF_TIMEOUT",
+        hide_env = true
+    )]
+    pub timeout: Duration,
+    /// With a woof:// URI: key directory (own key pair, servers' public keys)
+    /// [default: $WOOF_KEYS, else ~/.woof/keys]
+    #[arg(long, value_name = "DIR")]
+    pub keys: Option<PathBuf>,
+}
+
+impl RemoteArgs {
+    /// Connects to the proxy serving `uri`.
+    pub fn connect(&self, uri: &Uri) -> Result<Client, Failure> {
+        let opts = Options::new(self.timeout, self.keys.as_deref());
+        Ok(Client::connect(uri, &opts)?)
+    }
+}
+
+/// A woof named on the command line.
+pub enum Target {
+    Local(String),
+    Remote(Uri),
+}
+
+impl Target {
+    pub fn parse(name: &str) -> Result<Target, Failure> {
+        if woof_net::uri::is_uri(name) {
+            return Ok(Target::Remote(Uri::parse(name)?));
+        }
+        check_name(name)?;
+        Ok(Target::Local(name.to_string()))
+    }
+}
 
 /// The namespace option every tool takes.
 #[derive(Debug, Clone, Args)]
@@ -31,14 +79,6 @@ impl NamespaceArg {
 
 /// Rejects what is not a plain woof name before anything is opened.
 pub fn check_name(name: &str) -> Result<(), Failure> {
-    if name.starts_with("woof://") {
-        return Err(Failure::new(
-            69,
-            format!(
-                "{name}: woof:// URIs are served by woof-proxy, which this build does not include yet"
-            ),
-        ));
-    }
     woof::name::validate("woof name", name)?;
     Ok(())
 }

@@ -42,6 +42,10 @@ pub enum ErrorKind {
     CantCreate,
     /// Any other I/O failure.
     Io,
+    /// A remote peer (woof-proxy) could not be reached or did not answer in time.
+    Unavailable,
+    /// A remote peer sent something the protocol does not allow.
+    Protocol,
 }
 
 /// A core error: what kind, about what, and the underlying cause when there is one.
@@ -88,6 +92,11 @@ impl Error {
         &self.context
     }
 
+    /// The cause shown after the context, if any.
+    pub fn detail_text(&self) -> Option<&str> {
+        self.detail.as_deref()
+    }
+
     /// Replaces the context.
     pub fn with_context(mut self, context: impl Into<String>) -> Error {
         self.context = context.into();
@@ -123,6 +132,8 @@ impl ErrorKind {
             ErrorKind::Exists | ErrorKind::CantCreate => 73,
             ErrorKind::Io => 74,
             ErrorKind::Locked | ErrorKind::Timeout | ErrorKind::Full => 75,
+            ErrorKind::Unavailable => 69,
+            ErrorKind::Protocol => 76,
             ErrorKind::Denied => 77,
         }
     }
@@ -218,6 +229,8 @@ mod tests {
             (ErrorKind::Locked, 75),
             (ErrorKind::Timeout, 75),
             (ErrorKind::Full, 75),
+            (ErrorKind::Unavailable, 69),
+            (ErrorKind::Protocol, 76),
             (ErrorKind::Denied, 77),
         ];
         for (kind, code) in cases {

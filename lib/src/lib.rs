@@ -24,6 +24,7 @@ mod map;
 pub mod name;
 pub mod namespace;
 pub mod results;
+pub mod schema;
 mod wake;
 mod woof;
 

@@ -349,7 +349,7 @@ impl Woof {
     }
 
     /// An element of any other size than this woof's is an error.
-    pub(crate) fn check_size(&self, got: usize) -> Result<()> {
+    pub fn check_size(&self, got: usize) -> Result<()> {
         if got != self.element_size() {
             return Err(Error::new(
                 ErrorKind::Size {

@@ -31,8 +31,29 @@ pub fn exe(bin: &str) -> &'static str {
         "woof-tail" => env!("CARGO_BIN_EXE_woof-tail"),
         "woof-platform" => env!("CARGO_BIN_EXE_woof-platform"),
         "woof-shepherd" => env!("CARGO_BIN_EXE_woof-shepherd"),
+        "woof-proxy" => proxy_exe(),
+        "woof-ls" => env!("CARGO_BIN_EXE_woof-ls"),
         other => panic!("no binary {other}"),
     }
+}
+
+/// woof-proxy is its own package (the one binary linking libzmq), so cargo gives
+/// this package no CARGO_BIN_EXE for it: it sits beside the others in the target
+/// directory (`cargo test --workspace` builds it).
+fn proxy_exe() -> &'static str {
+    static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_BIN_EXE_woof-put"))
+            .parent()
+            .expect("target dir");
+        let p = dir.join("woof-proxy");
+        assert!(
+            p.exists(),
+            "{} is missing: run `cargo build -p woof-proxy` (make test does)",
+            p.display()
+        );
+        p.display().to_string()
+    })
 }
 
 /// A `std::process::Command` for `bin` with every `WOOF_*` variable removed and
@@ -1078,5 +1099,69 @@ impl JsonParser<'_> {
                 b => out.push(b),
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Network (issue 4): a running woof-proxy on a free loopback port.
+
+/// A woof-proxy serving namespaces; killed on drop.
+pub struct Proxy {
+    pub run: Running,
+    /// `tcp://ADDR:PORT` of each line "serving NS on ENDPOINT", in order.
+    pub endpoints: Vec<(String, String)>,
+}
+
+impl Proxy {
+    /// Starts `woof-proxy --export <each ns> --listen tcp://127.0.0.1:0 <extra>` and
+    /// waits (bounded) until it reports its endpoint.
+    pub fn start(exports: &[&Path], extra: &[&str]) -> Proxy {
+        let mut cmd = bare_std("woof-proxy");
+        for e in exports {
+            cmd.arg("--export").arg(e);
+        }
+        if !extra
+            .iter()
+            .any(|a| *a == "--listen" || a.starts_with("--bind"))
+        {
+            cmd.args(["--listen", "tcp://127.0.0.1:0"]);
+        }
+        cmd.args(extra);
+        Proxy::spawn(cmd, 1)
+    }
+
+    /// Runs `cmd` (a woof-proxy command) and waits for `n` "serving" lines.
+    pub fn spawn(cmd: std::process::Command, n: usize) -> Proxy {
+        let mut run = Running::spawn(cmd);
+        let mut endpoints = Vec::new();
+        let ok = wait_until(PROMPT, || {
+            endpoints = run
+                .stderr_text()
+                .lines()
+                .filter_map(|l| l.strip_prefix("woof-proxy: serving "))
+                .filter_map(|l| l.split_once(" on "))
+                .map(|(ns, ep)| {
+                    let ep = ep.split_whitespace().next().unwrap_or("").to_string();
+                    (ns.to_string(), ep)
+                })
+                .collect();
+            endpoints.len() >= n || !run.is_running()
+        });
+        assert!(
+            ok && endpoints.len() >= n,
+            "woof-proxy did not start: {}",
+            run.stderr_text()
+        );
+        Proxy { run, endpoints }
+    }
+
+    /// `host:port` of the first endpoint.
+    pub fn authority(&self) -> String {
+        self.endpoints[0].1.trim_start_matches("tcp://").to_string()
+    }
+
+    /// The URI of woof `name` in namespace `ns` through this proxy.
+    pub fn uri(&self, ns: &Path, name: &str) -> String {
+        format!("woof://{}{}/{}", self.authority(), ns.display(), name)
     }
 }

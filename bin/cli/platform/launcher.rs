@@ -82,10 +82,9 @@ impl Launcher {
             None,
             SockFlag::SOCK_CLOEXEC,
         )?;
-        let child = Command::new(&self.program)
-            .args(&self.command)
-            .arg("--serve")
-            .env_clear()
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.command).arg("--serve").env_clear();
+        let child = super::inherit_remote_env(&mut cmd)
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .spawn()

@@ -226,3 +226,15 @@ fn singleton(ns: &Namespace, dir: &std::path::Path) -> Result<File, Failure> {
     write.map_err(|e| Failure::io(&path.display().to_string(), e))?;
     Ok(f)
 }
+
+/// Shepherds start with an empty environment but these, which they hand on to
+/// handlers so that puts to other hosts reach them as the platform was told to
+/// (woof(7), NETWORK).
+fn inherit_remote_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for k in ["WOOF_KEYS", "WOOF_TIMEOUT"] {
+        if let Some(v) = std::env::var_os(k) {
+            cmd.env(k, v);
+        }
+    }
+    cmd
+}

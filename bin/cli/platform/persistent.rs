@@ -519,10 +519,9 @@ fn spawn(
     shepherd: &std::path::Path,
     args: &[String],
 ) -> std::io::Result<Running> {
-    let mut child = Command::new(shepherd)
-        .args(args)
-        .args(["--persistent", handler])
-        .env_clear()
+    let mut cmd = Command::new(shepherd);
+    cmd.args(args).args(["--persistent", handler]).env_clear();
+    let mut child = super::inherit_remote_env(&mut cmd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

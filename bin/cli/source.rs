@@ -1,0 +1,171 @@
+//! Where woof-get and woof-tail read from: a woof file here, or a woof behind a
+//! woof-proxy (`woof://`). Both answer the same questions with the same errors, so
+//! the tools print, report gaps and resume cursors the same way for either.
+
+use std::time::Duration;
+
+use woof::{Element, Error, ErrorKind, Info, Woof};
+use woof_net::client::Client;
+use woof_net::proto::Elements;
+
+use crate::exit::Failure;
+
+pub trait Source {
+    fn element_size(&self) -> usize;
+    /// The schema text in the woof's header (empty: none).
+    fn schema(&self) -> &[u8];
+    /// The latest seqno (0: empty). Remote: as of the last reply.
+    fn latest(&mut self) -> u64;
+    /// The oldest seqno held (0: empty).
+    fn oldest(&mut self) -> u64;
+    /// Element `seqno` (0: the latest) into `buf`; `upto` hints how far a caller
+    /// will read on, so a remote source fetches the range in few round trips.
+    fn get(&mut self, seqno: u64, buf: &mut [u8], upto: u64) -> woof::Result<Element>;
+    /// Blocks until an element after `after` exists; returns the latest.
+    fn wait_after(&mut self, after: u64) -> Result<u64, Failure>;
+    fn info(&mut self) -> Result<Info, Failure>;
+}
+
+impl Source for Woof {
+    fn element_size(&self) -> usize {
+        Woof::element_size(self)
+    }
+    fn schema(&self) -> &[u8] {
+        &self.header().schema
+    }
+    fn latest(&mut self) -> u64 {
+        Woof::latest(self)
+    }
+    fn oldest(&mut self) -> u64 {
+        Woof::oldest(self)
+    }
+    fn get(&mut self, seqno: u64, buf: &mut [u8], _upto: u64) -> woof::Result<Element> {
+        Woof::get(self, seqno, buf)
+    }
+    fn wait_after(&mut self, after: u64) -> Result<u64, Failure> {
+        Ok(Woof::wait_after(self, after, None))
+    }
+    fn info(&mut self) -> Result<Info, Failure> {
+        Ok(Woof::info(self))
+    }
+}
+
+/// How long one remote follow waits on the proxy before asking again.
+const FOLLOW_WAIT: Duration = Duration::from_secs(10);
+
+/// A woof behind a proxy, with the elements of the last reply buffered.
+pub struct Remote {
+    client: Client,
+    size: usize,
+    schema: Vec<u8>,
+    latest: u64,
+    oldest: u64,
+    got: Elements,
+    /// Index into `got` of the next element a sequential reader will want.
+    next: usize,
+}
+
+impl Remote {
+    pub fn open(mut client: Client) -> Result<Remote, Failure> {
+        let info = client.info()?;
+        Ok(Remote {
+            client,
+            size: info.element_size as usize,
+            schema: info.schema,
+            latest: info.latest,
+            oldest: info.oldest,
+            got: Elements::default(),
+            next: 0,
+        })
+    }
+
+    fn take(&mut self, got: Elements) {
+        self.latest = got.latest;
+        self.oldest = got.oldest;
+        self.got = got;
+        self.next = 0;
+    }
+
+    fn find(&mut self, seqno: u64) -> Option<usize> {
+        let m = &self.got.meta;
+        if self.next < m.len() && m[self.next].seqno == seqno {
+            return Some(self.next);
+        }
+        m.binary_search_by_key(&seqno, |e| e.seqno).ok()
+    }
+
+    fn copy(&mut self, i: usize, buf: &mut [u8]) -> Element {
+        buf.copy_from_slice(&self.got.data[i * self.size..(i + 1) * self.size]);
+        self.next = i + 1;
+        self.got.meta[i]
+    }
+}
+
+impl Source for Remote {
+    fn element_size(&self) -> usize {
+        self.size
+    }
+    fn schema(&self) -> &[u8] {
+        &self.schema
+    }
+    fn latest(&mut self) -> u64 {
+        self.latest
+    }
+    fn oldest(&mut self) -> u64 {
+        self.oldest
+    }
+    fn get(&mut self, seqno: u64, buf: &mut [u8], upto: u64) -> woof::Result<Element> {
+        if seqno != 0
+            && let Some(i) = self.find(seqno)
+        {
+            return Ok(self.copy(i, buf));
+        }
+        let to = if seqno == 0 { 0 } else { upto.max(seqno) };
+        let uri = self.client.uri().to_string();
+        // The caller adds the woof's name, as for a local get.
+        let got = self.client.get(seqno, to, self.size).map_err(|e| {
+            if e.context() == uri {
+                e.with_context("")
+            } else {
+                e
+            }
+        })?;
+        self.take(got);
+        let want = if seqno == 0 { self.latest } else { seqno };
+        if let Some(i) = self.find(want).filter(|_| want != 0) {
+            return Ok(self.copy(i, buf));
+        }
+        // Not held: say why, exactly as a local get would.
+        let kind = if self.latest == 0 {
+            ErrorKind::Empty
+        } else if want > self.latest {
+            ErrorKind::NotYet {
+                seqno: want,
+                latest: self.latest,
+            }
+        } else if want < self.oldest {
+            ErrorKind::Evicted {
+                seqno: want,
+                oldest: self.oldest,
+            }
+        } else {
+            ErrorKind::Corrupt
+        };
+        Err(Error::new(kind, ""))
+    }
+    fn wait_after(&mut self, after: u64) -> Result<u64, Failure> {
+        loop {
+            let got = self
+                .client
+                .follow(after, FOLLOW_WAIT, u64::MAX, self.size)?;
+            let new = !got.meta.is_empty() || got.latest > after;
+            self.take(got);
+            if new {
+                return Ok(self.latest);
+            }
+        }
+    }
+    fn info(&mut self) -> Result<Info, Failure> {
+        Ok(self.client.info()?)
+    }
+}

@@ -1,0 +1,12 @@
+complete -c woof-proxy -l export -d 'Namespace directory to serve (repeatable)' -r -F
+complete -c woof-proxy -l listen -d 'Serve on ENDPOINT (tcp://ADDR:PORT, port 0 = any free one) instead of the namespaces\' CSPOT ports (repeatable)' -r
+complete -c woof-proxy -l bind -d 'Address the CSPOT ports bind [default: 127.0.0.1, or every interface with --keys or --insecure]' -r
+complete -c woof-proxy -l keys -d 'Key directory: CURVE secret key, allowed clients and ACL (see woof(7))' -r -F
+complete -c woof-proxy -l anonymous -d 'Rights of clients without keys (comma-separated: read, write, trigger, create, or all)' -r
+complete -c woof-proxy -l timeout -d 'Longest a follow request may wait, and how long a reply may wait for a slow client before it is dropped' -r
+complete -c woof-proxy -l workers -d 'Threads serving requests (puts, gets, info, create)' -r
+complete -c woof-proxy -l followers -d 'Follow requests that may wait at once (each holds a thread while it waits; threads start as they are needed)' -r
+complete -c woof-proxy -l gen-keys -d 'Make a CURVE key pair in DIR (id.key, id.pub) and exit' -r -F
+complete -c woof-proxy -l insecure -d 'Serve without keys on non-loopback addresses (anyone who can connect gets the --anonymous rights)'
+complete -c woof-proxy -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c woof-proxy -s V -l version -d 'Print version'

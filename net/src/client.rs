@@ -1,0 +1,258 @@
+//! A woof on another host, through its woof-proxy: the client half of woof's
+//! protocol (see `proto`) over one ZMTP connection.
+//!
+//! Every call is bounded by the client's timeout: an unreachable or silent proxy is
+//! an `Unavailable` error (exit 69) within it, never a hang. Errors the proxy
+//! reports come back as the very error the local call would have given.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use woof::{Durability, Error, ErrorKind, Info};
+
+use crate::keys::KeyDir;
+use crate::proto::{self, Elements, OK, Op, num, parse_num};
+use crate::uri::Uri;
+use crate::zmtp::{Conn, CurveClient, NetError, Security};
+
+/// An open connection to the proxy serving `uri`'s namespace.
+pub struct Client {
+    conn: Conn,
+    uri: Uri,
+    keys: KeyDir,
+    timeout: Duration,
+    /// Requests sent whose replies have not been read (pipelined puts).
+    pub in_flight: usize,
+}
+
+/// How to reach proxies: the timeout of each request and the key directory.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub timeout: Duration,
+    pub keys: KeyDir,
+}
+
+impl Options {
+    pub fn new(timeout: Duration, keys: Option<&Path>) -> Options {
+        Options {
+            timeout,
+            keys: KeyDir::for_client(keys),
+        }
+    }
+}
+
+/// A transport error as a woof error about `uri`'s host.
+fn net_error(uri: &Uri, keys: &KeyDir, e: NetError) -> Error {
+    let ctx = format!("woof://{}", uri.authority());
+    let kind = match e {
+        NetError::Unreachable(_) | NetError::Timeout(_) | NetError::Closed(_) => {
+            ErrorKind::Unavailable
+        }
+        NetError::Protocol(_) => ErrorKind::Protocol,
+        NetError::Mechanism(_) | NetError::Denied(_) => ErrorKind::Denied,
+        NetError::Io(_) => ErrorKind::Io,
+    };
+    let text = e.to_string();
+    // The transport names the address; the context already says which host.
+    let text = match text.split_once(": ") {
+        Some((addr, rest)) if addr.parse::<std::net::SocketAddr>().is_ok() => rest.to_string(),
+        _ => text,
+    };
+    let mut detail = if kind == ErrorKind::Unavailable {
+        format!("unreachable: {text}")
+    } else {
+        text
+    };
+    if matches!(e, NetError::Mechanism(_)) && detail.contains("requires CURVE") {
+        detail = format!(
+            "{detail} (looked for {}/servers/{}.pub or {}.pub)",
+            keys.dir.display(),
+            uri.authority(),
+            uri.connect_host()
+        );
+    }
+    Error::new(kind, ctx).detail(detail)
+}
+
+impl Client {
+    /// Connects (and, when the key directory holds the host's public key,
+    /// authenticates with CURVE).
+    pub fn connect(uri: &Uri, opts: &Options) -> Result<Client, Error> {
+        let deadline = Instant::now() + opts.timeout;
+        let addr = uri.resolve()?;
+        let security = match opts.keys.server_key(uri.connect_host(), uri.port())? {
+            None => Security::Null,
+            Some(server) => {
+                let (public, secret) = opts.keys.identity()?;
+                Security::Curve(CurveClient {
+                    server_public: key32(&server, "server key")?,
+                    public: key32(&public, "public key")?,
+                    secret: key32(&secret, "secret key")?,
+                })
+            }
+        };
+        let conn =
+            Conn::connect(addr, &security, deadline).map_err(|e| net_error(uri, &opts.keys, e))?;
+        Ok(Client {
+            conn,
+            uri: uri.clone(),
+            keys: opts.keys.clone(),
+            timeout: opts.timeout,
+            in_flight: 0,
+        })
+    }
+
+    pub fn uri(&self) -> &Uri {
+        &self.uri
+    }
+
+    /// Sends a request without waiting for its reply (see `recv`).
+    pub fn send(&mut self, op: Op, args: &[&[u8]]) -> Result<(), Error> {
+        let deadline = Instant::now() + self.timeout;
+        let mut frames: Vec<&[u8]> = Vec::with_capacity(4 + args.len());
+        frames.push(proto::MAGIC);
+        frames.push(op.token());
+        frames.push(self.uri.namespace.as_bytes());
+        frames.push(self.uri.name.as_bytes());
+        frames.extend_from_slice(args);
+        let r = self.conn.send_request(&frames, deadline);
+        r.map_err(|e| net_error(&self.uri, &self.keys, e))?;
+        self.in_flight += 1;
+        Ok(())
+    }
+
+    /// Reads the next reply: its frames after `OK`, or the error it carries.
+    pub fn recv(&mut self, extra: Duration) -> Result<Vec<Vec<u8>>, Error> {
+        let deadline = Instant::now() + self.timeout + extra;
+        let mut reply = self
+            .conn
+            .recv_reply(deadline)
+            .map_err(|e| net_error(&self.uri, &self.keys, e))?;
+        self.in_flight = self.in_flight.saturating_sub(1);
+        match reply.first().map(Vec::as_slice) {
+            Some(OK) => Ok(reply.split_off(1)),
+            Some(proto::ERR) => {
+                // The proxy names the woof as a local name; the user typed the URI.
+                let e = proto::parse_error(&reply[1..]);
+                let ctx = e.context().to_string();
+                Err(if ctx == self.uri.name {
+                    e.with_context(self.uri.to_string())
+                } else if let Some(rest) = ctx.strip_prefix(&format!("{}: ", self.uri.name)) {
+                    e.with_context(format!("{}: {rest}", self.uri))
+                } else {
+                    e.within(format!("woof://{}", self.uri.authority()))
+                })
+            }
+            _ => Err(Error::new(
+                ErrorKind::Protocol,
+                format!("woof://{}", self.uri.authority()),
+            )
+            .detail("not a woof protocol reply (is this a woof-proxy?)")),
+        }
+    }
+
+    fn call(&mut self, op: Op, args: &[&[u8]], extra: Duration) -> Result<Vec<Vec<u8>>, Error> {
+        self.send(op, args)?;
+        self.recv(extra)
+    }
+
+    pub fn info(&mut self) -> Result<Info, Error> {
+        let r = self.call(Op::Info, &[], Duration::ZERO)?;
+        proto::parse_info(r.first().map_or(&[][..], Vec::as_slice))
+    }
+
+    pub fn create(
+        &mut self,
+        element_size: u64,
+        history: u64,
+        durability: Option<Durability>,
+        schema: &[u8],
+        force: bool,
+    ) -> Result<Info, Error> {
+        let (s, h) = (num(element_size), num(history));
+        let args: [&[u8]; 5] = [
+            &s,
+            &h,
+            proto::durability_token(durability),
+            schema,
+            if force { b"1" } else { b"0" },
+        ];
+        let r = self.call(Op::Create, &args, Duration::ZERO)?;
+        proto::parse_info(r.first().map_or(&[][..], Vec::as_slice))
+    }
+
+    /// Puts one element; returns its seqno.
+    pub fn put(
+        &mut self,
+        handler: &str,
+        cause: &str,
+        durability: Option<Durability>,
+        data: &[u8],
+    ) -> Result<u64, Error> {
+        let args: [&[u8]; 4] = [
+            handler.as_bytes(),
+            cause.as_bytes(),
+            proto::durability_token(durability),
+            data,
+        ];
+        let r = self.call(Op::Put, &args, Duration::ZERO)?;
+        parse_num(r.first().map_or(&[][..], Vec::as_slice), "seqno")
+    }
+
+    /// Sends a batch of whole elements without waiting (pipelining); `recv_batch`
+    /// reads the replies in order.
+    pub fn send_batch(
+        &mut self,
+        handler: &str,
+        cause: &str,
+        durability: Option<Durability>,
+        data: &[u8],
+    ) -> Result<(), Error> {
+        let args: [&[u8]; 4] = [
+            handler.as_bytes(),
+            cause.as_bytes(),
+            proto::durability_token(durability),
+            data,
+        ];
+        self.send(Op::PutBatch, &args)
+    }
+
+    /// The seqnos (first, last) of the oldest batch in flight.
+    pub fn recv_batch(&mut self) -> Result<(u64, u64), Error> {
+        let r = self.recv(Duration::ZERO)?;
+        match &r[..] {
+            [a, b] => Ok((parse_num(a, "first")?, parse_num(b, "last")?)),
+            _ => Err(Error::new(ErrorKind::Protocol, "putb reply").detail("expected first, last")),
+        }
+    }
+
+    /// Held elements of `from..=to` (0, 0: the latest; to 0: up to the latest), at
+    /// most one reply's worth; the caller asks again from where it stopped.
+    pub fn get(&mut self, from: u64, to: u64, element_size: usize) -> Result<Elements, Error> {
+        let (f, t) = (num(from), num(to));
+        let r = self.call(Op::Get, &[&f, &t], Duration::ZERO)?;
+        Elements::parse(&r, element_size)
+    }
+
+    /// Elements after `after`, waiting up to `wait` on the proxy for one to arrive.
+    pub fn follow(
+        &mut self,
+        after: u64,
+        wait: Duration,
+        max: u64,
+        element_size: usize,
+    ) -> Result<Elements, Error> {
+        let (a, w, m) = (num(after), num(wait.as_millis() as u64), num(max));
+        let r = self.call(Op::Follow, &[&a, &w, &m], wait)?;
+        Elements::parse(&r, element_size)
+    }
+}
+
+fn key32(z85: &str, what: &str) -> Result<[u8; 32], Error> {
+    crate::z85::decode(z85)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
+        .ok_or_else(|| {
+            Error::new(ErrorKind::BadData, what.to_string()).detail("not a Z85 CURVE key")
+        })
+}

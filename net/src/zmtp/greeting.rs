@@ -1,0 +1,96 @@
+//! The 64-byte ZMTP 3 greeting: signature, version, security mechanism, role.
+
+use std::time::Instant;
+
+use super::error::NetError;
+use super::wire::Wire;
+
+const LEN: usize = 64;
+/// Signature (10) + major version: enough to tell a ZMTP 3 peer from anything else
+/// before waiting for the rest, which an older peer would never send.
+pub(crate) const HEAD: usize = 11;
+
+/// Our greeting: ZMTP 3.1 (libzmq 4.3 speaks 3.1 and accepts 3.0), client role.
+pub(crate) fn ours(mechanism: &str) -> [u8; LEN] {
+    let mut g = [0u8; LEN];
+    g[0] = 0xff;
+    g[9] = 0x7f;
+    g[10] = 3;
+    g[11] = 1;
+    let name = mechanism.as_bytes();
+    let n = name.len().min(20);
+    g[12..12 + n].copy_from_slice(&name[..n]);
+    g
+}
+
+/// What the server's greeting says.
+#[derive(Debug)]
+pub(crate) struct Peer {
+    /// The server's mechanism. Its minor version does not matter to us: 3.0 servers
+    /// just never send ERROR or PING.
+    pub mechanism: String,
+}
+
+pub(crate) fn read(wire: &mut Wire, deadline: Instant) -> Result<Peer, NetError> {
+    const DOING: &str = "waiting for the server's greeting";
+    let mut g = [0u8; LEN];
+    wire.read_exact(&mut g[..HEAD], deadline, DOING)?;
+    // libzmq puts a length in bytes 1-8 (for ZMTP 1.0 compatibility): only the first
+    // byte and the low bit of the tenth are fixed.
+    if g[0] != 0xff || g[9] & 0x01 == 0 {
+        return Err(NetError::protocol(
+            "not a ZMTP server (bad greeting signature)",
+        ));
+    }
+    let major = g[10];
+    if major < 3 {
+        return Err(NetError::protocol(format!(
+            "server speaks ZMTP revision {major}, woof needs ZMTP 3"
+        )));
+    }
+    wire.read_exact(&mut g[HEAD..], deadline, DOING)?;
+    let mechanism = parse_mechanism(&g[12..32])?;
+    Ok(Peer { mechanism })
+}
+
+/// A mechanism name: printable ASCII (RFC 23 allows upper case, digits, `-_.+`),
+/// padded with NULs.
+fn parse_mechanism(field: &[u8]) -> Result<String, NetError> {
+    let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
+    let (name, pad) = field.split_at(end);
+    let valid = !name.is_empty()
+        && name
+            .iter()
+            .all(|&b| b.is_ascii_uppercase() || b.is_ascii_digit() || b"-_.+".contains(&b))
+        && pad.iter().all(|&b| b == 0);
+    if !valid {
+        return Err(NetError::protocol(format!(
+            "bad mechanism name in greeting ({})",
+            field.escape_ascii()
+        )));
+    }
+    Ok(String::from_utf8_lossy(name).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_greeting_layout() {
+        let g = ours("CURVE");
+        assert_eq!(&g[..12], b"\xff\0\0\0\0\0\0\0\0\x7f\x03\x01");
+        assert_eq!(&g[12..18], b"CURVE\0");
+        assert!(g[32..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn mechanism_names() {
+        let mut f = [0u8; 20];
+        f[..4].copy_from_slice(b"NULL");
+        assert_eq!(parse_mechanism(&f).ok().as_deref(), Some("NULL"));
+        f[6] = b'X';
+        assert!(parse_mechanism(&f).is_err());
+        assert!(parse_mechanism(&[0u8; 20]).is_err());
+    }
+}

@@ -1,0 +1,238 @@
+//! Who may do what: CURVE client allow-list (a ZAP handler) and the per-namespace ACL.
+//!
+//! The ACL (`KEYS/acl`) has one rule per line: `NAMESPACE CLIENT RIGHTS`, where
+//! NAMESPACE is an exported path or `*`, CLIENT a name from `KEYS/clients/NAME.pub`
+//! or `*`, and RIGHTS a comma list of read, write, trigger, create (or all). A
+//! client's rights in a namespace are the union of the rules that match; no rule, no
+//! rights. Clients and ACL are re-read at every new connection (the ZAP request), so
+//! adding a client or a right needs no restart.
+
+use std::sync::{Arc, RwLock};
+use std::thread;
+
+use woof::{Error, ErrorKind};
+use woof_net::keys::KeyDir;
+
+pub const READ: u8 = 1;
+pub const WRITE: u8 = 2;
+pub const TRIGGER: u8 = 4;
+pub const CREATE: u8 = 8;
+
+pub fn right_name(r: u8) -> &'static str {
+    match r {
+        READ => "read",
+        WRITE => "write",
+        TRIGGER => "trigger",
+        _ => "create",
+    }
+}
+
+pub fn parse_rights(s: &str) -> Result<u8, String> {
+    let mut r = 0;
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        r |= match part {
+            "read" => READ,
+            "write" => WRITE,
+            "trigger" => TRIGGER,
+            "create" => CREATE,
+            "all" => READ | WRITE | TRIGGER | CREATE,
+            "none" => 0,
+            other => {
+                return Err(format!(
+                    "unknown right '{other}' (read, write, trigger, create, all, none)"
+                ));
+            }
+        };
+    }
+    Ok(r)
+}
+
+struct Rule {
+    namespace: Option<String>,
+    client: Option<String>,
+    rights: u8,
+}
+
+#[derive(Default)]
+pub struct Acl {
+    rules: Vec<Rule>,
+}
+
+impl Acl {
+    pub fn parse(text: &str, origin: &str) -> Result<Acl, Error> {
+        let mut rules = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let bad = |why: String| {
+                Error::new(ErrorKind::BadData, format!("{origin}: line {}", i + 1)).detail(why)
+            };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [ns, client, rights] = fields[..] else {
+                return Err(bad("expected: NAMESPACE CLIENT RIGHTS".into()));
+            };
+            let any = |s: &str| (s != "*").then(|| s.to_string());
+            rules.push(Rule {
+                namespace: any(ns),
+                client: any(client),
+                rights: parse_rights(rights).map_err(bad)?,
+            });
+        }
+        Ok(Acl { rules })
+    }
+
+    pub fn rights(&self, namespace: &str, client: &str) -> u8 {
+        self.rules
+            .iter()
+            .filter(|r| r.namespace.as_deref().is_none_or(|n| n == namespace))
+            .filter(|r| r.client.as_deref().is_none_or(|c| c == client))
+            .fold(0, |acc, r| acc | r.rights)
+    }
+}
+
+/// The proxy's access policy.
+pub struct Policy {
+    pub keys: Option<KeyDir>,
+    pub anonymous: u8,
+    acl: RwLock<Acl>,
+    clients: RwLock<Vec<(String, String)>>,
+}
+
+impl Policy {
+    pub fn new(keys: Option<KeyDir>, anonymous: u8) -> Result<Policy, Error> {
+        let p = Policy {
+            keys,
+            anonymous,
+            acl: RwLock::new(Acl::default()),
+            clients: RwLock::new(Vec::new()),
+        };
+        p.reload()?;
+        Ok(p)
+    }
+
+    /// Re-reads clients and ACL; on error the previous ones stay in force.
+    pub fn reload(&self) -> Result<(), Error> {
+        let Some(keys) = &self.keys else {
+            return Ok(());
+        };
+        let clients = keys.clients()?;
+        let path = keys.acl_path();
+        let acl = match std::fs::read_to_string(&path) {
+            Ok(text) => Acl::parse(&text, &path.display().to_string())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Acl::default(),
+            Err(e) => return Err(Error::io(path.display().to_string(), e)),
+        };
+        if let Ok(mut c) = self.clients.write() {
+            *c = clients;
+        }
+        if let Ok(mut a) = self.acl.write() {
+            *a = acl;
+        }
+        Ok(())
+    }
+
+    /// The rights of `user` (the client's name from ZAP; None without keys).
+    pub fn rights(&self, namespace: &str, user: Option<&str>) -> u8 {
+        match (&self.keys, user) {
+            (None, _) => self.anonymous,
+            (Some(_), Some(u)) => self.acl.read().map_or(0, |a| a.rights(namespace, u)),
+            (Some(_), None) => 0,
+        }
+    }
+
+    fn client_named(&self, z85_key: &str) -> Option<String> {
+        let clients = self.clients.read().ok()?;
+        clients
+            .iter()
+            .find(|(_, k)| k == z85_key)
+            .map(|(n, _)| n.clone())
+    }
+}
+
+/// Serves ZAP (ZeroMQ RFC 27) on inproc: each CURVE handshake asks whether the
+/// client's public key is allowed in; the reply's user id is its name, which every
+/// request then carries as the `User-Id` property.
+pub fn start_zap(ctx: &zmq::Context, policy: Arc<Policy>) -> Result<(), Error> {
+    let sock = ctx
+        .socket(zmq::REP)
+        .and_then(|s| s.bind("inproc://zeromq.zap.01").map(|_| s))
+        .map_err(|e| Error::new(ErrorKind::Io, "ZAP handler").detail(e.to_string()))?;
+    thread::Builder::new()
+        .name("zap".into())
+        .spawn(move || {
+            loop {
+                let Ok(req) = sock.recv_multipart(0) else {
+                    continue;
+                };
+                let reply = zap_reply(&policy, &req);
+                let _ = sock.send_multipart(reply, 0);
+            }
+        })
+        .map_err(|e| Error::io("ZAP thread", e))?;
+    Ok(())
+}
+
+fn zap_reply(policy: &Policy, req: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let id = req.get(1).cloned().unwrap_or_default();
+    let answer = |code: &str, text: &str, user: &str| {
+        vec![
+            b"1.0".to_vec(),
+            id.clone(),
+            code.as_bytes().to_vec(),
+            text.as_bytes().to_vec(),
+            user.as_bytes().to_vec(),
+            Vec::new(),
+        ]
+    };
+    // version, request id, domain, address, identity, mechanism, credentials...
+    if req.len() < 7 || req[0] != b"1.0" || req[5] != b"CURVE" || req[6].len() != 32 {
+        return answer("400", "unsupported request", "");
+    }
+    if let Err(e) = policy.reload() {
+        eprintln!("woof-proxy: keeping the previous clients and ACL: {e}");
+    }
+    let Ok(key) = zmq::z85_encode(&req[6]) else {
+        return answer("400", "bad key", "");
+    };
+    match policy.client_named(&key) {
+        Some(name) => answer("200", "OK", &name),
+        None => {
+            eprintln!(
+                "woof-proxy: refused a client from {} with unknown key {key}",
+                String::from_utf8_lossy(&req[3])
+            );
+            answer("400", "unknown client key", "")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acl_rules_unite_and_wildcards_match() {
+        let acl = Acl::parse(
+            "# ns client rights\n/srv/a edge read,write\n/srv/a * read\n* admin all # everything\n",
+            "acl",
+        )
+        .expect("parse");
+        assert_eq!(acl.rights("/srv/a", "edge"), READ | WRITE);
+        assert_eq!(acl.rights("/srv/a", "other"), READ);
+        assert_eq!(acl.rights("/srv/b", "edge"), 0);
+        assert_eq!(
+            acl.rights("/srv/b", "admin"),
+            READ | WRITE | TRIGGER | CREATE
+        );
+        let e = Acl::parse("/srv/a edge read,fly\n", "acl")
+            .err()
+            .map(|e| e.to_string());
+        assert_eq!(
+            e.as_deref(),
+            Some("acl: line 1: unknown right 'fly' (read, write, trigger, create, all, none)")
+        );
+        assert!(Acl::parse("/srv/a edge\n", "acl").is_err());
+    }
+}

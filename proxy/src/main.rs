@@ -1,0 +1,64 @@
+//! `woof-proxy`: serves namespaces over ZeroMQ (see `woof_cli::proxy` for the
+//! command line and woof(7) for the protocols).
+
+mod auth;
+mod cache;
+mod cspot;
+mod exports;
+mod ops;
+mod server;
+
+use std::sync::Arc;
+
+use woof::{Error, ErrorKind};
+use woof_cli::Failure;
+use woof_cli::proxy::Args;
+use woof_net::keys::KeyDir;
+
+fn main() -> std::process::ExitCode {
+    woof_cli::run_main("woof-proxy", run)
+}
+
+fn run(args: Args) -> Result<(), Failure> {
+    if let Some(dir) = &args.gen_keys {
+        return gen_keys(dir);
+    }
+    let anonymous = auth::parse_rights(&args.anonymous)
+        .map_err(|why| Failure::usage(format!("--anonymous: {why}")))?;
+    let (exports, endpoints) = exports::plan(&args)?;
+    if endpoints.len() > 255 {
+        return Err(Failure::usage("at most 255 endpoints"));
+    }
+    let keys = args.keys.as_ref().map(KeyDir::new);
+    let secret = match &keys {
+        Some(k) => Some(k.identity()?.1),
+        None => None,
+    };
+    let policy = Arc::new(auth::Policy::new(keys, anonymous)?);
+    let shared = server::Shared {
+        exports,
+        endpoints,
+        policy,
+        cache: cache::Cache::default(),
+        follow_cap: args.timeout,
+    };
+    server::run(shared, args.workers, args.followers, secret)?;
+    Ok(())
+}
+
+fn gen_keys(dir: &std::path::Path) -> Result<(), Failure> {
+    let pair = zmq::CurveKeyPair::new().map_err(|e| {
+        Error::new(ErrorKind::Io, "CURVE").detail(format!("libzmq cannot make keys: {e}"))
+    })?;
+    let z = |k: &[u8]| {
+        zmq::z85_encode(k).map_err(|e| Error::new(ErrorKind::Io, "CURVE").detail(e.to_string()))
+    };
+    let (public, secret) = (z(&pair.public_key)?, z(&pair.secret_key)?);
+    KeyDir::new(dir).write_identity(&public, &secret)?;
+    println!("{public}");
+    eprintln!(
+        "woof-proxy: wrote {0}/id.key and {0}/id.pub; give id.pub to the other side",
+        dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,336 @@
+//! woof's own protocol on the server side (woof(7), "Network protocol"; the codec is
+//! `woof_net::proto`). Every request gets a reply: `OK ...` or an error that the
+//! client turns back into the local error, with the same message and exit code.
+
+use std::time::Duration;
+
+use woof::{CreateOptions, Durability, Error, ErrorKind, Namespace, Woof};
+use woof_net::proto::{
+    self, MAX_BATCH_DATA, MAX_FOLLOW_WAIT_MS, MAX_REPLY_DATA, META, OK, Op, num, parse_num,
+    parse_text,
+};
+
+use crate::auth::{self, CREATE, READ, TRIGGER, WRITE};
+use crate::cache::Cache;
+use crate::server::Shared;
+
+type Frames = Vec<Vec<u8>>;
+
+/// What a worker needs to serve one request.
+pub struct Request<'a> {
+    /// Exports served on the endpoint the request came in on.
+    pub exports: &'a [usize],
+    /// The client's name (CURVE), None without keys.
+    pub user: Option<&'a str>,
+    pub frames: &'a [Vec<u8>],
+}
+
+/// Which pool serves a request: follows may wait, so they have their own threads.
+pub fn is_follow(frames: &[Vec<u8>]) -> bool {
+    frames.len() > 1 && frames[0] == proto::MAGIC && frames[1] == Op::Follow.token()
+}
+
+pub fn handle(shared: &Shared, cache: &Cache, req: &Request) -> Frames {
+    match serve(shared, cache, req) {
+        Ok(frames) => frames,
+        Err(e) => proto::error_reply(&e),
+    }
+}
+
+/// Whether the request cannot wait on anything: a get, an info, or a put that
+/// needs no sync (see `server::quick`).
+pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
+    let f = req.frames;
+    if f.len() < 4 || f[0] != proto::MAGIC {
+        return true; // answered with an error at once
+    }
+    match Op::parse(&f[1]) {
+        Some(Op::Get | Op::Info) => true,
+        Some(Op::Put | Op::PutBatch) if f.len() == 8 => match f[6].as_slice() {
+            b"none" => true,
+            b"" => no_sync_by_default(shared, cache, req),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// Whether the woof a request names puts without syncing by default.
+pub fn no_sync_by_default(shared: &Shared, cache: &Cache, req: &Request) -> bool {
+    let f = req.frames;
+    let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
+    else {
+        return true;
+    };
+    let Ok((export, ns)) = find_export(shared, req.exports, ns_path) else {
+        return true;
+    };
+    cache
+        .get(export, ns, name)
+        .is_ok_and(|w| w.header().durability == Durability::None)
+}
+
+fn protocol(what: &str, why: &str) -> Error {
+    Error::new(ErrorKind::Protocol, what.to_string()).detail(why.to_string())
+}
+
+fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error> {
+    let f = req.frames;
+    if f.first().map(Vec::as_slice) != Some(proto::MAGIC) {
+        return Err(protocol(
+            "request",
+            "unsupported protocol version (this proxy speaks WOOF/1)",
+        ));
+    }
+    let op = f
+        .get(1)
+        .and_then(|o| Op::parse(o))
+        .ok_or_else(|| protocol("request", "unknown operation"))?;
+    if f.len() != 4 + op.arity() {
+        return Err(protocol(
+            "request",
+            &format!(
+                "{} takes {} frames, got {}",
+                String::from_utf8_lossy(op.token()),
+                4 + op.arity(),
+                f.len()
+            ),
+        ));
+    }
+    let ns_path = parse_text(&f[2], "namespace")?;
+    let name = parse_text(&f[3], "woof name")?;
+    let (export, ns) = find_export(shared, req.exports, ns_path)?;
+    woof::name::validate("woof name", name)?;
+    let rights = shared.policy.rights(ns_path, req.user);
+    let need = |right: u8| -> Result<(), Error> {
+        if rights & right == right {
+            return Ok(());
+        }
+        Err(Error::new(ErrorKind::Denied, name).detail(format!(
+            "{} has no {} right in {ns_path}",
+            req.user.unwrap_or("this client"),
+            auth::right_name(right)
+        )))
+    };
+    let args = &f[4..];
+    match op {
+        Op::Create => {
+            need(CREATE)?;
+            create(ns, name, args)
+        }
+        Op::Put | Op::PutBatch => {
+            need(WRITE)?;
+            let handler = parse_text(&args[0], "handler")?;
+            if !handler.is_empty() {
+                need(TRIGGER)?;
+            }
+            let woof = &*cache.get(export, ns, name)?;
+            put(ns, woof, name, handler, args, op == Op::PutBatch)
+        }
+        Op::Get => {
+            need(READ)?;
+            let woof = &*cache.get(export, ns, name)?;
+            get(
+                woof,
+                parse_num(&args[0], "from")?,
+                parse_num(&args[1], "to")?,
+            )
+        }
+        Op::Follow => {
+            need(READ)?;
+            let woof = &*cache.get(export, ns, name)?;
+            let wait = parse_num(&args[1], "wait_ms")?
+                .min(MAX_FOLLOW_WAIT_MS)
+                .min(shared.follow_cap.as_millis() as u64);
+            follow(
+                woof,
+                parse_num(&args[0], "after")?,
+                Duration::from_millis(wait),
+                parse_num(&args[2], "max")?,
+            )
+        }
+        Op::Info => {
+            need(READ)?;
+            let woof = &*cache.get(export, ns, name)?;
+            Ok(vec![OK.to_vec(), proto::info_text(&woof.info())])
+        }
+    }
+}
+
+fn find_export<'s>(
+    shared: &'s Shared,
+    served: &[usize],
+    path: &str,
+) -> Result<(usize, &'s Namespace), Error> {
+    served
+        .iter()
+        .copied()
+        .find(|&i| shared.exports[i].path == path)
+        .map(|i| (i, &shared.exports[i].ns))
+        .ok_or_else(|| {
+            Error::new(ErrorKind::NotFound, format!("namespace {path}")).detail("not exported here")
+        })
+}
+
+fn create(ns: &Namespace, name: &str, args: &[Vec<u8>]) -> Result<Frames, Error> {
+    let mut opts = CreateOptions::new(
+        parse_num(&args[0], "element_size")?,
+        parse_num(&args[1], "history")?,
+    );
+    if let Some(d) = proto::parse_durability(&args[2])? {
+        opts.durability = d;
+    }
+    if !args[3].is_empty() {
+        // The same checks as woof-create's: a schema from the network is input.
+        let text = parse_text(&args[3], "schema")?;
+        let schema = woof::schema::Schema::parse(text)
+            .and_then(|s| woof_cli::records::check_defaults(&s).map(|()| s))
+            .map_err(|e| e.within(name))?;
+        if schema.element_size() as u64 != opts.element_size {
+            return Err(Error::new(ErrorKind::BadData, name).detail(format!(
+                "the schema makes {}-byte elements, not {}",
+                schema.element_size(),
+                opts.element_size
+            )));
+        }
+        opts.schema = schema.text().into_bytes();
+    }
+    opts.force = match args[4].as_slice() {
+        b"0" => false,
+        b"1" => true,
+        _ => return Err(protocol("force", "expected 0 or 1")),
+    };
+    let woof = ns.create_woof(name, &opts)?;
+    Ok(vec![OK.to_vec(), proto::info_text(&woof.info())])
+}
+
+fn put(
+    ns: &Namespace,
+    woof: &Woof,
+    name: &str,
+    handler: &str,
+    args: &[Vec<u8>],
+    batch: bool,
+) -> Result<Frames, Error> {
+    let cause = parse_text(&args[1], "cause")?;
+    let durability = proto::parse_durability(&args[2])?.unwrap_or(woof.header().durability);
+    let data = &args[3];
+    let size = woof.element_size();
+    if !batch {
+        woof.check_size(data.len()).map_err(|e| e.within(name))?;
+    } else if data.is_empty()
+        || !data.len().is_multiple_of(size)
+        || data.len() > MAX_BATCH_DATA.max(size)
+    {
+        return Err(Error::new(ErrorKind::BadData, name).detail(format!(
+            "a batch of {} bytes is not 1 or more whole {size}-byte elements (at most {} bytes)",
+            data.len(),
+            MAX_BATCH_DATA.max(size)
+        )));
+    }
+    let (first, last) = if handler.is_empty() {
+        let mut w = woof.writer().map_err(|e| e.within(name))?;
+        let mut first = 0;
+        let mut last = 0;
+        for el in data.chunks_exact(size) {
+            last = w.append(el).map_err(|e| e.within(name))?;
+            if first == 0 {
+                first = last;
+            }
+        }
+        drop(w);
+        if durability != Durability::None {
+            woof.sync(first, last).map_err(|e| e.within(name))?;
+        }
+        (first, last)
+    } else {
+        ns.handler_path(handler)?;
+        let log = ns.trigger_log()?;
+        let (mut first, mut last, mut t0, mut t1) = (0, 0, 0, 0);
+        for el in data.chunks_exact(size) {
+            match woof::log::put_triggered(&log, woof, name, el, handler, cause, Durability::None) {
+                Ok((s, t)) => {
+                    (last, t1) = (s, t);
+                    if first == 0 {
+                        (first, t0) = (s, t);
+                    }
+                }
+                Err(e) if first != 0 => {
+                    return Err(e
+                        .within(name)
+                        .detail(format!("put {first}..{last} before this")));
+                }
+                Err(e) => return Err(e.within(name)),
+            }
+        }
+        if durability != Durability::None {
+            woof.sync(first, last).map_err(|e| e.within(name))?;
+            log.sync(t0, t1).map_err(|e| e.within(name))?;
+        }
+        (first, last)
+    };
+    Ok(if batch {
+        vec![OK.to_vec(), num(first), num(last)]
+    } else {
+        vec![OK.to_vec(), num(first)]
+    })
+}
+
+/// Elements `from..=to` that are held (0..0: the latest), at most MAX_REPLY_DATA
+/// bytes; the client works out what is missing from latest and oldest.
+fn get(woof: &Woof, from: u64, to: u64) -> Result<Frames, Error> {
+    let latest = woof.latest();
+    let (from, to) = if from == 0 {
+        (latest, latest)
+    } else {
+        (from, if to == 0 { latest } else { to })
+    };
+    Ok(elements(woof, from, to, u64::MAX))
+}
+
+fn follow(woof: &Woof, after: u64, wait: Duration, max: u64) -> Result<Frames, Error> {
+    if woof.latest() <= after {
+        woof.wait_after(after, Some(wait));
+    }
+    Ok(elements(
+        woof,
+        after.saturating_add(1),
+        u64::MAX,
+        max.max(1),
+    ))
+}
+
+fn elements(woof: &Woof, from: u64, to: u64, max: u64) -> Frames {
+    let size = woof.element_size();
+    let latest = woof.latest();
+    let mut s = from.max(woof.oldest_for(latest)).max(1);
+    let to = to.min(latest);
+    let room = (MAX_REPLY_DATA / size).max(1) as u64;
+    let n = to.saturating_add(1).saturating_sub(s).min(room).min(max);
+    let mut meta = Vec::with_capacity(n as usize * META);
+    let mut data = vec![0u8; n as usize * size];
+    let mut got = 0usize;
+    while s <= to && (got as u64) < n {
+        match woof.get(s, &mut data[got * size..(got + 1) * size]) {
+            Ok(el) => {
+                proto::push_meta(&mut meta, &el);
+                got += 1;
+                s += 1;
+            }
+            // Overwritten while we copied: go on from what is held now.
+            Err(e) => match e.kind() {
+                ErrorKind::Evicted { oldest, .. } => s = (*oldest).max(s + 1),
+                // A corrupt slot is never returned as data.
+                _ => s += 1,
+            },
+        }
+    }
+    data.truncate(got * size);
+    vec![
+        OK.to_vec(),
+        num(latest),
+        num(woof.oldest_for(woof.latest())),
+        meta,
+        data,
+    ]
+}

@@ -1,0 +1,443 @@
+//! The sockets and threads of woof-proxy.
+//!
+//! One dispatcher thread owns every socket clients talk to (a ROUTER per endpoint:
+//! ZeroMQ sockets are not thread-safe). It hands each request to a pool — requests
+//! to the workers, follows (which may wait) to the followers, so a crowd of idle
+//! followers can never starve puts and gets — and sends back the replies the pools
+//! push to it over inproc. A full pool queue answers "busy" at once (exit 75 on the
+//! client), never by hanging.
+//!
+//! Requests of one connection run one at a time, in the order sent: a client that
+//! pipelines batches gets them appended in its order and its replies in order, as
+//! over one TCP stream; different clients run in parallel.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use woof::{Error, ErrorKind};
+use woof_net::proto::{self, MAX_MESSAGE};
+
+use crate::auth::Policy;
+use crate::cache::Cache;
+use crate::cspot;
+use crate::exports::{Endpoint, Export};
+use crate::ops::{self, Request};
+
+/// What every thread reads.
+pub struct Shared {
+    pub exports: Vec<Export>,
+    pub endpoints: Vec<Endpoint>,
+    pub policy: Arc<Policy>,
+    /// The woofs served, open once for every thread.
+    pub cache: Cache,
+    /// Longest a follow waits; also how long a reply may wait on a slow client.
+    pub follow_cap: Duration,
+}
+
+/// A request on its way to a pool.
+struct Job {
+    endpoint: usize,
+    /// Routing frames: the client's identity and, from REQ-style clients, the empty
+    /// delimiter — sent back in front of the reply.
+    envelope: Vec<Vec<u8>>,
+    user: Option<String>,
+    frames: Vec<Vec<u8>>,
+    /// Refused for want of room: answered "busy" in its turn, so that the replies of
+    /// a pipelining client stay in the order of its requests.
+    refused: bool,
+}
+
+/// A bounded queue feeding one pool of threads, which grows on demand up to its
+/// most (followers start none until someone follows).
+struct Queue {
+    state: Mutex<State>,
+    ready: Condvar,
+    limit: usize,
+    max_threads: usize,
+    name: &'static str,
+}
+
+struct State {
+    jobs: VecDeque<Job>,
+    /// Threads waiting for a job, and threads in all.
+    idle: usize,
+    threads: usize,
+}
+
+impl Queue {
+    fn new(name: &'static str, limit: usize, max_threads: usize) -> Arc<Queue> {
+        Arc::new(Queue {
+            state: Mutex::new(State {
+                jobs: VecDeque::new(),
+                idle: 0,
+                threads: 0,
+            }),
+            ready: Condvar::new(),
+            limit,
+            max_threads,
+            name,
+        })
+    }
+
+    /// Queues the job, or gives it back when the queue is full. Ok(true): start one
+    /// more thread, there are more jobs than idle threads.
+    fn push(&self, job: Job) -> Result<bool, Job> {
+        let Ok(mut q) = self.state.lock() else {
+            return Err(job);
+        };
+        if q.jobs.len() >= self.limit {
+            return Err(job);
+        }
+        q.jobs.push_back(job);
+        let grow = q.jobs.len() > q.idle && q.threads < self.max_threads;
+        if grow {
+            q.threads += 1;
+        }
+        self.ready.notify_one();
+        Ok(grow)
+    }
+
+    fn pop(&self) -> Option<Job> {
+        let mut q = self.state.lock().ok()?;
+        loop {
+            if let Some(j) = q.jobs.pop_front() {
+                return Some(j);
+            }
+            q.idle += 1;
+            q = self.ready.wait(q).ok()?;
+            q.idle -= 1;
+        }
+    }
+
+    /// A thread that was counted could not be started.
+    fn not_started(&self) {
+        if let Ok(mut q) = self.state.lock() {
+            q.threads -= 1;
+        }
+    }
+}
+
+/// Starts one thread of `queue`'s pool.
+type Spawn<'a> = &'a dyn Fn(&Arc<Queue>);
+
+fn zerr(what: impl Into<String>, e: zmq::Error) -> Error {
+    Error::new(ErrorKind::Io, what).detail(e.to_string())
+}
+
+/// Binds every endpoint (reporting each on stderr), starts the pools, and serves
+/// until the process is killed.
+pub fn run(
+    shared: Shared,
+    workers: u32,
+    followers: u32,
+    secret: Option<String>,
+) -> Result<(), Error> {
+    let ctx = zmq::Context::new();
+    if secret.is_some() {
+        crate::auth::start_zap(&ctx, Arc::clone(&shared.policy))?;
+    }
+    let mut routers = Vec::new();
+    for ep in &shared.endpoints {
+        let names: Vec<&str> = ep
+            .exports
+            .iter()
+            .map(|&i| shared.exports[i].path.as_str())
+            .collect();
+        let sock = ctx.socket(zmq::ROUTER).map_err(|e| zerr("socket", e))?;
+        sock.set_maxmsgsize(MAX_MESSAGE)
+            .map_err(|e| zerr("socket", e))?;
+        sock.set_linger(0).map_err(|e| zerr("socket", e))?;
+        // libzmq refuses an IPv6 address ("No such device") unless told; only then,
+        // since it would show IPv4 ones as mapped (`[::ffff:127.0.0.1]`).
+        if ep.bind.starts_with("tcp://[") {
+            sock.set_ipv6(true).map_err(|e| zerr("socket", e))?;
+        }
+        sock.set_sndtimeo(shared.follow_cap.as_millis().min(i32::MAX as u128) as i32)
+            .map_err(|e| zerr("socket", e))?;
+        if let Some(key) = &secret {
+            sock.set_curve_server(true).map_err(|e| zerr("CURVE", e))?;
+            sock.set_curve_secretkey(key.as_bytes())
+                .map_err(|e| zerr("CURVE", e))?;
+            sock.set_zap_domain("woof").map_err(|e| zerr("CURVE", e))?;
+        }
+        sock.bind(&ep.bind).map_err(|e| {
+            let why = if e == zmq::Error::EADDRINUSE {
+                "address already in use (another woof-proxy, or another program, has this port)"
+                    .to_string()
+            } else {
+                e.to_string()
+            };
+            Error::new(
+                ErrorKind::Unavailable,
+                format!("{} ({})", ep.bind, names.join(", ")),
+            )
+            .detail(why)
+        })?;
+        let bound = match sock.get_last_endpoint() {
+            Ok(Ok(s)) => s,
+            _ => ep.bind.clone(),
+        };
+        eprintln!(
+            "woof-proxy: serving {} on {bound}{}",
+            names.join(", "),
+            if secret.is_some() { " (CURVE)" } else { "" }
+        );
+        routers.push(sock);
+    }
+    let replies = ctx.socket(zmq::PULL).map_err(|e| zerr("socket", e))?;
+    replies
+        .bind("inproc://replies")
+        .map_err(|e| zerr("inproc", e))?;
+
+    let shared = Arc::new(shared);
+    let requests = Queue::new("worker", workers as usize * 256, workers as usize);
+    let follows = Queue::new("follower", followers as usize * 4, followers as usize);
+    let spawn = |queue: &Arc<Queue>| {
+        let (ctx, shared, q) = (ctx.clone(), Arc::clone(&shared), Arc::clone(queue));
+        let started = thread::Builder::new()
+            .name(queue.name.to_string())
+            .spawn(move || serve_pool(&ctx, &shared, &q));
+        if let Err(e) = started {
+            eprintln!("woof-proxy: cannot start a {} thread: {e}", queue.name);
+            queue.not_started();
+        }
+    };
+    // The workers all start now; followers when there is something to follow.
+    if let Ok(mut q) = requests.state.lock() {
+        q.threads = workers as usize;
+    }
+    for _ in 0..workers {
+        spawn(&requests);
+    }
+    let pools = Pools {
+        requests: &requests,
+        follows: &follows,
+        spawn: &spawn,
+    };
+    dispatch(&shared, &routers, &replies, &pools)
+}
+
+/// Per connection (endpoint, identity): the requests waiting for the one in a pool.
+type Backlog = HashMap<(usize, Vec<u8>), VecDeque<Job>>;
+
+/// Most requests one connection may have queued behind its running one.
+const MAX_BACKLOG: usize = 1024;
+
+fn dispatch(
+    shared: &Shared,
+    routers: &[zmq::Socket],
+    replies: &zmq::Socket,
+    pools: &Pools,
+) -> Result<(), Error> {
+    let mut backlog = Backlog::new();
+    let cache = &shared.cache;
+    loop {
+        let mut items: Vec<zmq::PollItem> = routers
+            .iter()
+            .map(|s| s.as_poll_item(zmq::POLLIN))
+            .collect();
+        items.push(replies.as_poll_item(zmq::POLLIN));
+        zmq::poll(&mut items, -1).map_err(|e| zerr("poll", e))?;
+        let ready: Vec<bool> = items.iter().map(zmq::PollItem::is_readable).collect();
+        drop(items);
+        if ready[routers.len()] {
+            // Replies first: they free clients and queue space.
+            while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
+                if let Some(key) = forward_reply(routers, frames) {
+                    pools.next_of(routers, &mut backlog, key);
+                }
+            }
+        }
+        for (i, sock) in routers.iter().enumerate() {
+            if !ready[i] {
+                continue;
+            }
+            while let Some(job) = receive(sock, i) {
+                let key = (i, job.envelope[0].clone());
+                match backlog.get_mut(&key) {
+                    // Far beyond any window: a client that never reads its replies
+                    // loses these requests rather than the proxy its memory.
+                    Some(waiting) if waiting.len() >= 4 * MAX_BACKLOG => {}
+                    Some(waiting) if waiting.len() >= MAX_BACKLOG => {
+                        // Keep only what the "busy" reply needs.
+                        let mut job = job;
+                        job.frames.truncate(1);
+                        job.refused = true;
+                        waiting.push_back(job);
+                    }
+                    Some(waiting) => waiting.push_back(job),
+                    None if quick(shared, cache, &job) => {
+                        let reply = answer(shared, cache, &job);
+                        let mut out = job.envelope;
+                        out.extend(reply);
+                        let _ = sock.send_multipart(out, zmq::DONTWAIT);
+                    }
+                    None => {
+                        backlog.insert(key.clone(), VecDeque::new());
+                        pools.start(routers, &mut backlog, key, job);
+                    }
+                }
+            }
+        }
+    }
+}
+
+struct Pools<'a> {
+    requests: &'a Arc<Queue>,
+    follows: &'a Arc<Queue>,
+    spawn: Spawn<'a>,
+}
+
+impl Pools<'_> {
+    /// Hands `job` (the connection's next) to its pool; when the pool is full, the
+    /// client hears "busy" and the connection's next request goes.
+    fn start(
+        &self,
+        routers: &[zmq::Socket],
+        backlog: &mut Backlog,
+        key: (usize, Vec<u8>),
+        job: Job,
+    ) {
+        let queue = if ops::is_follow(&job.frames) {
+            self.follows
+        } else {
+            self.requests
+        };
+        if job.refused {
+            busy(&routers[key.0], job);
+            self.next_of(routers, backlog, key);
+            return;
+        }
+        match queue.push(job) {
+            Ok(true) => (self.spawn)(queue),
+            Ok(false) => {}
+            Err(job) => {
+                busy(&routers[key.0], job);
+                self.next_of(routers, backlog, key);
+            }
+        }
+    }
+
+    /// The connection's running request is done: start its next, if any.
+    fn next_of(&self, routers: &[zmq::Socket], backlog: &mut Backlog, key: (usize, Vec<u8>)) {
+        match backlog.get_mut(&key).and_then(VecDeque::pop_front) {
+            Some(job) => self.start(routers, backlog, key, job),
+            None => {
+                backlog.remove(&key);
+            }
+        }
+    }
+}
+
+fn busy(sock: &zmq::Socket, job: Job) {
+    let busy = Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry");
+    let mut out = job.envelope;
+    out.extend(if cspot::is_cspot(&job.frames) {
+        vec![b"18446744073709551615\0".to_vec()]
+    } else {
+        proto::error_reply(&busy)
+    });
+    let _ = sock.send_multipart(out, zmq::DONTWAIT);
+}
+
+/// Reads one request without blocking: identity, optional delimiter, frames.
+fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
+    let first = sock.recv_msg(zmq::DONTWAIT).ok()?;
+    let mut envelope = vec![first.to_vec()];
+    let mut user = None;
+    let mut frames = Vec::new();
+    let mut more = first.get_more();
+    let mut in_envelope = true;
+    while more {
+        let Ok(mut msg) = sock.recv_msg(0) else { break };
+        more = msg.get_more();
+        if user.is_none() {
+            user = msg
+                .gets("User-Id")
+                .filter(|u| !u.is_empty())
+                .map(str::to_string);
+        }
+        if in_envelope && msg.is_empty() {
+            envelope.push(Vec::new());
+            in_envelope = false;
+            continue;
+        }
+        in_envelope = false;
+        frames.push(msg.to_vec());
+    }
+    Some(Job {
+        endpoint,
+        envelope,
+        user,
+        frames,
+        refused: false,
+    })
+}
+
+/// Sends a pool's reply to its client; returns the connection it belongs to.
+fn forward_reply(routers: &[zmq::Socket], mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
+    if frames.len() < 2 {
+        return None;
+    }
+    let head = frames.remove(0);
+    let idx = *head.first()? as usize;
+    let key = (idx, frames[0].clone());
+    let sock = routers.get(idx)?;
+    // A client that went away or stopped reading loses its reply, nothing else.
+    let _ = sock.send_multipart(frames, zmq::DONTWAIT);
+    Some(key)
+}
+
+fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
+    let Ok(push) = ctx.socket(zmq::PUSH) else {
+        return;
+    };
+    if push.connect("inproc://replies").is_err() {
+        return;
+    }
+    while let Some(job) = queue.pop() {
+        let reply = answer(shared, &shared.cache, &job);
+        let mut out = Vec::with_capacity(1 + job.envelope.len() + reply.len());
+        out.push(vec![job.endpoint as u8]);
+        out.extend(job.envelope);
+        out.extend(reply);
+        let _ = push.send_multipart(out, 0);
+    }
+}
+
+fn request<'a>(shared: &'a Shared, job: &'a Job) -> Request<'a> {
+    Request {
+        exports: &shared.endpoints[job.endpoint].exports,
+        user: job.user.as_deref(),
+        frames: &job.frames,
+    }
+}
+
+/// The reply to a request, in either protocol.
+fn answer(shared: &Shared, cache: &Cache, job: &Job) -> Vec<Vec<u8>> {
+    let req = request(shared, job);
+    if req.frames.is_empty() {
+        proto::error_reply(&Error::new(ErrorKind::Protocol, "request").detail("no frames"))
+    } else if cspot::is_cspot(req.frames) {
+        cspot::handle(shared, cache, &req)
+    } else {
+        ops::handle(shared, cache, &req)
+    }
+}
+
+/// Whether a request is answered by the dispatcher itself: reads and puts that
+/// never wait (no sync, no follow, no create) take a few microseconds, less than
+/// the two thread hand-offs a pool costs.
+fn quick(shared: &Shared, cache: &Cache, job: &Job) -> bool {
+    let req = request(shared, job);
+    if req.frames.is_empty() {
+        return true;
+    }
+    if cspot::is_cspot(req.frames) {
+        cspot::is_quick(shared, cache, &req)
+    } else {
+        ops::is_quick(shared, cache, &req)
+    }
+}

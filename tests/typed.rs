@@ -1,0 +1,554 @@
+//! Typed records through the real binaries: woof-create --schema, woof-put
+//! --csv/--json, woof-get/woof-tail --format csv|json. Round trips for every type at
+//! its boundaries, and every bad input of issue 5 with its message and exit code
+//! (and nothing of the bad record put).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+use common::{Guard, Ns, PROMPT, fails, ok_stdout, wait_until};
+
+/// Every type, in schema order.
+const ALL: &str =
+    "a:i8,b:i16,c:i32,d:i64,e:u8,f:u16,g:u32,h:u64,x:f32,y:f64,k:bool,t:timestamp,s:str8,z:bytes3";
+
+/// CSV rows of ALL, each in the form woof-get prints (so they must come back
+/// identical): minimums, maximums, float specials, text at the str8 boundary.
+const ROWS: [&str; 5] = [
+    "-128,-32768,-2147483648,-9223372036854775808,0,0,0,0,-3.4028235e38,-1.7976931348623157e308,false,1677-09-21T00:12:43.145224192Z,,000000",
+    "127,32767,2147483647,9223372036854775807,255,65535,4294967295,18446744073709551615,3.4028235e38,1.7976931348623157e308,true,2262-04-11T23:47:16.854775807Z,abcdefgh,ffffff",
+    "0,0,0,0,0,0,0,0,NaN,inf,true,1970-01-01T00:00:00.000000000Z,aaaaaaé,00ff10",
+    "1,-1,1,-1,1,1,1,1,-inf,-0.0,false,2026-11-22T06:00:00.000000001Z,\"a,\"\"b\"\"\",abcdef",
+    "-1,2,-3,4,5,6,7,8,1e-45,5e-324,true,2026-11-22T06:00:00.123456789Z,\"x\ny\",010203",
+];
+
+fn typed_ns(schema: &str) -> Ns {
+    let ns = Ns::new();
+    ns.cmd("woof-create")
+        .args(["t", "-n", "100", "--schema", schema])
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    ns
+}
+
+fn text(out: Vec<u8>) -> String {
+    String::from_utf8(out).expect("output is UTF-8")
+}
+
+/// `woof-get t ARGS`, which must succeed quietly.
+fn get(ns: &Ns, args: &[&str]) -> String {
+    text(ok_stdout(ns.cmd("woof-get").arg("t").args(args)))
+}
+
+/// Puts `input` with `woof-put t FLAGS`; returns what it printed.
+fn put(ns: &Ns, flags: &[&str], input: &str) -> String {
+    text(ok_stdout(
+        ns.cmd("woof-put").arg("t").args(flags).write_stdin(input),
+    ))
+}
+
+/// Drops the first two CSV columns (seqno, put_time) of each printed record. The
+/// put times hold no commas or quotes, so cutting at the first two commas is exact.
+fn fields_only(csv: &str) -> String {
+    let mut out = String::new();
+    let mut rest = csv;
+    while !rest.is_empty() {
+        let (_, after_seqno) = rest.split_once(',').expect("seqno column");
+        let (_, fields) = after_seqno.split_once(',').expect("put_time column");
+        // A record ends at a newline outside quotes.
+        let mut quoted = false;
+        let mut end = fields.len();
+        for (i, c) in fields.char_indices() {
+            match c {
+                '"' => quoted = !quoted,
+                '\n' if !quoted => {
+                    end = i + 1;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        out.push_str(&fields[..end]);
+        rest = &fields[end..];
+    }
+    out
+}
+
+#[test]
+fn csv_round_trips_every_type_at_its_boundaries() {
+    let ns = typed_ns(ALL);
+    let input: String = ROWS.iter().map(|r| format!("{r}\n")).collect();
+    assert_eq!(put(&ns, &["--csv"], &input), "1..5\n");
+    let out = get(&ns, &["1..5", "--format", "csv"]);
+    assert!(out.starts_with("1,"), "{out}");
+    assert_eq!(fields_only(&out), input);
+
+    // The printed form, header included, goes back in unchanged (seqno and put_time
+    // columns are ignored): an archive restores.
+    let with_header = get(&ns, &["1..5", "--format", "csv", "--header"]);
+    assert!(with_header.starts_with("seqno,put_time,a,b,c,d,e,f,g,h,x,y,k,t,s,z\n"));
+    assert_eq!(put(&ns, &["--csv"], &with_header), "6..10\n");
+    assert_eq!(fields_only(&get(&ns, &["6..10", "--format", "csv"])), input);
+}
+
+#[test]
+fn json_round_trips_every_type_at_its_boundaries() {
+    let ns = typed_ns(ALL);
+    let objects = [
+        r#"{"a":-128,"b":-32768,"c":-2147483648,"d":-9223372036854775808,"e":0,"f":0,"g":0,"h":0,"x":-3.4028235e38,"y":-1.7976931348623157e308,"k":false,"t":"1677-09-21T00:12:43.145224192Z","s":"","z":"000000"}"#,
+        r#"{"a":127,"b":32767,"c":2147483647,"d":9223372036854775807,"e":255,"f":65535,"g":4294967295,"h":18446744073709551615,"x":3.4028235e38,"y":1.7976931348623157e308,"k":true,"t":"2262-04-11T23:47:16.854775807Z","s":"abcdefgh","z":"ffffff"}"#,
+        r#"{"a":0,"b":0,"c":0,"d":0,"e":0,"f":0,"g":0,"h":0,"x":"NaN","y":"inf","k":true,"t":"1970-01-01T00:00:00.000000000Z","s":"aaaaaaé","z":"00ff10"}"#,
+        r#"{"a":1,"b":-1,"c":1,"d":-1,"e":1,"f":1,"g":1,"h":1,"x":"-inf","y":-0.0,"k":false,"t":"2026-11-22T06:00:00.000000001Z","s":"\"\\\n\t\u0001","z":"abcdef"}"#,
+    ];
+    let input: String = objects.iter().map(|o| format!("{o}\n")).collect();
+    assert_eq!(put(&ns, &["--json"], &input), "1..4\n");
+    let out = get(&ns, &["1..4", "--format", "json"]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4);
+    for (i, (line, obj)) in lines.iter().zip(objects).enumerate() {
+        let prefix = format!("{{\"seqno\":{},\"put_time\":\"", i + 1);
+        assert!(line.starts_with(&prefix), "{line}");
+        // After seqno and put_time: exactly the object that went in.
+        let (_, rest) = line.split_once("Z\",").expect("put_time");
+        assert_eq!(format!("{{{rest}"), obj);
+    }
+    // What woof-get prints goes back in as it is (seqno and put_time are ignored).
+    assert_eq!(put(&ns, &["--json"], &out), "5..8\n");
+    let again = get(&ns, &["5..8", "--format", "json"]);
+    let strip = |s: &str| -> Vec<String> {
+        s.lines()
+            .map(|l| l.split_once("Z\",").expect("put_time").1.to_string())
+            .collect()
+    };
+    assert_eq!(strip(&again), strip(&out));
+}
+
+#[test]
+fn info_shows_the_schema_and_its_layout() {
+    let ns = typed_ns("time:timestamp=now,sensor:str16,celsius:f64,ok:bool");
+    assert_eq!(ns.info_field("t", "element size"), "33 bytes");
+    assert_eq!(
+        ns.info_field("t", "schema"),
+        "time:timestamp=now,sensor:str16,celsius:f64,ok:bool"
+    );
+    let info = get(&ns, &["--info"]);
+    assert!(
+        info.contains(
+            "layout:\n    offset      size  field    type\n         0         8  time     timestamp (default now)\n         8        16  sensor   str16\n        24         8  celsius  f64\n        32         1  ok       bool\n"
+        ),
+        "{info}"
+    );
+    let json = get(&ns, &["--info", "--format", "json"]);
+    assert!(json.contains(r#""schema":"time:timestamp=now,sensor:str16,celsius:f64,ok:bool","fields":[{"name":"time","type":"timestamp","offset":0,"size":8,"default":"now"},{"name":"sensor","type":"str16","offset":8,"size":16,"default":null},"#), "{json}");
+}
+
+#[test]
+fn defaults_fill_missing_fields_and_headers_choose_columns() {
+    let ns = typed_ns("time:timestamp=now,sensor:str8=attic,celsius:f64");
+    assert_eq!(put(&ns, &["--json"], "{\"celsius\":4.25}\n"), "1..1\n");
+    assert_eq!(
+        put(
+            &ns,
+            &["--csv"],
+            "celsius,sensor\n1.5,hall\n\n2.5,\"cellar\"\n"
+        ),
+        "2..3\n"
+    );
+    let out = get(
+        &ns,
+        &["1..3", "--format", "csv", "--time-format", "unix-ns"],
+    );
+    let rows: Vec<Vec<&str>> = out.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 3);
+    for (row, (sensor, celsius)) in
+        rows.iter()
+            .zip([("attic", "4.25"), ("hall", "1.5"), ("cellar", "2.5")])
+    {
+        assert_eq!(&row[3..], [sensor, celsius]);
+        // `now` as default: the put time, to within the put (same clock, read first).
+        let (put_ns, time_ns): (i64, i64) =
+            (row[1].parse().expect("ns"), row[2].parse().expect("ns"));
+        assert!(
+            time_ns <= put_ns && put_ns - time_ns < 10_000_000_000,
+            "{row:?}"
+        );
+    }
+    // --no-header takes a header-like first record as data (and fails on it here).
+    fails(
+        ns.cmd("woof-put")
+            .args(["t", "--csv", "--no-header"])
+            .write_stdin("celsius,sensor,time\n"),
+        65,
+        "woof-put: t: line 1, field time: 'celsius' is not a timestamp (RFC 3339, Unix seconds, now, or -5m)",
+    );
+}
+
+#[test]
+fn time_formats() {
+    let ns = typed_ns("t:timestamp");
+    put(
+        &ns,
+        &["--csv"],
+        "2026-11-22T06:00:00.25Z\n1969-12-31T23:59:59.5Z\n-1h\n",
+    );
+    let out = get(&ns, &["1..2", "--format", "csv", "--time-format", "unix"]);
+    let col = |out: &str, i: usize| -> Vec<String> {
+        out.lines()
+            .map(|l| l.split(',').nth(i).expect("column").to_string())
+            .collect()
+    };
+    assert_eq!(col(&out, 2), ["1795327200.250000000", "-0.500000000"]);
+    let out = get(
+        &ns,
+        &["1..2", "--format", "json", "--time-format", "unix-ns"],
+    );
+    assert!(
+        out.lines()
+            .next()
+            .expect("line")
+            .ends_with(",\"t\":1795327200250000000}"),
+        "{out}"
+    );
+    let out = get(&ns, &["3", "--format", "csv", "--time-format", "relative"]);
+    let rel = col(&out, 2);
+    assert!(
+        rel[0].starts_with("-59m") || rel[0].starts_with("-1h"),
+        "{out}"
+    );
+    // Unix seconds go back in as they came out.
+    let unix = get(&ns, &["1", "--format", "csv", "--time-format", "unix"]);
+    put(&ns, &["--csv"], &format!("{}\n", col(&unix, 2)[0]));
+    assert_eq!(
+        col(&get(&ns, &["4", "--format", "csv"]), 2),
+        ["2026-11-22T06:00:00.250000000Z"]
+    );
+}
+
+#[test]
+fn tail_decodes_typed_fields_with_a_header() {
+    let ns = typed_ns("n:u16,s:str4");
+    put(&ns, &["--csv"], "1,a\n2,b\n3,c\n");
+    let out = text(ok_stdout(
+        ns.cmd("woof-tail")
+            .args(["t", "-n", "2", "--format", "csv", "--header"]),
+    ));
+    assert_eq!(fields_only(&out), "n,s\n2,b\n3,c\n");
+    fails(
+        ns.cmd("woof-tail").args(["t", "--header"]),
+        2,
+        "woof-tail: --header needs --format csv",
+    );
+}
+
+#[test]
+fn undecodable_bytes_are_reported_and_the_rest_printed() {
+    let ns = typed_ns("n:u8,ok:bool");
+    // A raw put bypasses the schema: 0x07 is no bool.
+    ns.put("t", b"\x05\x07");
+    ns.cmd("woof-get")
+        .args(["t", "--format", "csv"])
+        .assert()
+        .code(65)
+        .stdout(predicates::str::ends_with(",5,\n"))
+        .stderr("woof-get: t: seqno 1, field ok: byte 0x07 is not a bool (0 or 1)\n");
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: one line naming line and field, exit 65, nothing of the record put.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn bad_schemas_create_nothing() {
+    let ns = Ns::new();
+    let cases: [(&str, i32, String); 6] = [
+        (
+            "a:u8,b:f65",
+            65,
+            "woof-create: w: schema: field 2 'b': unknown type 'f65' (types: i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 bool timestamp strN bytesN)".into(),
+        ),
+        (
+            "a:u8,b:u8,a:i8",
+            65,
+            "woof-create: w: schema: field 3 'a': duplicate field name".into(),
+        ),
+        (
+            &"a:u8,".repeat(700),
+            65,
+            "woof-create: w: schema: 3500 bytes of schema text (at most 3072)".into(),
+        ),
+        (
+            "a:bytes67108864,b:u8",
+            65,
+            "woof-create: w: schema: fields need more than 67108864 bytes (the largest element)".into(),
+        ),
+        (
+            "a:u8=x",
+            65,
+            "woof-create: w: schema: field 1 'a': default: 'x' is not an integer".into(),
+        ),
+        (
+            "seqno:u64",
+            65,
+            "woof-create: w: schema: field 1 'seqno': reserved name (woof-get prints seqno and put_time before the fields)".into(),
+        ),
+    ];
+    for (schema, code, msg) in &cases {
+        fails(
+            ns.cmd("woof-create")
+                .args(["w", "-n", "4", "--schema", schema]),
+            *code,
+            msg,
+        );
+    }
+    fails(
+        ns.cmd("woof-create")
+            .args(["w", "-n", "4", "-s", "2", "--schema", "a:u8"]),
+        2,
+        "woof-create: w: -s 2 disagrees with the schema's 1-byte elements (leave -s out)",
+    );
+    assert!(ns.listing().is_empty(), "{:?}", ns.listing());
+}
+
+#[test]
+fn bad_records_are_named_and_nothing_of_them_is_put() {
+    let ns = typed_ns("time:timestamp,sensor:str4,celsius:f64,n:u8");
+    let csv = |input: &[u8], msg: &str| {
+        let before = ns.snapshot();
+        fails(
+            ns.cmd("woof-put").args(["t", "--csv"]).write_stdin(input),
+            65,
+            msg,
+        );
+        assert_eq!(ns.snapshot(), before, "{msg}");
+    };
+    let p = "woof-put: t: line 1";
+    csv(
+        b"now,a,1.5\n",
+        &format!("{p}: 3 fields, the schema has 4 (time,sensor,celsius,n)"),
+    );
+    csv(
+        b"now,a,1.5,1,2\n",
+        &format!("{p}: 5 fields, the schema has 4 (time,sensor,celsius,n)"),
+    );
+    csv(
+        b"now,a,1.5,256\n",
+        &format!("{p}, field n: 256 is out of range for u8 (0 to 255)"),
+    );
+    csv(
+        b"now,a,1.5,-1\n",
+        &format!("{p}, field n: -1 is out of range for u8 (0 to 255)"),
+    );
+    csv(
+        b"now,a,warm,1\n",
+        &format!("{p}, field celsius: 'warm' is not a number"),
+    );
+    csv(
+        b"now,a,1e999,1\n",
+        &format!("{p}, field celsius: 1e999 is out of range for f64"),
+    );
+    csv(
+        b"now,abcde,1.5,1\n",
+        &format!("{p}, field sensor: 5 bytes of text, longer than str4 (at most 4 bytes)"),
+    );
+    csv(
+        "now,ab\u{e9}\u{e9},1.5,1\n".as_bytes(),
+        &format!("{p}, field sensor: 6 bytes of text, longer than str4 (at most 4 bytes)"),
+    );
+    csv(
+        b"now,\xff\xfe,1.5,1\n",
+        &format!("{p}, field sensor: invalid UTF-8"),
+    );
+    csv(
+        b"yesterday,a,1.5,1\n",
+        &format!(
+            "{p}, field time: 'yesterday' is not a timestamp (RFC 3339, Unix seconds, now, or -5m)"
+        ),
+    );
+    csv(
+        b"2026-02-30T00:00:00Z,a,1.5,1\n",
+        &format!(
+            "{p}, field time: '2026-02-30T00:00:00Z' is not a timestamp (RFC 3339, Unix seconds, now, or -5m)"
+        ),
+    );
+    csv(
+        b"now,\"a\nb,1.5,1\n",
+        &format!("{p}: quoted field not closed before the end of input"),
+    );
+
+    let json = |input: &str, msg: &str| {
+        let before = ns.snapshot();
+        fails(
+            ns.cmd("woof-put").args(["t", "--json"]).write_stdin(input),
+            65,
+            msg,
+        );
+        assert_eq!(ns.snapshot(), before, "{msg}");
+    };
+    json("[1,2]\n", &format!("{p}: not a JSON object"));
+    json("\"x\"\n", &format!("{p}: not a JSON object"));
+    json(
+        r#"{"time":"now","sensor":"a","celsius":1,"n":1,"extra":2}"#,
+        &format!("{p}, field extra: unknown field (the schema has time,sensor,celsius,n)"),
+    );
+    json(
+        r#"{"time":"now","sensor":"a","n":1}"#,
+        &format!("{p}, field celsius: missing, and no default declared"),
+    );
+    json(
+        r#"{"time":"now","sensor":"a","celsius":"hot","n":1}"#,
+        &format!("{p}, field celsius: 'hot' is not a number"),
+    );
+    json(
+        r#"{"time":"now","sensor":5,"celsius":1,"n":1}"#,
+        &format!("{p}, field sensor: expected a string, got 5"),
+    );
+}
+
+#[test]
+fn csv_or_json_on_a_woof_without_a_schema_is_refused() {
+    let ns = Ns::new();
+    ns.create("plain", 8, 4);
+    for flag in ["--csv", "--json"] {
+        fails(
+            ns.cmd("woof-put")
+                .args(["plain", flag])
+                .write_stdin("1,2\n"),
+            65,
+            &format!(
+                "woof-put: plain: {flag} needs a woof with a schema (this one has none; see woof-create --schema)"
+            ),
+        );
+    }
+    assert_eq!(ns.latest("plain"), 0);
+}
+
+#[test]
+fn a_bad_record_stops_the_put_or_is_skipped_on_request() {
+    let ns = typed_ns("n:u8,s:str4");
+    let input = "1,a\n2,b\n300,c\n4,d\nx,e\n6,f\n";
+    // Stop at the first: what came before is put and printed; the rest is not.
+    ns.cmd("woof-put")
+        .args(["t", "--csv"])
+        .write_stdin(input)
+        .assert()
+        .code(65)
+        .stdout("1..2\n")
+        .stderr("woof-put: t: line 3, field n: 300 is out of range for u8 (0 to 255)\n");
+    assert_eq!(ns.latest("t"), 2);
+    // Skip and report: every bad record on stderr, the good ones put, exit 65.
+    ns.cmd("woof-put")
+        .args(["t", "--csv", "--skip-bad"])
+        .write_stdin(input)
+        .assert()
+        .code(65)
+        .stdout("3..6\n")
+        .stderr(
+            "woof-put: t: line 3, field n: 300 is out of range for u8 (0 to 255)\n\
+             woof-put: t: line 5, field n: 'x' is not an integer\n\
+             woof-put: t: 2 bad records skipped\n",
+        );
+    let out = get(&ns, &["3..6", "--format", "csv"]);
+    assert_eq!(fields_only(&out), "1,a\n2,b\n4,d\n6,f\n");
+}
+
+#[test]
+fn typed_records_forward_live_through_a_pipeline() {
+    // woof-tail -f A --format csv --header | woof-put --csv -N B A: the header names
+    // the columns, each record arrives as it is put.
+    let schema = "time:timestamp,sensor:str8,celsius:f64";
+    let a = typed_ns(schema);
+    let b = typed_ns(schema);
+    let mut tail = a.std_cmd("woof-tail");
+    tail.args(["-f", "t", "--format", "csv", "--header"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut tail = Guard(tail.spawn().expect("spawn woof-tail"));
+    let pipe = tail.0.stdout.take().expect("tail stdout");
+    let mut fwd = common::bare_std("woof-put");
+    fwd.args(["--csv", "--batch", "-N"])
+        .arg(b.path())
+        .arg("t")
+        .stdin(pipe)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut fwd = Guard(fwd.spawn().expect("spawn woof-put"));
+    for i in 1..=3u64 {
+        put(
+            &a,
+            &["--csv"],
+            &format!("2026-11-22T06:00:0{i}Z,\"s,{i}\",{i}.5\n"),
+        );
+        assert!(
+            wait_until(PROMPT, || b.latest("t") == i),
+            "record {i} was not forwarded while the pipeline ran"
+        );
+    }
+    common::sigkill(&tail.0);
+    let status = common::wait_bounded(&mut fwd.0, PROMPT, "woof-put --csv");
+    let mut out = String::new();
+    fwd.0
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert!(status.success(), "{status:?}");
+    assert_eq!(out, "1..3\n");
+    assert_eq!(
+        fields_only(&get(&b, &["1..3", "--format", "csv"])),
+        fields_only(&get(&a, &["1..3", "--format", "csv"]))
+    );
+}
+
+#[test]
+fn a_cursor_archives_each_record_once() {
+    let ns = typed_ns("n:u32");
+    let archive = ns.path().join("archive.csv");
+    let cursor = ns.path().join("archive.cursor");
+    let run = || {
+        let out = ok_stdout(
+            ns.cmd("woof-tail")
+                .args(["t", "--format", "csv", "--cursor"])
+                .arg(&cursor),
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&archive)
+            .expect("archive");
+        f.write_all(&out).expect("append");
+    };
+    put(&ns, &["--csv"], "1\n2\n");
+    run();
+    run(); // nothing new: nothing added
+    put(&ns, &["--csv"], "3\n");
+    run();
+    let text = std::fs::read_to_string(&archive).expect("read archive");
+    assert_eq!(fields_only(&text), "1\n2\n3\n");
+    let seqnos: Vec<&str> = text
+        .lines()
+        .map(|l| l.split(',').next().unwrap_or(""))
+        .collect();
+    assert_eq!(seqnos, ["1", "2", "3"]);
+}
+
+#[test]
+fn header_names_the_columns_of_every_kind_of_csv() {
+    let ns = Ns::new();
+    ns.create("plain", 2, 4);
+    ns.put("plain", b"ab");
+    let out = text(ok_stdout(
+        ns.cmd("woof-get")
+            .args(["plain", "--format", "csv", "--header"]),
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "seqno,put_time,hex");
+    assert!(
+        lines[1].starts_with("1,") && lines[1].ends_with(",6162"),
+        "{out}"
+    );
+}
