@@ -455,7 +455,8 @@ extern "C" fn spawned(arg: *mut libc::c_void) -> libc::c_int {
     // or exit (it is suspended meanwhile); every pointer in it points into data
     // spawn_sibling borrows for as long. The libc calls below are plain syscall
     // wrappers, safe after vfork (posix_spawn makes the same ones); errno is
-    // written to our parent thread's TLS slot, which that thread no longer reads.
+    // written to the suspended thread's TLS slot, which that thread reads after
+    // the clone only if the clone itself failed (and then no new process ran).
     unsafe {
         let a = &*(arg as *const SpawnArgs);
         let fail = |step: usize| -> ! {
