@@ -1,6 +1,7 @@
 //! Bad input and faults around handlers (issue 3): each gets a clear message, a
 //! recorded result, and loses nothing. Missing, non-executable and badly named
-//! handlers at put time; handlers gone by dispatch time; non-zero exits, signals,
+//! handlers at put time; handlers gone by dispatch time, or that exec refuses;
+//! non-zero exits, signals,
 //! hangs past --timeout, children that outlive their handler; elements evicted
 //! before dispatch; a directory that is not a namespace; two platforms; a full
 //! trigger log; SIGHUP.
@@ -496,4 +497,30 @@ fn handler_output_without_a_final_newline_and_many_lines_is_prefixed_line_by_lin
         assert_eq!(platform.line(PROMPT), format!("chatty[1]: line {i}"));
     }
     assert_eq!(platform.line(PROMPT), "chatty[1]: tail without newline");
+}
+
+#[test]
+fn a_handler_the_kernel_cannot_execute_is_recorded_missing_and_blocks_nothing() {
+    // It passes every check before exec (a regular, executable file), and exec
+    // itself fails: its interpreter does not exist. The process started for it
+    // exits before exec; the platform records why and goes on.
+    let ns = hello_ns();
+    ns.handler("badinterp", "#!/no/such/interpreter\n");
+    let platform = ns.platform(&["--workers", "1"]);
+    assert_eq!(ns.put_h("hello", "badinterp", b"1"), 1);
+    assert_eq!(ns.put_h("hello", "good", b"2"), 2);
+    let r = ns.wait_results(PROMPT, "2 outcomes", |r| finals(r).len() == 2);
+    let bad = final_of(&r, 1);
+    assert_eq!(bad.outcome, "missing", "{bad:?}");
+    assert!(
+        bad.detail.contains("exec ") && bad.detail.contains("no such file or directory"),
+        "{bad:?}"
+    );
+    let good = final_of(&r, 2);
+    assert_eq!((good.outcome.as_str(), good.code), ("exited", Some(0)));
+    let err = platform.stderr_text();
+    assert!(
+        err.contains("woof-platform: badinterp[1]: missing: exec "),
+        "{err:?}"
+    );
 }
