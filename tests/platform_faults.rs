@@ -1,10 +1,9 @@
 //! Bad input and faults around handlers (issue 3): each gets a clear message, a
 //! recorded result, and loses nothing. Missing, non-executable and badly named
 //! handlers at put time; handlers gone by dispatch time, or that exec refuses;
-//! non-zero exits, signals,
-//! hangs past --timeout, children that outlive their handler; elements evicted
-//! before dispatch; a directory that is not a namespace; two platforms; a full
-//! trigger log; SIGHUP.
+//! non-zero exits, signals, hangs past --timeout, children that outlive their
+//! handler; elements evicted before dispatch; a directory that is not a namespace;
+//! two platforms; a full trigger log; SIGHUP.
 
 mod common;
 
