@@ -1901,6 +1901,9 @@ fn table(rows: &[Row]) -> String {
 }
 
 fn main() {
+    if std::env::var_os(network::ECHO_ENV).is_some() {
+        network::echo_server();
+    }
     // `cargo bench` passes `--bench`; arguments are ignored (WOOF_BENCH_ONLY filters).
     let dir = bench_dir();
     fs::create_dir_all(&dir).expect("creating target/bench");
