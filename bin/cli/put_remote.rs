@@ -37,7 +37,6 @@ fn read_all(limit: u64) -> Result<Vec<u8>, Failure> {
 }
 
 pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
-    let mut client = args.remote.connect(uri)?;
     let handler = args.handler.clone().unwrap_or_default();
     if !handler.is_empty() {
         woof::name::validate("handler name", &handler)?;
@@ -49,18 +48,21 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     let name = uri.to_string();
     let typed = args.csv || args.json;
     if !args.batch && !args.lines && !args.pad && !typed {
-        // One round trip: the proxy checks the size, as a local put would.
+        // One round trip after the connect: the request travels with the handshake,
+        // and the proxy checks the size, as a local put would.
         let data = read_all(MAX_ELEMENT + 1)?;
-        let seqno = client
-            .put(&handler, &cause, durability, &data)
-            .map_err(|e| match e.kind() {
+        let opts = args.remote.options();
+        let seqno = Client::put_once(uri, &opts, &handler, &cause, durability, &data).map_err(
+            |e| match e.kind() {
                 ErrorKind::Size { expected, got } => {
                     size_error(&name, *expected as usize, *got, false, None)
                 }
                 _ => Failure::from(e),
-            })?;
+            },
+        )?;
         return writeln!(io::stdout(), "{seqno}").map_err(Failure::stdout);
     }
+    let mut client = args.remote.connect(uri)?;
     let info = client.info()?;
     let size = info.element_size as usize;
     let encoder = if typed {

@@ -34,9 +34,12 @@ pub struct RemoteArgs {
 
 impl RemoteArgs {
     /// Connects to the proxy serving `uri`.
+    pub fn options(&self) -> Options {
+        Options::new(self.timeout, self.keys.as_deref())
+    }
+
     pub fn connect(&self, uri: &Uri) -> Result<Client, Failure> {
-        let opts = Options::new(self.timeout, self.keys.as_deref());
-        Ok(Client::connect(uri, &opts)?)
+        Ok(Client::connect(uri, &self.options())?)
     }
 }
 

@@ -78,6 +78,16 @@ impl Client {
     /// Connects (and, when the key directory holds the host's public key,
     /// authenticates with CURVE).
     pub fn connect(uri: &Uri, opts: &Options) -> Result<Client, Error> {
+        Client::connect_sending(uri, opts, None)
+    }
+
+    /// Connects and sends `first` (an op and its arguments) at once: without CURVE,
+    /// in the very write that opens the connection. Read its reply with `recv`.
+    fn connect_sending(
+        uri: &Uri,
+        opts: &Options,
+        first: Option<(Op, &[&[u8]])>,
+    ) -> Result<Client, Error> {
         let deadline = Instant::now() + opts.timeout;
         let addr = uri.resolve()?;
         let security = match opts.keys.server_key(uri.connect_host(), uri.port())? {
@@ -91,15 +101,37 @@ impl Client {
                 })
             }
         };
-        let conn =
-            Conn::connect(addr, &security, deadline).map_err(|e| net_error(uri, &opts.keys, e))?;
+        let frames = first.map(|(op, args)| request_frames(uri, op, args));
+        let conn = Conn::connect_sending(addr, &security, frames.as_deref(), deadline)
+            .map_err(|e| net_error(uri, &opts.keys, e))?;
         Ok(Client {
             conn,
             uri: uri.clone(),
             keys: opts.keys.clone(),
             timeout: opts.timeout,
-            in_flight: 0,
+            in_flight: usize::from(first.is_some()),
         })
+    }
+
+    /// One put on a new connection (a one-shot `woof-put`): the request travels with
+    /// the handshake, so it costs one round trip after the TCP connect.
+    pub fn put_once(
+        uri: &Uri,
+        opts: &Options,
+        handler: &str,
+        cause: &str,
+        durability: Option<Durability>,
+        data: &[u8],
+    ) -> Result<u64, Error> {
+        let args: [&[u8]; 4] = [
+            handler.as_bytes(),
+            cause.as_bytes(),
+            proto::durability_token(durability),
+            data,
+        ];
+        let mut client = Client::connect_sending(uri, opts, Some((Op::Put, &args)))?;
+        let r = client.recv(Duration::ZERO)?;
+        parse_num(r.first().map_or(&[][..], Vec::as_slice), "seqno")
     }
 
     pub fn uri(&self) -> &Uri {
@@ -109,12 +141,7 @@ impl Client {
     /// Sends a request without waiting for its reply (see `recv`).
     pub fn send(&mut self, op: Op, args: &[&[u8]]) -> Result<(), Error> {
         let deadline = Instant::now() + self.timeout;
-        let mut frames: Vec<&[u8]> = Vec::with_capacity(4 + args.len());
-        frames.push(proto::MAGIC);
-        frames.push(op.token());
-        frames.push(self.uri.namespace.as_bytes());
-        frames.push(self.uri.name.as_bytes());
-        frames.extend_from_slice(args);
+        let frames = request_frames(&self.uri, op, args);
         let r = self.conn.send_request(&frames, deadline);
         r.map_err(|e| net_error(&self.uri, &self.keys, e))?;
         self.in_flight += 1;
@@ -246,6 +273,17 @@ impl Client {
         let r = self.call(Op::Follow, &[&a, &w, &m], wait)?;
         Elements::parse(&r, element_size)
     }
+}
+
+/// The frames of a request: magic, op, namespace, name, then the op's arguments.
+fn request_frames<'a>(uri: &'a Uri, op: Op, args: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    let mut frames: Vec<&[u8]> = Vec::with_capacity(4 + args.len());
+    frames.push(proto::MAGIC);
+    frames.push(op.token());
+    frames.push(uri.namespace.as_bytes());
+    frames.push(uri.name.as_bytes());
+    frames.extend_from_slice(args);
+    frames
 }
 
 fn key32(z85: &str, what: &str) -> Result<[u8; 32], Error> {
