@@ -123,12 +123,7 @@ impl Client {
         durability: Option<Durability>,
         data: &[u8],
     ) -> Result<u64, Error> {
-        let args: [&[u8]; 4] = [
-            handler.as_bytes(),
-            cause.as_bytes(),
-            proto::durability_token(durability),
-            data,
-        ];
+        let args = put_args(handler, cause, durability, data);
         let mut client = Client::connect_sending(uri, opts, Some((Op::Put, &args)))?;
         let r = client.recv(Duration::ZERO)?;
         parse_num(r.first().map_or(&[][..], Vec::as_slice), "seqno")
@@ -216,12 +211,7 @@ impl Client {
         durability: Option<Durability>,
         data: &[u8],
     ) -> Result<u64, Error> {
-        let args: [&[u8]; 4] = [
-            handler.as_bytes(),
-            cause.as_bytes(),
-            proto::durability_token(durability),
-            data,
-        ];
+        let args = put_args(handler, cause, durability, data);
         let r = self.call(Op::Put, &args, Duration::ZERO)?;
         parse_num(r.first().map_or(&[][..], Vec::as_slice), "seqno")
     }
@@ -235,12 +225,7 @@ impl Client {
         durability: Option<Durability>,
         data: &[u8],
     ) -> Result<(), Error> {
-        let args: [&[u8]; 4] = [
-            handler.as_bytes(),
-            cause.as_bytes(),
-            proto::durability_token(durability),
-            data,
-        ];
+        let args = put_args(handler, cause, durability, data);
         self.send(Op::PutBatch, &args)
     }
 
@@ -273,6 +258,21 @@ impl Client {
         let r = self.call(Op::Follow, &[&a, &w, &m], wait)?;
         Elements::parse(&r, element_size)
     }
+}
+
+/// The arguments of put and putb.
+fn put_args<'a>(
+    handler: &'a str,
+    cause: &'a str,
+    durability: Option<Durability>,
+    data: &'a [u8],
+) -> [&'a [u8]; 4] {
+    [
+        handler.as_bytes(),
+        cause.as_bytes(),
+        proto::durability_token(durability),
+        data,
+    ]
 }
 
 /// The frames of a request: magic, op, namespace, name, then the op's arguments.
