@@ -48,8 +48,7 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     let name = uri.to_string();
     let typed = args.csv || args.json;
     if !args.batch && !args.lines && !args.pad && !typed {
-        // One round trip after the connect: the request travels with the handshake,
-        // and the proxy checks the size, as a local put would.
+        // Read before connecting; the proxy checks the size, as a local put would.
         let data = read_all(MAX_ELEMENT + 1)?;
         let opts = args.remote.options();
         let seqno = Client::put_once(uri, &opts, &handler, &cause, durability, &data).map_err(

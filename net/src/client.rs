@@ -81,8 +81,8 @@ impl Client {
         Client::connect_sending(uri, opts, None)
     }
 
-    /// Connects and sends `first` (an op and its arguments) at once: without CURVE,
-    /// in the very write that opens the connection. Read its reply with `recv`.
+    /// Connects and sends `first` (an op and its arguments) as soon as the
+    /// handshake is done. Read its reply with `recv`.
     fn connect_sending(
         uri: &Uri,
         opts: &Options,
@@ -113,8 +113,8 @@ impl Client {
         })
     }
 
-    /// One put on a new connection (a one-shot `woof-put`): the request travels with
-    /// the handshake, so it costs one round trip after the TCP connect.
+    /// One put on a new connection (a one-shot `woof-put`): the handshake (one round
+    /// trip without CURVE), then the put (one more).
     pub fn put_once(
         uri: &Uri,
         opts: &Options,

@@ -110,37 +110,36 @@ impl Conn {
     }
 
     /// As `connect`, and sends `first` as the first request (read its reply with
-    /// `recv_reply`). Without CURVE it goes out in the very write that opens the
-    /// handshake: a one-shot tool then needs one round trip after the TCP connect.
+    /// `recv_reply`). It goes out once the server's READY is in: libzmq 4.3 hangs
+    /// up on a message that arrives in the same read as the handshake.
     pub fn connect_sending(
         addr: SocketAddr,
         security: &Security,
         first: Option<&[&[u8]]>,
         deadline: Instant,
     ) -> Result<Conn, NetError> {
-        if let Security::Null = security {
-            // The whole greeting, READY (and the first request) in one write. A
-            // server of another mechanism hangs up without naming it, before it
-            // reads any request: only then take the careful way, which learns what
-            // it wants.
-            match Conn::open(addr, deadline)?.null_at_once(first, deadline) {
-                Err(Fast::HungUp) => {}
-                Err(Fast::Failed(e)) => return Err(e),
-                Ok(conn) => return Ok(conn),
-            }
-        }
-        let mut conn = Conn::connect_careful(addr, security, deadline)?;
+        let mut conn = Conn::handshake(addr, security, deadline)?;
         if let Some(parts) = first {
             conn.send_request(parts, deadline)?;
         }
         Ok(conn)
     }
 
-    fn connect_careful(
+    fn handshake(
         addr: SocketAddr,
         security: &Security,
         deadline: Instant,
     ) -> Result<Conn, NetError> {
+        if let Security::Null = security {
+            // The whole greeting and READY in one write: one round trip less. A
+            // server of another mechanism hangs up without naming it; only then
+            // take the careful way, which learns what it wants.
+            match Conn::open(addr, deadline)?.null_at_once(deadline) {
+                Err(Fast::HungUp) => {}
+                Err(Fast::Failed(e)) => return Err(e),
+                Ok(conn) => return Ok(conn),
+            }
+        }
         let mut conn = Conn::open(addr, deadline)?;
         let ours = match security {
             Security::Null => "NULL",
@@ -175,28 +174,22 @@ impl Conn {
         Ok(conn)
     }
 
-    /// The NULL handshake in one write: greeting, READY and `first` together.
-    fn null_at_once(mut self, first: Option<&[&[u8]]>, deadline: Instant) -> Result<Conn, Fast> {
+    /// The NULL handshake in one write: greeting and READY together.
+    fn null_at_once(mut self, deadline: Instant) -> Result<Conn, Fast> {
         self.wbuf.clear();
         self.wbuf.extend_from_slice(&greeting::ours("NULL"));
         frame::put_command(&mut self.wbuf, b"READY", &metadata::ours());
-        if let Some(parts) = first {
-            self.encode_request(parts).map_err(Fast::Failed)?;
-        }
         self.wire
             .write_all(&self.wbuf, deadline, "sending the greeting")
             .map_err(Fast::Failed)?;
         let peer = match greeting::read(&mut self.wire, deadline) {
             Ok(peer) => peer,
-            // Hung up before its greeting: it read nothing of ours past the greeting.
+            // Hung up before its whole greeting: not our mechanism.
             Err(NetError::Closed(_)) => return Err(Fast::HungUp),
             Err(e) => return Err(Fast::Failed(e)),
         };
         check_mechanism("NULL", &peer.mechanism).map_err(Fast::Failed)?;
         self.read_ready(deadline).map_err(Fast::Failed)?;
-        if self.wbuf.capacity() > KEEP_WBUF {
-            self.wbuf = Vec::with_capacity(4096);
-        }
         Ok(self)
     }
 
