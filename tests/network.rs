@@ -576,3 +576,56 @@ fn the_sensor_forwarding_pipeline_catches_up_after_an_outage() {
         "the same readings, in order, once"
     );
 }
+
+/// A local writer frozen while it holds a woof's lock: the proxy keeps serving
+/// everything else (puts that could wait never run on the thread that owns the
+/// sockets), a put to that woof times out on its client, and when the writer is
+/// killed the lock is repaired and the puts go through.
+#[test]
+fn a_writer_frozen_holding_a_lock_stalls_only_puts_to_its_woof() {
+    let ns = Ns::new();
+    ns.create("frozen", 8, 10);
+    ns.create("other", 8, 10);
+    let proxy = Proxy::start(&[ns.path()], &[]);
+    let mut cmd = ns.std_cmd("woof-put");
+    cmd.arg("frozen")
+        .env("WOOF_FAULT", "put:locked:stop")
+        .stdin(Stdio::piped());
+    let mut writer = Running::spawn(cmd);
+    writer.stdin().write_all(b"12345678").expect("element");
+    let pid = writer.child.id();
+    let stopped = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('T'))
+        })
+    };
+    assert!(
+        wait_until(PROMPT, stopped),
+        "the writer did not stop holding the lock"
+    );
+    let frozen = proxy.uri(ns.path(), "frozen");
+    let other = proxy.uri(ns.path(), "other");
+    let put = |uri: &str, data: &str| {
+        bare("woof-put")
+            .args([uri, "--timeout", "2s"])
+            .write_stdin(data)
+            .timeout(Duration::from_secs(30))
+            .output()
+            .expect("woof-put")
+    };
+    assert!(put(&other, "aaaaaaaa").status.success());
+    let out = put(&frozen, "bbbbbbbb");
+    assert_eq!(out.status.code(), Some(69), "{out:?}");
+    // Still serving: another woof, and reads of the frozen one.
+    assert!(put(&other, "cccccccc").status.success());
+    assert_eq!(ns.latest("other"), 2);
+    let info = ok_stdout(bare("woof-get").args([&frozen, "--info"]));
+    assert!(String::from_utf8_lossy(&info).contains("latest:       0"));
+    // The writer dies holding the lock: the next holder repairs it.
+    writer.kill_and_drain();
+    assert!(put(&frozen, "dddddddd").status.success());
+    // The put that timed out on its client was waiting on a worker: it went in too.
+    assert!(wait_until(PROMPT, || ns.latest("frozen") == 2));
+}

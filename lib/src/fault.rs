@@ -1,7 +1,8 @@
 //! Deterministic crash points for crash tests (redb's approach): with the
 //! `fault-injection` feature, `WOOF_FAULT=NAME[@N]` makes the N-th (default first)
-//! pass through point NAME abort the process on the spot, holding whatever it holds.
-//! Without the feature, every point compiles to nothing.
+//! pass through point NAME abort the process on the spot, holding whatever it holds;
+//! `WOOF_FAULT=NAME[@N]:stop` stops it there instead (SIGSTOP: a writer frozen while
+//! holding the lock). Without the feature, every point compiles to nothing.
 
 /// The named points, in the order a put passes them (see FORMAT.md, publish protocol).
 pub const POINTS: &[&str] = &[
@@ -16,21 +17,29 @@ pub const POINTS: &[&str] = &[
 pub(crate) fn point(name: &str) {
     use std::sync::OnceLock;
     use std::sync::atomic::{AtomicU64, Ordering};
-    static TARGET: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static TARGET: OnceLock<Option<(String, u64, bool)>> = OnceLock::new();
     static HITS: AtomicU64 = AtomicU64::new(0);
     let target = TARGET.get_or_init(|| {
         let spec = std::env::var("WOOF_FAULT").ok()?;
+        let (spec, stop) = match spec.strip_suffix(":stop") {
+            Some(s) => (s.to_string(), true),
+            None => (spec, false),
+        };
         let (n, count) = match spec.split_once('@') {
             Some((n, c)) => (n.to_string(), c.parse().unwrap_or(1)),
             None => (spec, 1),
         };
-        Some((n, count))
+        Some((n, count, stop))
     });
-    if let Some((n, count)) = target
+    if let Some((n, count, stop)) = target
         && n == name
         && HITS.fetch_add(1, Ordering::Relaxed) + 1 == *count
     {
-        std::process::abort();
+        if *stop {
+            crate::map::stop_self();
+        } else {
+            std::process::abort();
+        }
     }
 }
 

@@ -46,15 +46,25 @@ pub(crate) fn ensure_epoch(file: &File, map: &Map) -> io::Result<()> {
 
 /// Takes the lock, repairing after a holder that died.
 pub(crate) fn acquire(map: &Map) -> io::Result<Guard<'_>> {
-    match map.mutex_lock(OFF_LOCK)? {
-        Locked::Clean => {}
-        Locked::OwnerDied => {
-            // The dead writer either never published its slot (the next append
-            // overwrites it) or published it whole; only a wake may be missing.
-            let latest = map.u64_at(OFF_PUBLISHED).load(Ordering::Acquire);
-            wake::notify(map, latest);
-            map.mutex_consistent(OFF_LOCK)?;
-        }
+    let how = map.mutex_lock(OFF_LOCK)?;
+    taken(map, how)
+}
+
+/// Takes the lock if no one holds it (a dead holder does not count).
+pub(crate) fn try_acquire(map: &Map) -> io::Result<Option<Guard<'_>>> {
+    match map.mutex_trylock(OFF_LOCK)? {
+        None => Ok(None),
+        Some(how) => taken(map, how).map(Some),
+    }
+}
+
+fn taken(map: &Map, how: Locked) -> io::Result<Guard<'_>> {
+    if how == Locked::OwnerDied {
+        // The dead writer either never published its slot (the next append
+        // overwrites it) or published it whole; only a wake may be missing.
+        let latest = map.u64_at(OFF_PUBLISHED).load(Ordering::Acquire);
+        wake::notify(map, latest);
+        map.mutex_consistent(OFF_LOCK)?;
     }
     Ok(Guard { map })
 }

@@ -41,6 +41,7 @@ pub(crate) struct Map {
 }
 
 /// What taking the writers' lock found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Locked {
     /// Taken normally.
     Clean,
@@ -225,6 +226,19 @@ impl Map {
         match rc {
             0 => Ok(Locked::Clean),
             libc::EOWNERDEAD => Ok(Locked::OwnerDied),
+            e => Err(io::Error::from_raw_os_error(e)),
+        }
+    }
+
+    /// Takes the writers' lock at `off` if it is free; None when another holds it.
+    pub fn mutex_trylock(&self, off: usize) -> io::Result<Option<Locked>> {
+        let m = self.mutex_ptr(off);
+        // SAFETY: as for `mutex_lock`; trylock never blocks.
+        let rc = unsafe { libc::pthread_mutex_trylock(m) };
+        match rc {
+            0 => Ok(Some(Locked::Clean)),
+            libc::EOWNERDEAD => Ok(Some(Locked::OwnerDied)),
+            libc::EBUSY => Ok(None),
             e => Err(io::Error::from_raw_os_error(e)),
         }
     }
@@ -600,6 +614,16 @@ pub fn spawn(plan: &SpawnPlan<'_>) -> io::Result<(u32, Option<(SpawnStep, io::Er
             )
         }),
     ))
+}
+
+/// Stops this process (SIGSTOP) until someone continues or kills it: fault
+/// injection's frozen writer.
+#[cfg(feature = "fault-injection")]
+pub(crate) fn stop_self() {
+    // SAFETY: raise has no memory-safety preconditions.
+    unsafe {
+        libc::raise(libc::SIGSTOP);
+    }
 }
 
 fn check_rc(rc: libc::c_int) -> io::Result<()> {

@@ -348,6 +348,16 @@ impl Woof {
         })
     }
 
+    /// Whether another writer holds the lock right now (a put would wait for it).
+    /// A server uses it to keep puts that could wait off a thread that must not;
+    /// the answer may be stale as soon as it is given.
+    pub fn writers_busy(&self) -> bool {
+        if !self.map.writable() {
+            return false;
+        }
+        matches!(lock::try_acquire(&self.map), Ok(None))
+    }
+
     /// An element of any other size than this woof's is an error.
     pub fn check_size(&self, got: usize) -> Result<()> {
         if got != self.element_size() {

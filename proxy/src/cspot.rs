@@ -36,7 +36,7 @@ fn number(n: u64) -> Vec<u8> {
 }
 
 /// Whether the request cannot wait on anything (see `server::quick`): everything
-/// but a put to a woof that syncs.
+/// but a put with a handler, to a woof that syncs, or to a woof whose lock is held.
 pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     let f = req.frames;
     if parse_num(&f[0], "tag").ok() != Some(1) || f.len() != 4 {
@@ -57,9 +57,14 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     else {
         return true;
     };
+    if !f[2].strip_suffix(b"\0").unwrap_or(&f[2]).is_empty() {
+        return false;
+    }
     cache
         .get(export, &shared.exports[export].ns, &uri.name)
-        .is_ok_and(|w| w.header().durability == Durability::None)
+        .map_or(true, |w| {
+            w.header().durability == Durability::None && !w.writers_busy()
+        })
 }
 
 pub fn handle(shared: &Shared, cache: &Cache, req: &Request) -> Vec<Vec<u8>> {

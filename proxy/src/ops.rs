@@ -37,8 +37,10 @@ pub fn handle(shared: &Shared, cache: &Cache, req: &Request) -> Frames {
     }
 }
 
-/// Whether the request cannot wait on anything: a get, an info, or a put that
-/// needs no sync (see `server::quick`).
+/// Whether the request cannot wait on anything: a get, an info, or a put without
+/// a handler that needs no sync, to a woof whose lock is free (a writer stopped
+/// while holding it must not stall the thread that serves everyone; see
+/// `server::quick`).
 pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     let f = req.frames;
     if f.len() < 4 || f[0] != proto::MAGIC {
@@ -46,17 +48,21 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     }
     match Op::parse(&f[1]) {
         Some(Op::Get | Op::Info) => true,
-        Some(Op::Put | Op::PutBatch) if f.len() == 8 => match f[6].as_slice() {
-            b"none" => true,
-            b"" => no_sync_by_default(shared, cache, req),
-            _ => false,
-        },
+        Some(Op::Put | Op::PutBatch) if f.len() == 8 && f[4].is_empty() => {
+            let sync = match f[6].as_slice() {
+                b"none" => Some(false),
+                b"" => None,
+                _ => Some(true),
+            };
+            sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
+        }
         _ => false,
     }
 }
 
-/// Whether the woof a request names puts without syncing by default.
-pub fn no_sync_by_default(shared: &Shared, cache: &Cache, req: &Request) -> bool {
+/// Whether a put to the woof a request names can go without waiting: its lock is
+/// free, and (`by_default`) it does not sync by default.
+fn put_needs_no_wait(shared: &Shared, cache: &Cache, req: &Request, by_default: bool) -> bool {
     let f = req.frames;
     let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
     else {
@@ -65,9 +71,10 @@ pub fn no_sync_by_default(shared: &Shared, cache: &Cache, req: &Request) -> bool
     let Ok((export, ns)) = find_export(shared, req.exports, ns_path) else {
         return true;
     };
-    cache
-        .get(export, ns, name)
-        .is_ok_and(|w| w.header().durability == Durability::None)
+    match cache.get(export, ns, name) {
+        Ok(w) => (!by_default || w.header().durability == Durability::None) && !w.writers_busy(),
+        Err(_) => true, // answered with an error at once
+    }
 }
 
 fn protocol(what: &str, why: &str) -> Error {
