@@ -9,8 +9,8 @@ use crate::exit::{Failure, warn};
 use crate::output::{self, Format, Printer};
 use crate::range::{self, Selection};
 use crate::records::time::TimeFormat;
-use crate::source::{Remote, Source};
-use crate::target::{self, NamespaceArg, RemoteArgs, Target};
+use crate::source::{self, Source};
+use crate::target::{NamespaceArg, RemoteArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -73,14 +73,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
     let selection = range::parse(&which)?;
-    let mut woof: Box<dyn Source> = if args.results {
-        Box::new(target::open_results(&args.ns)?)
-    } else {
-        match Target::parse(&name)? {
-            Target::Local(n) => Box::new(target::open_readonly(&args.ns, &n)?),
-            Target::Remote(uri) => Box::new(Remote::open(args.remote.connect(&uri)?)?),
-        }
-    };
+    let mut woof = source::open(&args.ns, &args.remote, &name, args.results, false)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {

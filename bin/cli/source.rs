@@ -9,6 +9,27 @@ use woof_net::client::Client;
 use woof_net::proto::Elements;
 
 use crate::exit::Failure;
+use crate::target::{self, NamespaceArg, RemoteArgs, Target};
+
+/// Opens what woof-get and woof-tail read: the results log (`results`), woof `name`
+/// in the namespace (writable when `follow`: a follower registers as a waiter in
+/// the header), or a woof behind a proxy.
+pub fn open(
+    ns: &NamespaceArg,
+    remote: &RemoteArgs,
+    name: &str,
+    results: bool,
+    follow: bool,
+) -> Result<Box<dyn Source>, Failure> {
+    if results {
+        return Ok(Box::new(target::open_results(ns)?));
+    }
+    Ok(match Target::parse(name)? {
+        Target::Local(n) if follow => Box::new(target::open(ns, &n)?),
+        Target::Local(n) => Box::new(target::open_readonly(ns, &n)?),
+        Target::Remote(uri) => Box::new(Remote::open(remote.connect(&uri)?)?),
+    })
+}
 
 pub trait Source {
     fn element_size(&self) -> usize;

@@ -11,8 +11,8 @@ use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
 use crate::output::{Format, Printer};
 use crate::records::time::TimeFormat;
-use crate::source::{Remote, Source};
-use crate::target::{self, NamespaceArg, RemoteArgs, Target};
+use crate::source::{self, Source};
+use crate::target::{NamespaceArg, RemoteArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -72,18 +72,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if args.header && args.format != Some(Format::Csv) {
         return Err(Failure::usage("--header needs --format csv"));
     }
-    let (name, mut woof): (String, Box<dyn Source>) = match (&args.name, args.results) {
-        (None, true) => (
-            "results".to_string(),
-            Box::new(target::open_results(&args.ns)?),
-        ),
-        (Some(n), false) => match Target::parse(n)? {
-            Target::Local(local) => (n.clone(), Box::new(target::open(&args.ns, &local)?)),
-            Target::Remote(uri) => (
-                n.clone(),
-                Box::new(Remote::open(args.remote.connect(&uri)?)?),
-            ),
-        },
+    let name = match (&args.name, args.results) {
+        (None, true) => "results".to_string(),
+        (Some(n), false) => n.clone(),
         (Some(_), true) => {
             return Err(Failure::usage(
                 "--results reads the results log: give no woof name",
@@ -91,6 +82,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
+    // Only a follower needs the woof writable (it registers as a waiter).
+    let mut woof = source::open(&args.ns, &args.remote, &name, args.results, args.follow)?;
     let (mut cursor, stored) = match &args.cursor {
         Some(path) => {
             let (c, s) = Cursor::open(path)?;
