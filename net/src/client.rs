@@ -287,10 +287,7 @@ fn request_frames<'a>(uri: &'a Uri, op: Op, args: &[&'a [u8]]) -> Vec<&'a [u8]> 
 }
 
 fn key32(z85: &str, what: &str) -> Result<[u8; 32], Error> {
-    crate::z85::decode(z85)
-        .ok()
-        .and_then(|k| <[u8; 32]>::try_from(k.as_slice()).ok())
-        .ok_or_else(|| {
-            Error::new(ErrorKind::BadData, what.to_string()).detail("not a Z85 CURVE key")
-        })
+    crate::z85::decode_key(z85).ok().ok_or_else(|| {
+        Error::new(ErrorKind::BadData, what.to_string()).detail("not a Z85 CURVE key")
+    })
 }

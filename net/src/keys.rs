@@ -20,10 +20,6 @@ use std::path::{Path, PathBuf};
 
 use woof::{Error, ErrorKind};
 
-/// The Z85 alphabet (ZeroMQ RFC 32).
-const Z85: &[u8] =
-    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
-
 /// A key directory.
 #[derive(Debug, Clone)]
 pub struct KeyDir {
@@ -155,7 +151,7 @@ impl KeyDir {
 pub fn read_key(path: &Path) -> Result<Z85Key, Error> {
     let text = fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?;
     let key = text.trim();
-    if key.len() != 40 || !key.bytes().all(|b| Z85.contains(&b)) {
+    if crate::z85::decode_key(key).is_err() {
         return Err(Error::new(ErrorKind::BadData, path.display().to_string())
             .detail("not a CURVE key (expected 40 Z85 characters)"));
     }
