@@ -411,7 +411,12 @@ fn keyed_proxies_let_in_only_known_clients_with_the_right_rights() {
         .args([&uri, "--keys"])
         .arg(&stranger)
         .assert()
-        .code(77);
+        .code(77)
+        .stderr(format!(
+            "woof-get: woof://{host}: access denied: server refused our credentials (400) \
+             (is {}/id.pub among the proxy's clients/?)\n",
+            stranger.display()
+        ));
     // No key for this server at all: the client says what is missing.
     let nokeys = Ns::new();
     bare("woof-get")

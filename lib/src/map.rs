@@ -408,7 +408,7 @@ pub(crate) fn recv_with_fds(
     Ok((n, fds))
 }
 
-/// What `spawn_sibling` sets up in the new process before exec. Everything is
+/// What `spawn` sets up in the new process before exec. Everything is
 /// prepared by the caller: the new process only makes syscalls.
 pub struct SpawnPlan<'a> {
     pub program: &'a std::ffi::CStr,
@@ -465,9 +465,9 @@ struct SpawnArgs {
 /// panic, and it leaves through execve or _exit.
 extern "C" fn spawned(arg: *mut libc::c_void) -> libc::c_int {
     use std::sync::atomic::Ordering;
-    // SAFETY: `arg` is the SpawnArgs that spawn_sibling keeps alive until we exec
+    // SAFETY: `arg` is the SpawnArgs that spawn keeps alive until we exec
     // or exit (it is suspended meanwhile); every pointer in it points into data
-    // spawn_sibling borrows for as long. The libc calls below are plain syscall
+    // spawn borrows for as long. The libc calls below are plain syscall
     // wrappers, safe after vfork (posix_spawn makes the same ones); errno is
     // written to the suspended thread's TLS slot, which that thread reads after
     // the clone only if the clone itself failed (and then no new process ran).
@@ -545,9 +545,7 @@ pub fn spawn(plan: &SpawnPlan<'_>) -> io::Result<(u32, Option<(SpawnStep, io::Er
         .map(|(from, to)| (from.as_raw_fd(), *to))
         .collect();
     if fds.iter().any(|(from, _)| *from <= 2) {
-        return Err(io::Error::other(
-            "spawn_sibling: a source descriptor is 0, 1 or 2",
-        ));
+        return Err(io::Error::other("spawn: a source descriptor is 0, 1 or 2"));
     }
     let args = SpawnArgs {
         program: plan.program.as_ptr(),

@@ -63,6 +63,12 @@ fn net_error(uri: &Uri, keys: &KeyDir, e: NetError) -> Error {
     } else {
         text
     };
+    if matches!(e, NetError::Denied(_)) {
+        detail = format!(
+            "{detail} (is {}/id.pub among the proxy's clients/?)",
+            keys.dir.display()
+        );
+    }
     if matches!(e, NetError::Mechanism(_)) && detail.contains("requires CURVE") {
         detail = format!(
             "{detail} (looked for {}/servers/{}.pub or {}.pub)",
