@@ -280,7 +280,7 @@ fn remote_errors_are_the_local_errors() {
         bare("woof-get").arg(proxy.uri(ns.path(), "missing")),
         66,
         &format!(
-            "woof-get: {}: no such file or directory",
+            "woof-get: {}: no such woof",
             proxy.uri(ns.path(), "missing")
         ),
     );

@@ -77,7 +77,8 @@ pub struct Args {
     /// Typed records: NAME:TYPE[=DEFAULT] fields, comma-separated
     #[arg(long, value_name = "SCHEMA")]
     pub schema: Option<String>,
-    /// Replace an existing woof (its elements are discarded)
+    /// Replace an existing woof (its elements are discarded); a file that is not a
+    /// woof is never replaced
     #[arg(long)]
     pub force: bool,
     #[command(flatten)]

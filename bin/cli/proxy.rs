@@ -26,7 +26,13 @@ Examples:
 /// With --keys DIR the proxy uses CURVE: DIR/id.key is its secret key, DIR/clients/
 /// NAME.pub the clients it lets in, and DIR/acl what each may do in which namespace
 /// (read, write, trigger, create). Clients and ACL are re-read on every new
-/// connection. Without --keys it binds loopback only, unless --insecure.
+/// connection, and on SIGHUP (which then applies to connections already open too);
+/// SIGHUP never stops the proxy. Without --keys it binds loopback only, unless
+/// --insecure.
+///
+/// Names from the network never leave an exported namespace: a woof that is a
+/// symbolic link is refused (as by the local tools), and the answer is the same
+/// whether its target exists or not.
 #[derive(Debug, Parser)]
 #[command(name = "woof-proxy", version, after_help = EXAMPLES)]
 pub struct Args {

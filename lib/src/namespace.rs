@@ -59,8 +59,9 @@ impl Namespace {
     /// regular file (not a symlink), executable. Only such files can ever run.
     pub fn handler_path(&self, name: &str) -> Result<PathBuf> {
         name::validate("handler name", name)?;
-        let path = self.dir.join("handlers").join(name);
         let ctx = || format!("handler {name}");
+        self.real_dir("handlers").map_err(|e| e.within(ctx()))?;
+        let path = self.dir.join("handlers").join(name);
         let meta = match std::fs::symlink_metadata(&path) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -101,6 +102,7 @@ impl Namespace {
     /// Opens `.woof/NAME`, creating it if absent (two racing creators: one wins, the
     /// other opens what it made).
     fn state_woof(&self, name: &str, size: u64, history: u64) -> Result<Woof> {
+        self.real_dir(".woof")?;
         let path = self.state_dir().join(name);
         match Woof::open(&path) {
             Err(e) if *e.kind() == ErrorKind::NotFound => {}
@@ -111,6 +113,37 @@ impl Namespace {
         match Woof::create(&path, &CreateOptions::new(size, history)) {
             Err(e) if *e.kind() == ErrorKind::Exists => Woof::open(&path),
             other => other,
+        }
+    }
+
+    /// Refuses a namespace whose `handlers/` or `.woof/` is a symbolic link or not a
+    /// directory (the platform checks this before it writes anything).
+    pub fn check_layout(&self) -> Result<()> {
+        self.real_dir("handlers")?;
+        self.real_dir(".woof")
+    }
+
+    /// Refuses a namespace subdirectory (`handlers/`, `.woof/`) that is a symbolic
+    /// link or not a directory: what runs and where triggers go stay inside the
+    /// namespace. An absent one is fine (created on first use, or nothing to run).
+    fn real_dir(&self, sub: &str) -> Result<()> {
+        let path = self.dir.join(sub);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_dir() => Ok(()),
+            Ok(m) => {
+                let what = if m.file_type().is_symlink() {
+                    "a symbolic link"
+                } else {
+                    "not a directory"
+                };
+                Err(
+                    Error::new(ErrorKind::Denied, path.display().to_string()).detail(format!(
+                        "is {what}; a namespace's {sub}/ must be a real directory inside it"
+                    )),
+                )
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(path.display().to_string(), e)),
         }
     }
 

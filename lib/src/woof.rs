@@ -2,7 +2,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -105,6 +105,9 @@ impl Woof {
         if !opts.force && fs::symlink_metadata(path).is_ok() {
             return Err(exists(path));
         }
+        if opts.force {
+            refuse_replacing_non_woof(path)?;
+        }
         let tmp = temp_path(path);
         let built = build_file(&tmp, path, &header);
         let file = match built {
@@ -136,7 +139,7 @@ impl Woof {
     /// Opens an existing woof, read-write when permitted (writers, followers), else
     /// read-only.
     pub fn open(path: &Path) -> Result<Woof> {
-        match OpenOptions::new().read(true).write(true).open(path) {
+        match open_options().read(true).write(true).open(path) {
             Ok(f) => Woof::from_file(f, path, true),
             // A directory cannot be opened for writing; opened read-only it is
             // reported as "not a woof", as for every reader.
@@ -154,7 +157,10 @@ impl Woof {
 
     /// Opens an existing woof for reading only.
     pub fn open_readonly(path: &Path) -> Result<Woof> {
-        let f = File::open(path).map_err(|e| open_error(path, e))?;
+        let f = open_options()
+            .read(true)
+            .open(path)
+            .map_err(|e| open_error(path, e))?;
         Woof::from_file(f, path, false)
     }
 
@@ -561,7 +567,54 @@ fn sync_dir(path: &Path) {
     }
 }
 
+/// How every woof is opened: never through a symbolic link (a name in a namespace,
+/// perhaps from the network, must not reach a file outside it), and never blocking
+/// (a FIFO under a woof's name is reported as not a woof instead of hanging).
+fn open_options() -> OpenOptions {
+    let mut o = OpenOptions::new();
+    o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    o
+}
+
+/// `--force` replaces a woof, never anything else: the file there must carry the
+/// woof signature (a damaged or other-version woof may still be replaced).
+fn refuse_replacing_non_woof(path: &Path) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(
+            Error::new(ErrorKind::CantCreate, path.display().to_string()).detail(format!(
+                "{why}; --force replaces only a woof (remove it yourself if it must go)"
+            )),
+        )
+    };
+    let meta = match fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path.display().to_string(), e)),
+    };
+    if meta.file_type().is_symlink() {
+        return refuse("is a symbolic link, not a woof");
+    }
+    if !meta.is_file() {
+        return refuse("is not a woof (not a regular file)");
+    }
+    let file = open_options()
+        .read(true)
+        .open(path)
+        .map_err(|e| open_error(path, e))?;
+    let mut magic = [0u8; 8];
+    let got =
+        read_prefix(&file, &mut magic).map_err(|e| Error::io(path.display().to_string(), e))?;
+    if got < magic.len() || magic != format::MAGIC {
+        return refuse("is not a woof (no woof signature)");
+    }
+    Ok(())
+}
+
 fn open_error(path: &Path, e: io::Error) -> Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return Error::new(ErrorKind::Corrupt, path.display().to_string())
+            .detail("not a woof (a symbolic link; woofs are never reached through links)");
+    }
     let err = Error::io(path.display().to_string(), e);
     if *err.kind() == ErrorKind::NotFound {
         return Error::new(ErrorKind::NotFound, path.display().to_string()).detail("no such woof");

@@ -74,8 +74,12 @@ impl Acl {
                 return Err(bad("expected: NAMESPACE CLIENT RIGHTS".into()));
             };
             let any = |s: &str| (s != "*").then(|| s.to_string());
+            let namespace = match ns {
+                "*" => None,
+                path => Some(namespace_path(path).map_err(bad)?),
+            };
             rules.push(Rule {
-                namespace: any(ns),
+                namespace,
                 client: any(client),
                 rights: parse_rights(rights).map_err(bad)?,
             });
@@ -90,6 +94,27 @@ impl Acl {
             .filter(|r| r.client.as_deref().is_none_or(|c| c == client))
             .fold(0, |acc, r| acc | r.rights)
     }
+}
+
+/// An ACL namespace in the form exports are known by (absolute, no trailing or
+/// doubled slash, no `.`), so `/srv/ns/` matches the export `/srv/ns`.
+fn namespace_path(text: &str) -> Result<String, String> {
+    if !text.starts_with('/') {
+        return Err(format!(
+            "namespace '{text}' is not an absolute path (or * for every namespace)"
+        ));
+    }
+    let path = std::path::Path::new(text);
+    if path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir)
+    {
+        return Err(format!("namespace '{text}' contains '..'"));
+    }
+    let norm: std::path::PathBuf = path.components().collect();
+    norm.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("namespace '{text}' is not UTF-8"))
 }
 
 /// The proxy's access policy.
@@ -149,6 +174,35 @@ impl Policy {
             .find(|(_, k)| k == z85_key)
             .map(|(n, _)| n.clone())
     }
+}
+
+/// SIGHUP (the terminal that started the proxy closed, or an operator's
+/// `kill -HUP`) re-reads clients and ACL and logs it; it never stops the proxy.
+/// Blocked here, before any other thread starts, and taken by one thread with
+/// sigwait, so every thread started later (libzmq's too) inherits the mask.
+pub fn reload_on_sighup(policy: Arc<Policy>) -> Result<(), Error> {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGHUP);
+    set.thread_block()
+        .map_err(|e| Error::io("SIGHUP", std::io::Error::from(e)))?;
+    thread::Builder::new()
+        .name("sighup".into())
+        .spawn(move || {
+            while set.wait().is_ok() {
+                match policy.reload() {
+                    Ok(()) if policy.keys.is_some() => {
+                        eprintln!("woof-proxy: SIGHUP: re-read clients and ACL")
+                    }
+                    Ok(()) => eprintln!("woof-proxy: SIGHUP: ignored (no --keys to re-read)"),
+                    Err(e) => {
+                        eprintln!("woof-proxy: SIGHUP: keeping the previous clients and ACL: {e}")
+                    }
+                }
+            }
+        })
+        .map_err(|e| Error::io("SIGHUP thread", e))?;
+    Ok(())
 }
 
 /// Serves ZAP (ZeroMQ RFC 27) on inproc: each CURVE handshake asks whether the
@@ -234,5 +288,27 @@ mod tests {
             Some("acl: line 1: unknown right 'fly' (read, write, trigger, create, all, none)")
         );
         assert!(Acl::parse("/srv/a edge\n", "acl").is_err());
+    }
+
+    #[test]
+    fn acl_namespaces_are_normalised_or_refused_with_their_line() {
+        let acl = Acl::parse("/srv/a/ edge write\n//srv//b/./ edge read\n", "acl").expect("parse");
+        assert_eq!(acl.rights("/srv/a", "edge"), WRITE);
+        assert_eq!(acl.rights("/srv/b", "edge"), READ);
+        for (line, why) in [
+            (
+                "srv/a edge read",
+                "namespace 'srv/a' is not an absolute path (or * for every namespace)",
+            ),
+            (
+                "/srv/../etc edge read",
+                "namespace '/srv/../etc' contains '..'",
+            ),
+        ] {
+            let e = Acl::parse(&format!("# rules\n{line}\n"), "acl")
+                .err()
+                .map(|e| e.to_string());
+            assert_eq!(e, Some(format!("acl: line 2: {why}")));
+        }
     }
 }

@@ -45,15 +45,23 @@ impl Cache {
 impl Open {
     fn get(&mut self, export: usize, ns: &Namespace, name: &str) -> Result<Arc<Woof>, Error> {
         let path = ns.woof_path(name)?;
-        let meta = match std::fs::metadata(&path) {
-            Ok(m) => m,
-            Err(e) => {
-                self.open.remove(&(export, name.to_string()));
-                return Err(Error::io(name, e));
+        let key = (export, name.to_string());
+        // lstat, never stat: a name from the network must not follow a link out of
+        // the namespace. Anything but a regular file, or a file shorter than the
+        // cached woof's mapping (truncated under us: touching its pages would be a
+        // SIGBUS), is handed to the core's open, so the client gets exactly the error
+        // a local tool gives.
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => m,
+            _ => {
+                self.open.remove(&key);
+                return open(ns, name);
             }
         };
-        if !meta.is_file() {
-            return Err(Error::new(ErrorKind::NotFound, name).detail("not a woof file"));
+        if let Some((w, _, _)) = self.open.get(&key)
+            && meta.len() < w.header().file_len()
+        {
+            self.open.remove(&key);
         }
         let key = (export, name.to_string());
         let fresh = self
@@ -77,7 +85,7 @@ impl Open {
                 other => other?,
             };
             self.open
-                .insert(key.clone(), (Arc::new(woof), meta.dev(), meta.ino()));
+                .insert(key.clone(), (woof, meta.dev(), meta.ino()));
         }
         self.open
             .get(&key)
@@ -87,9 +95,10 @@ impl Open {
 }
 
 /// Opens a woof for writing, or for reading only when the file allows no more.
-fn open(ns: &Namespace, name: &str) -> Result<Woof, Error> {
+fn open(ns: &Namespace, name: &str) -> Result<Arc<Woof>, Error> {
     match ns.open_woof(name) {
         Err(e) if *e.kind() == ErrorKind::Denied => ns.open_woof_readonly(name),
         other => other,
     }
+    .map(Arc::new)
 }

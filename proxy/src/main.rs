@@ -35,6 +35,7 @@ fn run(args: Args) -> Result<(), Failure> {
         None => None,
     };
     let policy = Arc::new(auth::Policy::new(keys, anonymous)?);
+    auth::reload_on_sighup(Arc::clone(&policy))?;
     let shared = server::Shared {
         exports,
         endpoints,

@@ -88,6 +88,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ),
         ));
     }
+    ns.check_layout()?;
     for h in &args.persistent {
         ns.handler_path(h)?;
     }

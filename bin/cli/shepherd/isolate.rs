@@ -18,7 +18,10 @@ fn step<T>(what: &str, r: nix::Result<T>) -> Result<T, String> {
     r.map_err(|e| format!("{what}: {}", e.desc().to_lowercase()))
 }
 
-pub fn enter(ns_dir: &Path) -> Res {
+/// `tools`: where the woof tools are installed; if the private /tmp would hide
+/// them, they are bound back at the same path, read-only, so a handler can still
+/// woof-put.
+pub fn enter(ns_dir: &Path, tools: Option<&Path>) -> Res {
     let (uid, gid) = (getuid(), getgid());
     step(
         "unshare(user, mount, net)",
@@ -29,6 +32,12 @@ pub fn enter(ns_dir: &Path) -> Res {
     // Opened after unshare: a bind mount's source must be a mount of the new mount
     // namespace (an fd from the old one gives EINVAL).
     let keep = fs::File::open(ns_dir).map_err(|e| format!("open {}: {e}", ns_dir.display()))?;
+    let tools =
+        tools.filter(|t| t.starts_with("/tmp") && !t.starts_with(ns_dir) && !ns_dir.starts_with(t));
+    let keep_tools = match tools {
+        Some(t) => Some(fs::File::open(t).map_err(|e| format!("open {}: {e}", t.display()))?),
+        None => None,
+    };
     // Same ids inside as outside, so files keep their owners.
     fs::write("/proc/self/setgroups", "deny").map_err(|e| format!("setgroups: {e}"))?;
     fs::write("/proc/self/uid_map", format!("{uid} {uid} 1"))
@@ -64,12 +73,21 @@ pub fn enter(ns_dir: &Path) -> Res {
         ),
     )?;
     drop(keep);
-    read_only_except(&[ns_dir, Path::new("/tmp")])
+    if let (Some(t), Some(fd)) = (tools, keep_tools) {
+        fs::create_dir_all(t).map_err(|e| format!("recreate {}: {e}", t.display()))?;
+        let src = PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()));
+        step(
+            "bind the woof tools",
+            mount(Some(&src), t, none, MsFlags::MS_BIND, none),
+        )?;
+    }
+    read_only_except(&[ns_dir, Path::new("/tmp")], tools)
 }
 
-/// Remounts every mount read-only, except those at or under `keep`, preserving the
+/// Remounts every mount read-only, except those at or under `keep` (but not the
+/// woof tools bound under one of them), preserving the
 /// flags the kernel locks in a user namespace (nosuid, nodev, noexec, atime).
-fn read_only_except(keep: &[&Path]) -> Res {
+fn read_only_except(keep: &[&Path], tools: Option<&Path>) -> Res {
     let info = fs::read_to_string("/proc/self/mountinfo").map_err(|e| format!("mountinfo: {e}"))?;
     let none: Option<&str> = None;
     for line in info.lines() {
@@ -78,7 +96,9 @@ fn read_only_except(keep: &[&Path]) -> Res {
             continue;
         };
         let point = PathBuf::from(unescape(point));
-        if keep.iter().any(|k| point.starts_with(k)) || !point.starts_with("/") {
+        let kept = keep.iter().any(|k| point.starts_with(k))
+            && !tools.is_some_and(|t| point.starts_with(t));
+        if kept || !point.starts_with("/") {
             continue;
         }
         let mut flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;

@@ -294,7 +294,7 @@ fn exec(
     served: Option<&serve::Served>,
 ) -> Result<Refusal, Refusal> {
     if args.isolate {
-        isolate::enter(dir).map_err(|e| {
+        isolate::enter(dir, tools_dir().as_deref()).map_err(|e| {
             Refusal::new(
                 "failed",
                 71,
@@ -328,9 +328,9 @@ fn c_string(s: String) -> Result<CString, Refusal> {
 
 /// The handler's whole environment: PATH, then `env`.
 fn environment(env: &[(&str, String)]) -> Result<Vec<CString>, Refusal> {
-    // The woof tools first, so a handler can woof-put wherever they are installed.
-    let tools = program()
-        .parent()
+    // The woof tools first, so a handler can woof-put wherever they are installed;
+    // never an empty entry (that would put the namespace directory on PATH).
+    let tools = tools_dir()
         .map(|d| format!("{}:", d.display()))
         .unwrap_or_default();
     let mut envp = vec![c_string(format!(
@@ -377,6 +377,19 @@ fn sealed_memfd(data: &[u8]) -> std::io::Result<OwnedFd> {
         | SealFlag::F_SEAL_WRITE;
     fcntl(f.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals))?;
     Ok(OwnedFd::from(f))
+}
+
+/// The directory the running woof tool was installed in (the others are beside
+/// it), absolute; None when the kernel cannot say.
+pub fn tools_dir() -> Option<PathBuf> {
+    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .filter(|d| d.is_absolute() && !d.as_os_str().to_string_lossy().contains(':'))
+    })
+    .clone()
 }
 
 /// Where woof-shepherd is: beside the running binary, else on PATH. Looked up
