@@ -384,3 +384,106 @@ fn isolated_handlers_find_the_woof_tools_installed_under_tmp() {
     assert_eq!(entries[0], install.abs(), "{path:?}");
     assert_eq!(ns.get_hex("out", "1"), vec![hex(b"HELLO\0\0\0")]);
 }
+
+// 8. Exit codes: a schema that does not parse is a bad option value.
+
+#[test]
+fn a_schema_syntax_error_is_a_usage_error_locally_and_remotely() {
+    let ns = Ns::new();
+    fails(
+        ns.cmd("woof-create")
+            .args(["s", "-n", "4", "--schema", "a:f65"]),
+        2,
+        "woof-create: s: schema: field 1 'a': unknown type 'f65' (types: i8 i16 i32 i64 u8 u16 \
+         u32 u64 f32 f64 bool timestamp strN bytesN)",
+    );
+    let proxy = Proxy::start(&[ns.path()], &[]);
+    bare("woof-create")
+        .args([&proxy.uri(ns.path(), "s"), "-n", "4", "--schema", "a:f65"])
+        .assert()
+        .code(2);
+    assert!(ns.listing().is_empty());
+}
+
+#[test]
+fn every_exit_code_woof_shepherd_uses_is_in_its_man_page() {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/man/woof-shepherd.1"))
+        .expect("man page");
+    let src = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/bin/cli/shepherd"))
+        .expect("shepherd sources")
+        .map(|e| std::fs::read_to_string(e.expect("entry").path()).expect("source"))
+        .collect::<String>();
+    for code in ["71", "74", "77", "65"] {
+        if src.contains(&format!(", {code},")) || src.contains(&format!("\"failed\", {code}")) {
+            assert!(
+                page.contains(&format!("\\fB{code}\\fR")),
+                "woof-shepherd uses {code}; its man page does not list it"
+            );
+        }
+    }
+}
+
+// 15. Timestamps out of range are refused, never wrapped.
+
+#[test]
+fn huge_unix_seconds_are_out_of_range_not_wrapped() {
+    let ns = Ns::new();
+    ns.cmd("woof-create")
+        .args(["t", "-n", "4", "--schema", "t:timestamp,v:u8"])
+        .assert()
+        .success();
+    for secs in [
+        "664613997892457936451903531880972288",
+        "9223372037",
+        "-9223372037",
+    ] {
+        fails(
+            ns.cmd("woof-put")
+                .args(["t", "--csv", "--no-header"])
+                .write_stdin(format!("{secs},5\n")),
+            65,
+            &format!(
+                "woof-put: t: line 1, field t: '{secs}' is out of range for a timestamp \
+                 (years 1677 to 2262)"
+            ),
+        );
+    }
+    assert_eq!(ns.latest("t"), 0);
+    let out = ok_stdout(
+        ns.cmd("woof-put")
+            .args(["t", "--csv", "--no-header"])
+            .write_stdin("9223372036,5\n"),
+    );
+    assert_eq!(parse_range_line(&out), (1, 1));
+}
+
+// 16. A corrupt published counter never wraps seqnos.
+
+#[test]
+fn a_published_counter_at_the_top_refuses_puts_instead_of_wrapping() {
+    use std::os::unix::fs::FileExt;
+    let ns = Ns::new();
+    ns.create("w", 8, 4);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(ns.file("w"))
+        .expect("open");
+    // The header's `published` word (lib/FORMAT.md).
+    f.write_all_at(&u64::MAX.to_le_bytes(), 384)
+        .expect("corrupt");
+    fails(
+        ns.cmd("woof-put").arg("w").write_stdin("12345678"),
+        65,
+        "woof-put: w: no seqno left: the published counter is at 18446744073709551614 (corrupt \
+         header?)",
+    );
+    ns.cmd("woof-put")
+        .args(["w", "--lines", "--pad"])
+        .write_stdin("a\nb\n")
+        .assert()
+        .code(65);
+    // Readers report, never panic or print seqno 0.
+    let out = ns.cmd("woof-get").arg("w").output().expect("get");
+    assert_eq!(out.status.code(), Some(66), "{out:?}");
+    ns.cmd("woof-ls").assert().success();
+}

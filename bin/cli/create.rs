@@ -92,9 +92,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let (size, schema) = match &args.schema {
         None => (args.element_size.unwrap_or(0), Vec::new()),
         Some(text) => {
+            // A schema that does not parse is a bad option value (exit 2), not bad
+            // data: nothing was read yet.
             let schema = Schema::parse(text)
                 .and_then(|s| records::check_defaults(&s).map(|()| s))
-                .map_err(|e| Failure::from(e.within(&args.name)))?;
+                .map_err(|e| Failure::usage(e.within(&args.name).to_string()))?;
             let size = schema.element_size() as u64;
             if let Some(s) = args.element_size
                 && s != size

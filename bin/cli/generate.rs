@@ -37,7 +37,8 @@ No such woof, namespace or seqno (evicted, or not yet written).
 Unavailable (a proxy or platform cannot be reached).
 .TP
 \fB73\fR
-Cannot create (the woof exists and \-\-force was not given, or no space).
+Cannot create (the woof exists and \-\-force was not given, \-\-force names a
+file that is not a woof, or no space).
 .TP
 \fB74\fR
 Input/output error.
@@ -50,6 +51,12 @@ Protocol error.
 .TP
 \fB77\fR
 Permission denied.
+"#;
+
+const SHEPHERD_OSERR: &str = r#".TP
+\fB71\fR
+The handler could not be started: the operating system refused a step (fork, pipe,
+setrlimit, exec, or the namespaces of \-\-isolate); the message names the step.
 "#;
 
 const ENVIRONMENT: &str = r#".SH ENVIRONMENT
@@ -116,7 +123,16 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     let _ = man.render_description_section(&mut out);
     let _ = man.render_options_section(&mut out);
     out.extend_from_slice(examples(cmd).as_bytes());
-    out.extend_from_slice(EXIT_STATUS.as_bytes());
+    if cmd.get_name() == "woof-shepherd" {
+        // Only the shepherd starts processes itself (sysexits EX_OSERR).
+        let (head, tail) =
+            EXIT_STATUS.split_at(EXIT_STATUS.find("\\fB73\\fR").map_or(0, |i| i - 4));
+        out.extend_from_slice(head.as_bytes());
+        out.extend_from_slice(SHEPHERD_OSERR.as_bytes());
+        out.extend_from_slice(tail.as_bytes());
+    } else {
+        out.extend_from_slice(EXIT_STATUS.as_bytes());
+    }
     out.extend_from_slice(ENVIRONMENT.as_bytes());
     out.extend_from_slice(FILES.as_bytes());
     let others: Vec<String> = commands()

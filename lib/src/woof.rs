@@ -209,9 +209,14 @@ impl Woof {
         self.map.writable()
     }
 
-    /// The latest published seqno; 0 for an empty woof.
+    /// The latest published seqno; 0 for an empty woof. Never u64::MAX, which no
+    /// element can have (a corrupt counter there reads as one less, so `latest + 1`
+    /// cannot wrap anywhere and the next put is refused).
     pub fn latest(&self) -> u64 {
-        self.map.u64_at(OFF_PUBLISHED).load(Ordering::Acquire)
+        self.map
+            .u64_at(OFF_PUBLISHED)
+            .load(Ordering::Acquire)
+            .min(u64::MAX - 1)
     }
 
     /// The oldest seqno still held for a given latest; 0 for an empty woof.
@@ -295,7 +300,7 @@ impl Woof {
             let seen = if before != seqno { before } else { after };
             if seen == 0 || seen > seqno {
                 // A writer took (or has taken) the slot: the element is gone.
-                let oldest = self.oldest().max(seqno + 1);
+                let oldest = self.oldest().max(seqno.saturating_add(1));
                 return Err(Error::new(ErrorKind::Evicted { seqno, oldest }, ""));
             }
             return Err(Error::new(ErrorKind::Corrupt, "").detail(format!(
@@ -350,6 +355,7 @@ impl Woof {
             woof: self,
             _guard: guard,
             published: latest,
+            // `latest` is below u64::MAX; `append_at` refuses u64::MAX itself.
             next: latest + 1,
         })
     }
@@ -439,6 +445,13 @@ impl Writer<'_> {
         let woof = self.woof;
         woof.check_size(data.len())?;
         let seqno = self.next;
+        if seqno == u64::MAX {
+            // Seqnos never wrap (FORMAT.md); only a corrupt counter gets here.
+            return Err(Error::new(ErrorKind::Corrupt, "").detail(format!(
+                "no seqno left: the published counter is at {} (corrupt header?)",
+                self.published
+            )));
+        }
         let off = woof.header.slot_offset(seqno);
         let seq_word = woof.map.u64_at(off + SLOT_SEQNO);
         // Invalidate the slot first: a reader copying the element it held sees the

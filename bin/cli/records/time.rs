@@ -188,7 +188,13 @@ fn unix_seconds(text: &str) -> Option<Option<i64>> {
     for (i, b) in frac.bytes().enumerate() {
         sub += i128::from(b - b'0') * 10i128.pow(8 - i as u32);
     }
-    let ns = secs * i128::from(NS) + sub;
+    // Checked: seconds are as many digits as the input has (fuzzing found a wrap).
+    let Some(ns) = secs
+        .checked_mul(i128::from(NS))
+        .and_then(|n| n.checked_add(sub))
+    else {
+        return Some(None);
+    };
     Some(i64::try_from(if neg { -ns } else { ns }).ok())
 }
 
