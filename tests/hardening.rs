@@ -487,3 +487,99 @@ fn a_published_counter_at_the_top_refuses_puts_instead_of_wrapping() {
     assert_eq!(out.status.code(), Some(66), "{out:?}");
     ns.cmd("woof-ls").assert().success();
 }
+
+// 13. A lock whose holder cannot exist never makes a put wait for ever.
+
+/// Starts `woof-put NAME` stopped (SIGSTOP) while it holds NAME's lock.
+fn writer_stopped_holding_the_lock(ns: &Ns, name: &str) -> Running {
+    use std::io::Write;
+    let mut cmd = ns.std_cmd("woof-put");
+    cmd.args([name, "--batch"])
+        .env("WOOF_FAULT", "put:locked:stop")
+        .stdin(std::process::Stdio::piped());
+    let mut writer = Running::spawn(cmd);
+    writer.stdin().write_all(b"12345678").expect("element");
+    let pid = writer.child.id();
+    assert!(
+        wait_until(PROMPT, || {
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+                s.rsplit(')')
+                    .next()
+                    .is_some_and(|r| r.trim_start().starts_with('T'))
+            })
+        }),
+        "the writer did not stop holding the lock"
+    );
+    writer
+}
+
+/// `woof-put NAME` of one element, bounded: the seqno it printed.
+fn bounded_put(ns: &Ns, name: &str) -> u64 {
+    let out = ok_stdout(
+        ns.cmd("woof-put")
+            .arg(name)
+            .write_stdin("abcdefgh")
+            .timeout(std::time::Duration::from_secs(20)),
+    );
+    parse_seqno_line(&out)
+}
+
+#[test]
+fn a_woof_copied_while_its_lock_was_held_takes_puts_after_the_holder_dies() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.put("w", b"00000000");
+    let mut writer = writer_stopped_holding_the_lock(&ns, "w");
+    std::fs::copy(ns.file("w"), ns.file("copy")).expect("cp");
+    writer.kill_and_drain();
+    assert_eq!(bounded_put(&ns, "w"), 2);
+    assert_eq!(bounded_put(&ns, "copy"), 2);
+    assert_eq!(
+        ns.get_hex("copy", "1..2"),
+        vec![hex(b"00000000"), hex(b"abcdefgh")]
+    );
+}
+
+#[test]
+fn a_copy_waits_while_the_holder_lives_and_goes_on_when_it_dies() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    let mut writer = writer_stopped_holding_the_lock(&ns, "w");
+    std::fs::copy(ns.file("w"), ns.file("copy")).expect("cp");
+    // The holder is alive (stopped): a put to the copy must wait, not break in.
+    let mut put = ns.std_cmd("woof-put");
+    put.arg("copy").stdin(std::process::Stdio::piped());
+    let mut waiting = Running::spawn(put);
+    {
+        use std::io::Write;
+        let mut stdin = waiting.stdin();
+        stdin.write_all(b"abcdefgh").expect("element");
+    }
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(waiting.is_running(), "the put broke a live holder's lock");
+    writer.kill_and_drain();
+    let (status, lines) = waiting.finish(PROMPT);
+    assert!(status.success(), "{status:?} {}", waiting.stderr_text());
+    assert_eq!(lines, vec!["1".to_string()]);
+}
+
+#[test]
+fn a_lock_naming_a_thread_that_never_existed_or_garbage_is_repaired() {
+    use std::os::unix::fs::FileExt;
+    let ns = Ns::new();
+    for (name, word) in [
+        // A thread id no kernel hands out (above pid_max's ceiling of 2^22).
+        ("ghost", 0x3fff_fff0u32.to_le_bytes().to_vec()),
+        ("garbage", vec![0xffu8; 40]),
+    ] {
+        ns.create(name, 8, 10);
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(ns.file(name))
+            .expect("open");
+        // The header's lock (lib/FORMAT.md).
+        f.write_all_at(&word, 256).expect("corrupt the lock");
+        assert_eq!(bounded_put(&ns, name), 1, "{name}");
+        assert_eq!(bounded_put(&ns, name), 2, "{name}");
+    }
+}

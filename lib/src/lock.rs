@@ -5,10 +5,12 @@
 //! A mutex persisted across a reboot (or copied from another machine) would still name
 //! a dead owner with no one to mark it; the boot id stored beside it detects that, and
 //! the first writer of a new boot re-initialises the mutex under an exclusive flock.
+//! A lock copied with its file, or corrupt, is caught by the waiter (see `acquire`).
 
 use std::fs::File;
 use std::io;
 use std::sync::atomic::{Ordering, fence};
+use std::time::Duration;
 
 use crate::format::{OFF_LOCK, OFF_LOCK_ABI, OFF_LOCK_BOOT, OFF_PUBLISHED};
 use crate::map::{Locked, Map};
@@ -44,10 +46,80 @@ pub(crate) fn ensure_epoch(file: &File, map: &Map) -> io::Result<()> {
     res
 }
 
+/// How long a writer waits for the lock before it checks that the holder exists.
+/// Holders keep it for microseconds; only a lock no kernel will ever release (see
+/// `acquire`) or a stopped writer waits this long.
+const OWNER_CHECK: Duration = Duration::from_secs(1);
+
 /// Takes the lock, repairing after a holder that died.
-pub(crate) fn acquire(map: &Map) -> io::Result<Guard<'_>> {
-    let how = map.mutex_lock(OFF_LOCK)?;
-    taken(map, how)
+///
+/// The kernel marks a robust mutex owner-dead only in the file its holder had
+/// mapped. A copy or a backup made while a writer held the lock, or a corrupt lock
+/// word, names a holder that no kernel will ever mark: waiting for it would be
+/// for ever. So a writer that has waited `OWNER_CHECK` looks at the holder's thread
+/// id; if no such thread is alive in this PID namespace (or the mutex is invalid),
+/// it re-initialises the lock under an exclusive flock, as for a new boot.
+/// (Writers of one woof therefore share a PID namespace: FORMAT.md, "Locking".)
+pub(crate) fn acquire<'m>(file: &File, map: &'m Map) -> io::Result<Guard<'m>> {
+    // The uncontended path: one compare-and-swap, no clock read.
+    match map.mutex_trylock(OFF_LOCK) {
+        Ok(Some(how)) => return taken(map, how),
+        Ok(None) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => reinit_if_stale(file, map, None)?,
+        Err(e) => return Err(e),
+    }
+    loop {
+        match map.mutex_timedlock(OFF_LOCK, OWNER_CHECK) {
+            Ok(Some(how)) => return taken(map, how),
+            Ok(None) => {
+                let owner = map.mutex_owner(OFF_LOCK);
+                if owner != 0 && !thread_alive(owner) {
+                    reinit_if_stale(file, map, Some(owner))?;
+                }
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => reinit_if_stale(file, map, None)?,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Re-initialises a lock whose holder `owner` cannot exist (None: the mutex is
+/// invalid), if that is still so once we hold the flock that serialises repairers.
+fn reinit_if_stale(file: &File, map: &Map, owner: Option<u32>) -> io::Result<()> {
+    file.lock()?;
+    let still = match owner {
+        Some(tid) => map.mutex_owner(OFF_LOCK) == tid && !thread_alive(tid),
+        None => {
+            matches!(map.mutex_trylock(OFF_LOCK), Err(e) if e.raw_os_error() == Some(libc::EINVAL))
+        }
+    };
+    let res = if still { init(map) } else { Ok(()) };
+    file.unlock()?;
+    if still {
+        // Waiters asleep on the old word wake and retry; a dead holder may also
+        // have left a follower's wake undone.
+        map.futex_wake_all(OFF_LOCK);
+        wake::notify(map, map.u64_at(OFF_PUBLISHED).load(Ordering::Acquire));
+    }
+    res
+}
+
+/// Whether thread `tid` is alive in this PID namespace (/proc shows every thread by
+/// its id, hidden from listings but not from lookups). A zombie cannot release a
+/// lock. Without /proc we cannot tell, and say alive: waiting is safe, re-initialising
+/// a lock someone holds is not.
+fn thread_alive(tid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{tid}/stat")) {
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().as_bytes().first()),
+            Some(Some(b'Z' | b'X'))
+        ),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            !std::path::Path::new("/proc/self").exists()
+        }
+        Err(_) => true,
+    }
 }
 
 /// Takes the lock if no one holds it (a dead holder does not count).

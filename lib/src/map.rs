@@ -17,7 +17,9 @@
 //!   bounds and natural alignment. Atomics are the sanctioned way to share memory that
 //!   others mutate; the reference lives no longer than `&self`, hence the mapping;
 //! - the writers' lock is a process-shared robust `pthread_mutex_t` living in the
-//!   header; it is only touched through libc's pthread functions, never read as Rust data.
+//!   header; it is only touched through libc's pthread functions, never read as Rust
+//!   data, except its first word (the futex word naming the holder), loaded as an
+//!   atomic to find out whether the holder can still exist.
 //!
 //! What this module cannot prevent: another process truncating the file while it is
 //! mapped makes accesses past the new end raise SIGBUS (as for any mmap user; see
@@ -191,8 +193,9 @@ impl Map {
     }
 
     /// (Re)initialises the process-shared robust mutex at `off`. Callers guarantee no
-    /// process holds or waits on it (fresh file, or a lock left by an earlier boot,
-    /// re-initialised under an exclusive flock on the file).
+    /// live process holds it (a fresh file; or, under an exclusive flock on the file,
+    /// a lock left by an earlier boot or naming a holder that cannot exist). Waiters
+    /// asleep on the old word are woken by the caller and retry.
     pub fn mutex_init(&self, off: usize) -> io::Result<()> {
         let m = self.mutex_ptr(off);
         // SAFETY: `attr` is a local initialised by pthread_mutexattr_init before use
@@ -217,23 +220,50 @@ impl Map {
         }
     }
 
-    /// Takes the writers' lock at `off`, blocking. ENOTRECOVERABLE comes back as an error.
-    pub fn mutex_lock(&self, off: usize) -> io::Result<Locked> {
+    /// Takes the writers' lock at `off`, waiting at most `timeout`; None when it is
+    /// still held then.
+    pub fn mutex_timedlock(&self, off: usize, timeout: Duration) -> io::Result<Option<Locked>> {
         let m = self.mutex_ptr(off);
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes the timespec we own; CLOCK_REALTIME is the
+        // clock pthread_mutex_timedlock's deadline is measured on.
+        unsafe {
+            libc::clock_gettime(libc::CLOCK_REALTIME, &mut now);
+        }
+        let nanos = now.tv_nsec as u64 + u64::from(timeout.subsec_nanos());
+        let deadline = libc::timespec {
+            tv_sec: now.tv_sec
+                + timeout.as_secs().min(1 << 32) as libc::time_t
+                + (nanos / 1_000_000_000) as libc::time_t,
+            tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+        };
         // SAFETY: `m` points to a mutex initialised by `mutex_init` in this boot (the
-        // caller checks the boot id first); the mapping outlives the call.
-        let rc = unsafe { libc::pthread_mutex_lock(m) };
+        // caller checks the boot id first); the mapping outlives the call; `deadline`
+        // is a live, normalised timespec.
+        let rc = unsafe { libc::pthread_mutex_timedlock(m, &deadline) };
         match rc {
-            0 => Ok(Locked::Clean),
-            libc::EOWNERDEAD => Ok(Locked::OwnerDied),
+            0 => Ok(Some(Locked::Clean)),
+            libc::EOWNERDEAD => Ok(Some(Locked::OwnerDied)),
+            libc::ETIMEDOUT => Ok(None),
             e => Err(io::Error::from_raw_os_error(e)),
         }
+    }
+
+    /// The thread id the writers' lock at `off` names as its holder, 0 when free.
+    /// glibc keeps a robust mutex's futex word first: the holder's tid, plus the
+    /// FUTEX_WAITERS and FUTEX_OWNER_DIED bits. A snapshot, stale at once.
+    pub fn mutex_owner(&self, off: usize) -> u32 {
+        const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+        self.u32_at(off).load(std::sync::atomic::Ordering::Acquire) & FUTEX_TID_MASK
     }
 
     /// Takes the writers' lock at `off` if it is free; None when another holds it.
     pub fn mutex_trylock(&self, off: usize) -> io::Result<Option<Locked>> {
         let m = self.mutex_ptr(off);
-        // SAFETY: as for `mutex_lock`; trylock never blocks.
+        // SAFETY: as for `mutex_timedlock`; trylock never blocks.
         let rc = unsafe { libc::pthread_mutex_trylock(m) };
         match rc {
             0 => Ok(Some(Locked::Clean)),

@@ -347,8 +347,8 @@ impl Woof {
                     .detail("opened read-only (no write permission)"),
             );
         }
-        let guard =
-            lock::acquire(&self.map).map_err(|e| Error::io(self.path.display().to_string(), e))?;
+        let guard = lock::acquire(&self.file, &self.map)
+            .map_err(|e| Error::io(self.path.display().to_string(), e))?;
         fault::point("put:locked");
         let latest = self.latest();
         Ok(Writer {
