@@ -25,6 +25,7 @@ pub mod name;
 pub mod namespace;
 pub mod results;
 pub mod schema;
+mod sigbus;
 mod wake;
 mod woof;
 

@@ -23,7 +23,9 @@
 //!
 //! What this module cannot prevent: another process truncating the file while it is
 //! mapped makes accesses past the new end raise SIGBUS (as for any mmap user; see
-//! ripgrep's `mmap.rs`). Woofs are only ever created at their full length, preallocated,
+//! ripgrep's `mmap.rs`). Every mapping is registered with `sigbus.rs`, whose handler
+//! turns such a fault into zeros and a count that `Woof` checks, so a shrunken file
+//! is an error, never a dead process. Woofs are only ever created at their full length, preallocated,
 //! and never shrunk by woof's tools; `woof-create --force` replaces the file by rename,
 //! so old mappings keep the old inode intact. `open` validates the length *before*
 //! mapping, so a file that is already short is an error, never a SIGBUS.
@@ -40,6 +42,17 @@ use memmap2::{MmapOptions, MmapRaw};
 pub(crate) struct Map {
     raw: MmapRaw,
     writable: bool,
+    /// Its entry in the SIGBUS handler's table (`sigbus.rs`), if it got one.
+    guarded: Option<usize>,
+}
+
+impl Drop for Map {
+    fn drop(&mut self) {
+        // Before `raw` unmaps the range.
+        if let Some(slot) = self.guarded {
+            crate::sigbus::unregister(slot);
+        }
+    }
 }
 
 /// What taking the writers' lock found.
@@ -62,7 +75,12 @@ impl Map {
         } else {
             opts.map_raw_read_only(file)?
         };
-        Ok(Map { raw, writable })
+        let guarded = crate::sigbus::register(raw.as_ptr() as usize, raw.len());
+        Ok(Map {
+            raw,
+            writable,
+            guarded,
+        })
     }
 
     pub fn len(&self) -> usize {

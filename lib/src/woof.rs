@@ -15,6 +15,7 @@ use crate::format::{
 };
 use crate::lock;
 use crate::map::{self, Map};
+use crate::sigbus;
 use crate::wake;
 
 /// How to create a woof.
@@ -272,6 +273,33 @@ impl Woof {
     pub fn get(&self, seqno: u64, buf: &mut [u8]) -> Result<Element> {
         self.check_size(buf.len())
             .map_err(|e| e.with_context("read buffer"))?;
+        let faults = sigbus::faults();
+        let got = self.get_mapped(seqno, buf);
+        self.check_intact(faults)?;
+        got
+    }
+
+    /// A shrunken file's pages read as zeros (`sigbus.rs`): if a fault was absorbed
+    /// since `faults`, make sure it was not this woof's.
+    fn check_intact(&self, faults: u64) -> Result<()> {
+        if sigbus::faults() == faults {
+            return Ok(());
+        }
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| Error::io(self.path.display().to_string(), e))?
+            .len();
+        if len < self.header.file_len() {
+            return Err(Error::new(ErrorKind::Corrupt, "").detail(format!(
+                "truncated while open: {len} bytes, shorter than its {} bytes",
+                self.header.file_len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn get_mapped(&self, seqno: u64, buf: &mut [u8]) -> Result<Element> {
         let latest = self.latest();
         let seqno = if seqno == 0 {
             if latest == 0 {
@@ -352,6 +380,7 @@ impl Woof {
         fault::point("put:locked");
         let latest = self.latest();
         Ok(Writer {
+            faults: sigbus::faults(),
             woof: self,
             _guard: guard,
             published: latest,
@@ -427,6 +456,8 @@ impl Woof {
 
 /// Holds the writers' lock; appends elements and publishes them.
 pub struct Writer<'a> {
+    /// `sigbus::faults()` when the writer started (see `Woof::check_intact`).
+    faults: u64,
     woof: &'a Woof,
     _guard: lock::Guard<'a>,
     published: u64,
@@ -466,6 +497,7 @@ impl Writer<'_> {
         woof.map.write(off + SLOT_TIME, &meta);
         woof.map.write(off + SLOT_DATA, data);
         fault::point("put:data-written");
+        woof.check_intact(self.faults)?;
         seq_word.store(seqno, Ordering::Release);
         fault::point("put:slot-stamped");
         self.next += 1;
