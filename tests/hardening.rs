@@ -685,3 +685,42 @@ fn a_woof_truncated_under_a_streaming_writer_ends_it_with_an_error() {
         writer.stderr_text()
     );
 }
+
+// 6. A follower ends when its reader leaves, without waiting for another put.
+
+fn follower_exits_when_its_reader_leaves(mut cmd: std::process::Command, ns: &Ns) {
+    use std::io::BufRead;
+    cmd.stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("woof-tail");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    out.read_line(&mut line).expect("first line");
+    assert!(line.starts_with("1,"), "{line:?}");
+    // `| head -1`: the reader takes one line and goes.
+    drop(out);
+    let status = wait_bounded(&mut child, PROMPT, "woof-tail -f after its reader left");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(ns.latest("w"), 1, "no put was needed to end it");
+}
+
+#[test]
+fn a_local_follower_ends_when_its_reader_leaves() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.put("w", b"abcdefgh");
+    let mut cmd = ns.std_cmd("woof-tail");
+    cmd.args(["-f", "w", "--format", "csv"]);
+    follower_exits_when_its_reader_leaves(cmd, &ns);
+}
+
+#[test]
+fn a_remote_follower_ends_when_its_reader_leaves() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.put("w", b"abcdefgh");
+    let proxy = Proxy::start(&[ns.path()], &[]);
+    let mut cmd = bare_std("woof-tail");
+    cmd.args(["-f", &proxy.uri(ns.path(), "w"), "--format", "csv"]);
+    follower_exits_when_its_reader_leaves(cmd, &ns);
+}

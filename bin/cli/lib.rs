@@ -17,6 +17,7 @@ pub mod proxy;
 pub mod put;
 pub mod put_remote;
 pub mod range;
+pub mod reader;
 pub mod records;
 pub mod shepherd;
 pub mod source;

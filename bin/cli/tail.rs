@@ -31,7 +31,9 @@ Examples:
 /// printed is stored in FILE after each flushed batch of output; a later run starts
 /// right after it (a new FILE starts at the oldest element, or the last -n). If the
 /// woof wraps past elements before they are printed, a warning names them and the
-/// tail continues from the oldest (exit 66 when not following).
+/// tail continues from the oldest (exit 66 when not following). A follower exits
+/// 0 as soon as the reader of its standard output goes away (`| head -1`), without
+/// waiting for another put, as GNU tail -f does.
 #[derive(Debug, Parser)]
 #[command(name = "woof-tail", version, after_help = EXAMPLES)]
 pub struct Args {
@@ -128,11 +130,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
         woof.as_ref(),
         args.header,
     )?;
+    let busy = args.follow.then(crate::reader::exit_when_gone);
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<u8> = None;
     loop {
         let latest = woof.latest();
+        let writing = busy.as_ref().map(|b| b.lock());
         let printed = print_after(
             woof.as_mut(),
             &name,
@@ -154,6 +158,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         if !args.follow {
             break;
         }
+        drop(writing);
         woof.wait_after(after.max(latest))?;
     }
     if printer.errored {
