@@ -5,6 +5,7 @@
 
 mod dispatch;
 mod launcher;
+mod ledger;
 mod output;
 mod persistent;
 mod timer;
@@ -142,6 +143,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         )
         .map_err(|e| Failure::io("platform", e))?,
     );
+    ledger::record_dead_runs(&platform);
     let mut threads = Vec::new();
     for h in feeds.into_values() {
         let (p, program, sargs) = (
