@@ -724,3 +724,36 @@ fn a_remote_follower_ends_when_its_reader_leaves() {
     cmd.args(["-f", &proxy.uri(ns.path(), "w"), "--format", "csv"]);
     follower_exits_when_its_reader_leaves(cmd, &ns);
 }
+
+// 11. A mistyped namespace says that no proxy serves it, and which port was tried.
+
+#[test]
+fn a_mistyped_namespace_names_the_namespace_and_the_port_tried() {
+    let ns = Ns::new();
+    ns.create("w", 1, 10);
+    // On the namespace's CSPOT port, as users run it.
+    let _proxy = Proxy::start(&[ns.path()], &["--bind", "127.0.0.1"]);
+    let good = format!("woof://127.0.0.1{}/w", ns.path().display());
+    let out = ok_stdout(bare("woof-put").arg(&good).write_stdin("x"));
+    assert_eq!(parse_seqno_line(&out), 1);
+    let typo = format!("{}x", ns.path().display());
+    let out = bare("woof-get")
+        .arg(format!("woof://127.0.0.1{typo}/w"))
+        .output()
+        .expect("woof-get");
+    assert_eq!(out.status.code(), Some(69));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let port = err
+        .split("connection refused on port ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap_or_else(|| panic!("no port in {err:?}"));
+    assert_eq!(
+        err,
+        format!(
+            "woof-get: woof://127.0.0.1:{port}: unreachable: no woof-proxy serves namespace \
+             {typo} on 127.0.0.1 (connection refused on port {port}, CSPOT's port for that \
+             path; check the path, or give the proxy's port: woof://127.0.0.1:PORT{typo}/w)\n"
+        )
+    );
+}

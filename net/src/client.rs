@@ -58,7 +58,26 @@ fn net_error(uri: &Uri, keys: &KeyDir, e: NetError) -> Error {
         Some((addr, rest)) if addr.parse::<std::net::SocketAddr>().is_ok() => rest.to_string(),
         _ => text,
     };
-    let mut detail = if kind == ErrorKind::Unavailable {
+    let refused = matches!(&e, NetError::Unreachable(t) if t.ends_with("connection refused"));
+    let mut detail = if refused && uri.port.is_none() {
+        // The port is a hash of the namespace path: a mistyped path lands on a port
+        // nobody listens on, and "connection refused" alone would hide why.
+        format!(
+            "unreachable: no woof-proxy serves namespace {} on {} (connection refused on \
+             port {}, CSPOT's port for that path; check the path, or give the proxy's port: \
+             woof://{}:PORT{}/{})",
+            uri.namespace,
+            uri.connect_host(),
+            uri.port(),
+            if uri.connect_host().contains(':') {
+                format!("[{}]", uri.connect_host())
+            } else {
+                uri.connect_host().to_string()
+            },
+            uri.namespace,
+            uri.name
+        )
+    } else if kind == ErrorKind::Unavailable {
         format!("unreachable: {text}")
     } else {
         text
