@@ -5,7 +5,7 @@ complete -c woof-proxy -l keys -d 'Key directory: CURVE secret key, allowed clie
 complete -c woof-proxy -l anonymous -d 'Rights of clients without keys (comma-separated: read, write, trigger, create, or all)' -r
 complete -c woof-proxy -l timeout -d 'Longest a follow request may wait, and how long a reply may wait for a slow client before it is dropped' -r
 complete -c woof-proxy -l workers -d 'Threads serving requests (puts, gets, info, create)' -r
-complete -c woof-proxy -l followers -d 'Follow requests that may wait at once (each holds a thread while it waits; threads start as they are needed)' -r
+complete -c woof-proxy -l followers -d 'Follow requests that may wait at once (each holds a thread while it waits; threads start as they are needed). A follow beyond them is answered "busy" at once, unless there is something to return already, and woof-tail retries it: followers never see a false "unreachable"' -r
 complete -c woof-proxy -l gen-keys -d 'Make a CURVE key pair in DIR (id.key, id.pub) and exit' -r -F
 complete -c woof-proxy -l insecure -d 'Serve without keys on non-loopback addresses (anyone who can connect gets the --anonymous rights)'
 complete -c woof-proxy -s h -l help -d 'Print help (see more with \'--help\')'

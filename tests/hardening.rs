@@ -757,3 +757,34 @@ fn a_mistyped_namespace_names_the_namespace_and_the_port_tried() {
         )
     );
 }
+
+// 17. Followers beyond --followers are told "busy" at once and retry: none of
+// them ever sees a false "unreachable".
+
+#[test]
+fn followers_beyond_the_pool_wait_their_turn_and_all_see_the_put() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    let proxy = Proxy::start(&[ns.path()], &["--followers", "2"]);
+    let uri = proxy.uri(ns.path(), "w");
+    let mut followers: Vec<Running> = (0..6)
+        .map(|_| {
+            let mut cmd = bare_std("woof-tail");
+            // A short client timeout: a follow queued behind another's 10 s long
+            // poll would outlive it and end as "unreachable".
+            cmd.args(["-f", &uri, "-n", "0", "--format", "csv", "--timeout", "1s"]);
+            Running::spawn(cmd)
+        })
+        .collect();
+    // Longer than a long poll (10 s) plus the client's timeout.
+    std::thread::sleep(std::time::Duration::from_secs(12));
+    for f in &mut followers {
+        assert!(f.is_running(), "a follower ended: {}", f.stderr_text());
+    }
+    ns.put("w", b"abcdefgh");
+    for f in &mut followers {
+        let line = f.line(PROMPT);
+        assert!(line.starts_with("1,"), "{line:?} {}", f.stderr_text());
+        assert!(f.stderr_text().is_empty(), "{}", f.stderr_text());
+    }
+}

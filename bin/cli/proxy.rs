@@ -76,7 +76,9 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: u32,
     /// Follow requests that may wait at once (each holds a thread while it waits;
-    /// threads start as they are needed)
+    /// threads start as they are needed). A follow beyond them is answered "busy"
+    /// at once, unless there is something to return already, and woof-tail retries
+    /// it: followers never see a false "unreachable"
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub followers: u32,
     /// Make a CURVE key pair in DIR (id.key, id.pub) and exit

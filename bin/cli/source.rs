@@ -71,6 +71,19 @@ impl Source for Woof {
     }
 }
 
+/// How long to wait before following again after the proxy's `busy` number
+/// `attempt`: 50 ms doubling to 1.6 s, with jitter so that a crowd of turned-away
+/// followers does not come back at once.
+fn retry_delay(attempt: u32) -> Duration {
+    let base = 50u64 << attempt.min(5);
+    let jitter = u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos()),
+    ) % base;
+    Duration::from_millis(base + jitter)
+}
+
 /// How long one remote follow waits on the proxy before asking again.
 const FOLLOW_WAIT: Duration = Duration::from_secs(10);
 
@@ -175,10 +188,19 @@ impl Source for Remote {
         Err(Error::new(kind, ""))
     }
     fn wait_after(&mut self, after: u64) -> Result<u64, Failure> {
+        let mut busy = 0u32;
         loop {
-            let got = self
-                .client
-                .follow(after, FOLLOW_WAIT, u64::MAX, self.size)?;
+            let got = match self.client.follow(after, FOLLOW_WAIT, u64::MAX, self.size) {
+                // Every follower thread of the proxy is taken: it said so at once
+                // instead of queueing us behind long polls; ask again shortly.
+                Err(e) if *e.kind() == ErrorKind::Full => {
+                    std::thread::sleep(retry_delay(busy));
+                    busy = busy.saturating_add(1);
+                    continue;
+                }
+                other => other?,
+            };
+            busy = 0;
             let new = !got.meta.is_empty() || got.latest > after;
             self.take(got);
             if new {

@@ -48,6 +48,10 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     }
     match Op::parse(&f[1]) {
         Some(Op::Get | Op::Info) => true,
+        // A follow with something to return at once is a get: answered without a
+        // follower thread, so followers turned away while every thread long-polls
+        // still get what was put (they would otherwise starve behind the polls).
+        Some(Op::Follow) if f.len() == 7 => follow_needs_no_wait(shared, cache, req),
         Some(Op::Put | Op::PutBatch) if f.len() == 8 && f[4].is_empty() => {
             let sync = match f[6].as_slice() {
                 b"none" => Some(false),
@@ -57,6 +61,26 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
             sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
         }
         _ => false,
+    }
+}
+
+/// Whether a follow can be answered at once: its woof holds elements after the
+/// seqno it follows from, or it asks not to wait.
+fn follow_needs_no_wait(shared: &Shared, cache: &Cache, req: &Request) -> bool {
+    let f = req.frames;
+    let (Ok(after), Ok(wait)) = (parse_num(&f[4], "after"), parse_num(&f[5], "wait_ms")) else {
+        return true; // answered with an error at once
+    };
+    let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
+    else {
+        return true;
+    };
+    let Ok((export, ns)) = find_export(shared, req.exports, ns_path) else {
+        return true;
+    };
+    match cache.get(export, ns, name) {
+        Ok(w) => wait == 0 || w.latest() > after,
+        Err(_) => true,
     }
 }
 

@@ -56,6 +56,10 @@ struct Queue {
     ready: Condvar,
     limit: usize,
     max_threads: usize,
+    /// Whether jobs may wait for a busy thread. Follows may not: one waits behind
+    /// long polls of up to --timeout and would be answered after its client gave up,
+    /// so a follow no thread can take at once is answered "busy" (the client retries).
+    queue_when_busy: bool,
     name: &'static str,
 }
 
@@ -64,19 +68,28 @@ struct State {
     /// Threads waiting for a job, and threads in all.
     idle: usize,
     threads: usize,
+    /// Jobs being served (popped, not yet `done`).
+    serving: usize,
 }
 
 impl Queue {
-    fn new(name: &'static str, limit: usize, max_threads: usize) -> Arc<Queue> {
+    fn new(
+        name: &'static str,
+        limit: usize,
+        max_threads: usize,
+        queue_when_busy: bool,
+    ) -> Arc<Queue> {
         Arc::new(Queue {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
                 idle: 0,
                 threads: 0,
+                serving: 0,
             }),
             ready: Condvar::new(),
             limit,
             max_threads,
+            queue_when_busy,
             name,
         })
     }
@@ -87,7 +100,8 @@ impl Queue {
         let Ok(mut q) = self.state.lock() else {
             return Err(job);
         };
-        if q.jobs.len() >= self.limit {
+        let no_taker = q.jobs.len() + q.serving >= self.max_threads;
+        if q.jobs.len() >= self.limit || (!self.queue_when_busy && no_taker) {
             return Err(job);
         }
         q.jobs.push_back(job);
@@ -103,11 +117,19 @@ impl Queue {
         let mut q = self.state.lock().ok()?;
         loop {
             if let Some(j) = q.jobs.pop_front() {
+                q.serving += 1;
                 return Some(j);
             }
             q.idle += 1;
             q = self.ready.wait(q).ok()?;
             q.idle -= 1;
+        }
+    }
+
+    /// The job last popped by a thread has been answered.
+    fn done(&self) {
+        if let Ok(mut q) = self.state.lock() {
+            q.serving -= 1;
         }
     }
 
@@ -192,8 +214,8 @@ pub fn run(
         .map_err(|e| zerr("inproc", e))?;
 
     let shared = Arc::new(shared);
-    let requests = Queue::new("worker", workers as usize * 256, workers as usize);
-    let follows = Queue::new("follower", followers as usize * 4, followers as usize);
+    let requests = Queue::new("worker", workers as usize * 256, workers as usize, true);
+    let follows = Queue::new("follower", followers as usize, followers as usize, false);
     let spawn = |queue: &Arc<Queue>| {
         let (ctx, shared, q) = (ctx.clone(), Arc::clone(&shared), Arc::clone(queue));
         let started = thread::Builder::new()
@@ -404,6 +426,7 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
         out.extend(job.envelope);
         out.extend(reply);
         let _ = push.send_multipart(out, 0);
+        queue.done();
     }
 }
 
