@@ -26,6 +26,7 @@ static FAULTS: AtomicU64 = AtomicU64::new(0);
 static INSTALL: Once = Once::new();
 
 /// How many faults were absorbed so far in this process.
+#[inline(always)]
 pub(crate) fn faults() -> u64 {
     FAULTS.load(Ordering::Acquire)
 }
