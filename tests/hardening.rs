@@ -70,6 +70,15 @@ impl Keys {
     }
 }
 
+/// Woof `name`'s file of `ns`, open for writing, for a test to damage it as a
+/// user or a fault would (truncate it, overwrite a header word).
+fn damage_file(ns: &Ns, name: &str) -> std::fs::File {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(ns.file(name))
+        .expect("open")
+}
+
 // 1. Symlinks never lead out of a namespace.
 
 #[test]
@@ -195,10 +204,7 @@ fn force_replaces_a_woof_and_refuses_anything_else() {
     // A woof, even a damaged one, is replaced.
     ns.create("w", 8, 4);
     ns.put("w", b"12345678");
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(ns.file("w"))
-        .expect("open");
+    let f = damage_file(&ns, "w");
     f.set_len(100).expect("truncate");
     ns.cmd("woof-create")
         .args(["w", "-s", "8", "-n", "2", "--force"])
@@ -464,10 +470,7 @@ fn a_published_counter_at_the_top_refuses_puts_instead_of_wrapping() {
     use std::os::unix::fs::FileExt;
     let ns = Ns::new();
     ns.create("w", 8, 4);
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(ns.file("w"))
-        .expect("open");
+    let f = damage_file(&ns, "w");
     // The header's `published` word (lib/FORMAT.md).
     f.write_all_at(&u64::MAX.to_le_bytes(), 384)
         .expect("corrupt");
@@ -573,10 +576,7 @@ fn a_lock_naming_a_thread_that_never_existed_or_garbage_is_repaired() {
         ("garbage", vec![0xffu8; 40]),
     ] {
         ns.create(name, 8, 10);
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .open(ns.file(name))
-            .expect("open");
+        let f = damage_file(&ns, name);
         // The header's lock (lib/FORMAT.md).
         f.write_all_at(&word, 256).expect("corrupt the lock");
         assert_eq!(bounded_put(&ns, name), 1, "{name}");
@@ -601,10 +601,7 @@ fn a_woof_truncated_under_woof_proxy_is_an_error_and_the_proxy_lives() {
         ok_stdout(bare("woof-get").args([&uri, "--format", "hex"])),
         b"6162636465666768\n"
     );
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(ns.file("w"))
-        .expect("open");
+    let f = damage_file(&ns, "w");
     f.set_len(2048).expect("truncate");
     fails(
         bare("woof-put").arg(&uri).write_stdin("12345678"),
@@ -630,10 +627,7 @@ fn a_woof_truncated_under_woof_proxy_is_an_error_and_the_proxy_lives() {
             }
         })
     };
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(ns.file("w"))
-        .expect("open");
+    let f = damage_file(&ns, "w");
     for _ in 0..25 {
         f.set_len(4096).expect("truncate");
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -663,10 +657,7 @@ fn a_woof_truncated_under_a_streaming_writer_ends_it_with_an_error() {
     stdin.flush().expect("flush");
     assert!(wait_until(PROMPT, || ns.latest("w") == 1));
     // Header and the first slot stay; the second slot's page is gone.
-    let f = std::fs::OpenOptions::new()
-        .write(true)
-        .open(ns.file("w"))
-        .expect("open");
+    let f = damage_file(&ns, "w");
     f.set_len(4096).expect("truncate");
     stdin.write_all(b"22222222").expect("second");
     drop(stdin);

@@ -71,34 +71,25 @@ fn follow_needs_no_wait(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     let (Ok(after), Ok(wait)) = (parse_num(&f[4], "after"), parse_num(&f[5], "wait_ms")) else {
         return true; // answered with an error at once
     };
-    let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
-    else {
-        return true;
-    };
-    let Ok((export, ns)) = find_export(shared, req.exports, ns_path) else {
-        return true;
-    };
-    match cache.get(export, ns, name) {
-        Ok(w) => wait == 0 || w.latest() > after,
-        Err(_) => true,
-    }
+    named_woof(shared, cache, req).is_none_or(|w| wait == 0 || w.latest() > after)
 }
 
 /// Whether a put to the woof a request names can go without waiting: its lock is
 /// free, and (`by_default`) it does not sync by default.
 fn put_needs_no_wait(shared: &Shared, cache: &Cache, req: &Request, by_default: bool) -> bool {
+    named_woof(shared, cache, req).is_none_or(|w| {
+        (!by_default || w.header().durability == Durability::None) && !w.writers_busy()
+    })
+}
+
+/// The woof a request names, for deciding where it is served; None when the
+/// request will be answered with an error at once (bad name, no such export/woof).
+fn named_woof(shared: &Shared, cache: &Cache, req: &Request) -> Option<std::sync::Arc<Woof>> {
     let f = req.frames;
-    let (Ok(ns_path), Ok(name)) = (parse_text(&f[2], "namespace"), parse_text(&f[3], "name"))
-    else {
-        return true;
-    };
-    let Ok((export, ns)) = find_export(shared, req.exports, ns_path) else {
-        return true;
-    };
-    match cache.get(export, ns, name) {
-        Ok(w) => (!by_default || w.header().durability == Durability::None) && !w.writers_busy(),
-        Err(_) => true, // answered with an error at once
-    }
+    let ns_path = parse_text(&f[2], "namespace").ok()?;
+    let name = parse_text(&f[3], "name").ok()?;
+    let (export, ns) = find_export(shared, req.exports, ns_path).ok()?;
+    cache.get(export, ns, name).ok()
 }
 
 fn protocol(what: &str, why: &str) -> Error {

@@ -392,17 +392,10 @@ pub fn tools_dir() -> Option<PathBuf> {
     .clone()
 }
 
-/// Where woof-shepherd is: beside the running binary, else on PATH. Looked up
-/// once per process.
+/// Where woof-shepherd is: beside the running binary, else on PATH.
 pub fn program() -> PathBuf {
-    static PROGRAM: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    PROGRAM
-        .get_or_init(|| {
-            std::env::current_exe()
-                .ok()
-                .and_then(|p| p.parent().map(|d| d.join("woof-shepherd")))
-                .filter(|p| p.is_file())
-                .unwrap_or_else(|| PathBuf::from("woof-shepherd"))
-        })
-        .clone()
+    tools_dir()
+        .map(|d| d.join("woof-shepherd"))
+        .filter(|p| p.is_file())
+        .unwrap_or_else(|| PathBuf::from("woof-shepherd"))
 }
