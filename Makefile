@@ -2,6 +2,8 @@
 #
 #   make demo        build release and run examples/demo.sh in a temporary namespace
 #   make test        install what is missing, then run every test (what .ci/run runs)
+#   make fuzz        fuzz every decoder for a bounded time (FUZZ_TIME=60 s each)
+#   make soak        DURATION=10m: everything at once under random SIGKILLs
 #   make install     PREFIX=/usr/local DESTDIR= (staged installs)
 #
 # See README.md.
@@ -38,7 +40,7 @@ FISHDIR  = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 # sudo only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test lint man completions install uninstall bench demo ci clean
+.PHONY: all deps build test lint man completions install uninstall bench demo ci clean fuzz fuzz-seeds soak
 
 all: build
 
@@ -77,10 +79,21 @@ build: deps
 test: deps
 	$(CARGO) build -p woof-proxy
 	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --manifest-path fuzz/Cargo.toml --target-dir target
 
 lint: deps
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --target-dir target --all-targets -- -D warnings
+
+# Coverage-guided fuzzing of every decoder that reads bytes from a file or the
+# network (fuzz/run): FUZZ_TIME seconds per target (60), or FUZZ_RUNS inputs.
+# The committed corpus is replayed by `make test`. fuzz-seeds rewrites the seeds.
+fuzz: deps
+	fuzz/run
+fuzz-seeds:
+	cd fuzz && $(CARGO) run --target-dir ../target --example seeds
 
 # Both regenerate man/woof-*.1 and completions/ from the clap definitions; without
 # WOOF_REGENERATE the same test fails when the checked-in files drift.

@@ -1,19 +1,13 @@
 //! `woof-proxy`: serves namespaces over ZeroMQ (see `woof_cli::proxy` for the
 //! command line and woof(7) for the protocols).
 
-mod auth;
-mod cache;
-mod cspot;
-mod exports;
-mod ops;
-mod server;
-
 use std::sync::Arc;
 
 use woof::{Error, ErrorKind};
 use woof_cli::Failure;
 use woof_cli::proxy::Args;
 use woof_net::keys::KeyDir;
+use woof_proxy::{auth, cache, exports, server};
 
 fn main() -> std::process::ExitCode {
     woof_cli::run_main("woof-proxy", run)

@@ -291,7 +291,7 @@ fn dispatch(
                     }
                     Some(waiting) => waiting.push_back(job),
                     None if quick(shared, cache, &job) => {
-                        let reply = answer(shared, cache, &job);
+                        let reply = answer(shared, cache, &request(shared, &job));
                         let mut out = job.envelope;
                         out.extend(reply);
                         let _ = sock.send_multipart(out, zmq::DONTWAIT);
@@ -420,7 +420,7 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
         return;
     }
     while let Some(job) = queue.pop() {
-        let reply = answer(shared, &shared.cache, &job);
+        let reply = answer(shared, &shared.cache, &request(shared, &job));
         let mut out = Vec::with_capacity(1 + job.envelope.len() + reply.len());
         out.push(vec![job.endpoint as u8]);
         out.extend(job.envelope);
@@ -439,14 +439,13 @@ fn request<'a>(shared: &'a Shared, job: &'a Job) -> Request<'a> {
 }
 
 /// The reply to a request, in either protocol.
-fn answer(shared: &Shared, cache: &Cache, job: &Job) -> Vec<Vec<u8>> {
-    let req = request(shared, job);
+pub fn answer(shared: &Shared, cache: &Cache, req: &Request) -> Vec<Vec<u8>> {
     if req.frames.is_empty() {
         proto::error_reply(&Error::new(ErrorKind::Protocol, "request").detail("no frames"))
     } else if cspot::is_cspot(req.frames) {
-        cspot::handle(shared, cache, &req)
+        cspot::handle(shared, cache, req)
     } else {
-        ops::handle(shared, cache, &req)
+        ops::handle(shared, cache, req)
     }
 }
 

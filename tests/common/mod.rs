@@ -1135,9 +1135,12 @@ impl Proxy {
         let mut run = Running::spawn(cmd);
         let mut endpoints = Vec::new();
         let ok = wait_until(PROMPT, || {
+            // Whole lines only: under load a line can be read half written, and a
+            // cut-off port would send the test to the wrong one.
             endpoints = run
                 .stderr_text()
-                .lines()
+                .split_inclusive('\n')
+                .filter_map(|l| l.strip_suffix('\n'))
                 .filter_map(|l| l.strip_prefix("woof-proxy: serving "))
                 .filter_map(|l| l.split_once(" on "))
                 .map(|(ns, ep)| {

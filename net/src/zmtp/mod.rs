@@ -140,7 +140,36 @@ impl Conn {
                 Ok(conn) => return Ok(conn),
             }
         }
-        let mut conn = Conn::open(addr, deadline)?;
+        Conn::open(addr, deadline)?.careful_handshake(security, deadline)
+    }
+
+    /// A connection over a stream already connected to a server (`from_stream` of
+    /// a socket pair in the fuzz targets and tests, which play the server's side):
+    /// the one-write NULL handshake when `at_once`, else the careful one.
+    #[doc(hidden)]
+    pub fn over_stream(
+        stream: TcpStream,
+        security: &Security,
+        at_once: bool,
+        deadline: Instant,
+    ) -> Result<Conn, NetError> {
+        let conn = Conn::from_stream(stream);
+        match (security, at_once) {
+            (Security::Null, true) => conn.null_at_once(deadline).map_err(|e| match e {
+                Fast::HungUp => NetError::Closed("server hung up during the greeting".into()),
+                Fast::Failed(e) => e,
+            }),
+            _ => conn.careful_handshake(security, deadline),
+        }
+    }
+
+    /// Greeting in two pieces, then the mechanism's handshake.
+    fn careful_handshake(
+        mut self,
+        security: &Security,
+        deadline: Instant,
+    ) -> Result<Conn, NetError> {
+        let conn = &mut self;
         let ours = match security {
             Security::Null => "NULL",
             Security::Curve(_) => "CURVE",
@@ -171,7 +200,7 @@ impl Conn {
                 conn.codec = Codec::Curve(Box::new(session));
             }
         }
-        Ok(conn)
+        Ok(self)
     }
 
     /// The NULL handshake in one write: greeting and READY together.
@@ -204,7 +233,11 @@ impl Conn {
         stream
             .set_nodelay(true)
             .map_err(|e| NetError::local(&e, "setting TCP_NODELAY"))?;
-        Ok(Conn {
+        Ok(Conn::from_stream(stream))
+    }
+
+    fn from_stream(stream: TcpStream) -> Conn {
+        Conn {
             wire: Wire::new(stream),
             codec: Codec::Null,
             wbuf: Vec::with_capacity(4096),
@@ -212,7 +245,7 @@ impl Conn {
             max_frame: MAX_FRAME,
             max_message: MAX_MESSAGE,
             failed: None,
-        })
+        }
     }
 
     /// Caps the size of one reply frame and of all parts of one reply together;

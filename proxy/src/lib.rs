@@ -1,0 +1,9 @@
+//! woof-proxy's parts. A library (the binary is `main.rs`) so that the fuzz targets
+//! can feed requests to the same handlers the sockets do (`server::answer`).
+
+pub mod auth;
+pub mod cache;
+pub mod cspot;
+pub mod exports;
+pub mod ops;
+pub mod server;
