@@ -1329,7 +1329,7 @@ impl HandlerNs {
     /// Puts element `i` with a trigger for `handler`; returns (element seqno,
     /// trigger seqno).
     fn put(&self, i: usize, handler: &str) -> woof::Result<(u64, u64)> {
-        woof::log::put_triggered(
+        woof::trigger_log::put_triggered(
             &self.triggers,
             &self.ev,
             "ev",

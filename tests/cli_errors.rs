@@ -580,7 +580,7 @@ fn a_cursor_that_is_a_directory_or_in_a_missing_one_is_refused() {
 #[test]
 fn a_cursor_without_permission_is_77() {
     // SAFETY: geteuid has no preconditions and cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if nix::unistd::geteuid().is_root() {
         eprintln!("skipped: running as root, which file permissions do not stop");
         return;
     }

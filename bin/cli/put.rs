@@ -108,7 +108,7 @@ impl Sink {
     fn put(&self, name: &str, data: &[u8], durability: Durability) -> Result<(u64, u64), Failure> {
         let done = match &self.trigger {
             None => self.woof.put_with(data, durability).map(|s| (s, 0)),
-            Some(t) => woof::log::put_triggered(
+            Some(t) => woof::trigger_log::put_triggered(
                 &t.log, &self.woof, name, data, &t.handler, &t.cause, durability,
             ),
         };
@@ -132,7 +132,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ns.handler_path(h)?;
             // Inside a handler, WOOF_CAUSE names the run; puts made there carry it.
             let cause = std::env::var("WOOF_CAUSE").unwrap_or_default();
-            woof::log::validate_cause(&cause)?;
+            woof::trigger_log::validate_cause(&cause)?;
             Some(TriggerTo {
                 log: ns.trigger_log()?,
                 handler: h.clone(),

@@ -43,7 +43,7 @@ pub fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     }
     // Inside a handler, WOOF_CAUSE names the run; puts made there carry it.
     let cause = std::env::var("WOOF_CAUSE").unwrap_or_default();
-    woof::log::validate_cause(&cause)?;
+    woof::trigger_log::validate_cause(&cause)?;
     let durability = args.durability.map(Durability::from);
     let name = uri.to_string();
     let typed = args.csv || args.json;

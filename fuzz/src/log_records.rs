@@ -4,8 +4,8 @@
 //! decoded lossily (bad UTF-8 becomes U+FFFD, which may not fit again), so a result
 //! is stable from its first re-encoding on.
 
-use woof::log::{TRIGGER_SIZE, Trigger};
 use woof::results::{RESULT_SIZE, RunResult};
+use woof::trigger_log::{TRIGGER_SIZE, Trigger};
 
 fn sized(data: &[u8], size: usize) -> Vec<u8> {
     let mut rec = data.to_vec();

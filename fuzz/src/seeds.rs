@@ -2,8 +2,8 @@
 //! fuzzers start from valid inputs and mutate from there (examples/seeds.rs writes
 //! them into corpus/; tests/seeds.rs checks they are what they claim).
 
-use woof::log::Trigger;
 use woof::results::{Outcome, RunResult};
+use woof::trigger_log::Trigger;
 use woof::{CreateOptions, Error, ErrorKind, Namespace};
 use woof_net::proto;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::woof::{CreateOptions, Woof};
-use crate::{log, name, results};
+use crate::{name, results, trigger_log};
 
 /// A namespace directory that exists.
 #[derive(Debug, Clone)]
@@ -85,8 +85,8 @@ impl Namespace {
     pub fn trigger_log(&self) -> Result<Woof> {
         self.state_woof(
             "triggers",
-            log::TRIGGER_SIZE as u64,
-            log::DEFAULT_TRIGGER_HISTORY,
+            trigger_log::TRIGGER_SIZE as u64,
+            trigger_log::DEFAULT_TRIGGER_HISTORY,
         )
     }
 

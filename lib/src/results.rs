@@ -4,7 +4,7 @@
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::get_u64;
-use crate::log::MAX_CAUSE;
+use crate::trigger_log::MAX_CAUSE;
 
 /// Bytes of one result record.
 pub const RESULT_SIZE: usize = 1024;

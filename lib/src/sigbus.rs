@@ -12,6 +12,7 @@
 //! file's length and reports the woof as truncated instead of returning data. A
 //! fault anywhere else restores the default action and lets the fault kill the
 //! process, exactly as without the handler.
+#![allow(unsafe_code)]
 
 use std::sync::Once;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

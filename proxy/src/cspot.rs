@@ -124,7 +124,7 @@ fn serve(shared: &Shared, cache: &Cache, req: &Request, tag: u64) -> Result<Vec<
                 ns.handler_path(handler)?;
                 let log = ns.trigger_log()?;
                 let durability = woof.header().durability;
-                let (s, _) = woof::log::put_triggered(
+                let (s, _) = woof::trigger_log::put_triggered(
                     &log,
                     woof,
                     &uri.name,

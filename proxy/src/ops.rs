@@ -274,7 +274,15 @@ fn put(
         let log = ns.trigger_log()?;
         let (mut first, mut last, mut t0, mut t1) = (0, 0, 0, 0);
         for el in data.chunks_exact(size) {
-            match woof::log::put_triggered(&log, woof, name, el, handler, cause, Durability::None) {
+            match woof::trigger_log::put_triggered(
+                &log,
+                woof,
+                name,
+                el,
+                handler,
+                cause,
+                Durability::None,
+            ) {
                 Ok((s, t)) => {
                     (last, t1) = (s, t);
                     if first == 0 {

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use woof::log::{TRIGGER_SIZE, Trigger};
 use woof::results::{Outcome, RunResult};
+use woof::trigger_log::{TRIGGER_SIZE, Trigger};
 use woof::{Namespace, Woof, now_ns};
 
 use super::launcher::{Launch, Launcher};

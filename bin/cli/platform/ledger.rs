@@ -7,8 +7,8 @@
 
 use std::collections::HashSet;
 
-use woof::log::Trigger;
 use woof::results::{Outcome, RESULT_SIZE, RunResult};
+use woof::trigger_log::Trigger;
 
 use super::dispatch::Platform;
 

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use woof::log::Trigger;
 use woof::results::Outcome;
+use woof::trigger_log::Trigger;
 use woof::{ErrorKind, Namespace, Woof, now_ns};
 
 use super::dispatch::Platform;
@@ -406,7 +406,7 @@ impl Feed {
         let Some(r) = self.running.as_ref() else {
             return read;
         };
-        if let Ok(unread) = woof::pipe_unread(r.stdin.as_fd()) {
+        if let Ok(unread) = woof_process::pipe_unread(r.stdin.as_fd()) {
             let consumed = r.written.saturating_sub(unread as u64);
             while read.len() < most && self.in_flight.front().is_some_and(|f| f.end <= consumed) {
                 read.extend(self.in_flight.pop_front());
@@ -428,7 +428,7 @@ impl Feed {
     fn bury(&mut self) -> Option<(Child, Vec<Sent>, Option<Queued>)> {
         self.broken = false;
         let r = self.running.take()?;
-        let unread = woof::pipe_unread(r.stdin.as_fd()).unwrap_or(usize::MAX) as u64;
+        let unread = woof_process::pipe_unread(r.stdin.as_fd()).unwrap_or(usize::MAX) as u64;
         let consumed = r.written.saturating_sub(unread);
         let mut read = Vec::new();
         // Unread frames go back to the backlog's front, in order (in place: the

@@ -308,7 +308,7 @@ fn exec(
     let envp = environment(env)?;
     let path = c_string(handler.display().to_string())?;
     let argv = [path.clone()];
-    woof::default_signals_for_exec();
+    woof_process::default_signals();
     // The platform blocks SIGTERM, SIGINT and SIGHUP (it takes them with sigwait) and
     // a spawned child inherits that mask: unblock everything, or the handler (and
     // whatever it starts) could never be stopped by those signals.

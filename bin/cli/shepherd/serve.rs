@@ -6,7 +6,7 @@
 //! handler is the platform's child and the platform waits for it itself. The new
 //! process applies the limits (process group, rlimits, PDEATHSIG, default signals,
 //! empty mask, stdin/stdout/stderr, working directory) and execs; nothing runs in
-//! it but syscalls (see `woof::spawn_sibling`).
+//! it but syscalls (see `woof_process::fork_sibling`).
 //!
 //! With --isolate a run needs Linux namespaces entered by a single-threaded
 //! process right before exec, which that cannot do: the launcher then forks a copy
@@ -59,7 +59,7 @@ pub fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
     let dir_c = c_string(dir.display().to_string()).map_err(|r| Failure::new(65, r.detail))?;
     let mut line = [0u8; 1100];
     loop {
-        let (n, fds) = match woof::recv_with_fds(std::io::stdin().as_fd(), &mut line) {
+        let (n, fds) = match woof_process::recv_with_fds(std::io::stdin().as_fd(), &mut line) {
             Ok((0, _)) => return Ok(()), // the platform closed the job socket
             Ok(got) => got,
             Err(e) => return Err(Failure::io("job socket", e)),
@@ -81,7 +81,7 @@ pub fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
             }
         };
         let report = if args.isolate {
-            match woof::fork_sibling() {
+            match woof_process::fork_sibling() {
                 Ok(None) => isolated(args, ns, dir, platform, &job, status, out, err),
                 Ok(Some(_)) => continue, // the copy reports
                 Err(e) => Refusal::new("failed", 71, format!("fork: {e}")).status_line(),

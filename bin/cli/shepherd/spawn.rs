@@ -1,4 +1,4 @@
-//! Starting a handler the way posix_spawn does (`woof::spawn`: one exec, no copy
+//! Starting a handler the way posix_spawn does (`woof_process::spawn`: one exec, no copy
 //! of the starting process), with everything a shepherd applies: its own process
 //! group, the rlimits, death with its parent, default signals and an empty mask,
 //! the element on stdin, the namespace as working directory, a clean environment.
@@ -14,7 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
-use woof::{Namespace, SpawnPlan, SpawnStep, Woof};
+use woof::{Namespace, Woof};
+use woof_process::{SpawnPlan, SpawnStep};
 
 use super::{Job, Refusal, Run, c_string, environment, exec_failed, parse_size};
 
@@ -132,7 +133,7 @@ pub fn spawn(
         ],
         sibling,
     };
-    match woof::spawn(&plan) {
+    match woof_process::spawn(&plan) {
         Ok((pid, None)) => Ok(pid as i32),
         Ok((pid, Some((step, e)))) => {
             let errno = nix::Error::from_raw(e.raw_os_error().unwrap_or(0));
