@@ -5,6 +5,7 @@ use std::io;
 use std::process::ExitCode;
 
 use clap::Parser;
+use woof::ErrorKind;
 
 /// Why a tool stopped with an error.
 #[derive(Debug)]
@@ -14,27 +15,36 @@ pub struct Failure {
 }
 
 impl Failure {
-    pub fn new(code: u8, message: impl Into<String>) -> Failure {
+    /// Stops with `message` and the exit code of `kind` (the one table, DESIGN §3).
+    pub fn new(kind: &ErrorKind, message: impl Into<String>) -> Failure {
         Failure {
-            code,
+            code: kind.exit_code() as u8,
             message: message.into(),
         }
     }
 
-    /// An exit code for problems already reported with `warn`.
-    pub fn reported(code: u8) -> Failure {
-        Failure::new(code, String::new())
+    /// The exit code of `kind`, for problems already reported with `warn`.
+    pub fn reported(kind: &ErrorKind) -> Failure {
+        Failure::new(kind, String::new())
     }
 
     /// A bad command-line value (exit 2).
     pub fn usage(message: impl Into<String>) -> Failure {
-        Failure::new(2, message)
+        Failure::new(&ErrorKind::BadArgument, message)
+    }
+
+    /// Not an error after all: exit 0 without a word.
+    fn quiet() -> Failure {
+        Failure {
+            code: 0,
+            message: String::new(),
+        }
     }
 
     /// An I/O error on `context` (exit 74, or 0 for a closed pipe).
     pub fn io(context: &str, err: io::Error) -> Failure {
         if err.kind() == io::ErrorKind::BrokenPipe {
-            return Failure::new(0, String::new());
+            return Failure::quiet();
         }
         Failure::from(woof::Error::io(context, err))
     }
@@ -47,7 +57,7 @@ impl Failure {
 
 impl From<woof::Error> for Failure {
     fn from(e: woof::Error) -> Failure {
-        Failure::new(e.exit_code() as u8, e.to_string())
+        Failure::new(e.kind(), e.to_string())
     }
 }
 

@@ -99,7 +99,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if printer.errored {
         // Undecodable fields were reported as they came.
         result?;
-        return Err(Failure::reported(65));
+        return Err(Failure::reported(&woof::ErrorKind::BadData));
     }
     result
 }
@@ -159,7 +159,7 @@ fn print_range<W: Write>(
                 // Report now, in order with the output; exit non-zero at the end.
                 p.flush().map_err(Failure::stdout)?;
                 warn("woof-get", &e.to_string());
-                failed.get_or_insert(Failure::reported(e.exit_code() as u8));
+                failed.get_or_insert(Failure::reported(e.kind()));
                 match next {
                     Some(n) => s = n,
                     None => break,

@@ -133,7 +133,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let busy = args.follow.then(crate::reader::exit_when_gone);
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
-    let mut failed: Option<u8> = None;
+    let mut failed: Option<woof::ErrorKind> = None;
     loop {
         let latest = woof.latest();
         let writing = busy.as_ref().map(|b| b.lock());
@@ -162,10 +162,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
         woof.wait_after(after.max(latest))?;
     }
     if printer.errored {
-        failed.get_or_insert(65);
+        failed.get_or_insert(woof::ErrorKind::BadData);
     }
     match failed {
-        Some(code) => Err(Failure::reported(code)),
+        Some(kind) => Err(Failure::reported(&kind)),
         None => Ok(()),
     }
 }
@@ -181,7 +181,7 @@ fn print_after<W: Write>(
     gaps_matter: bool,
     buf: &mut [u8],
     printer: &mut Printer<W>,
-    failed: &mut Option<u8>,
+    failed: &mut Option<woof::ErrorKind>,
 ) -> Result<u64, Failure> {
     let mut s = after + 1;
     let mut done = after;
@@ -207,13 +207,13 @@ fn print_after<W: Write>(
                                 )
                             };
                             warn("woof-tail", &format!("{name}: {gap} (oldest is {oldest})"));
-                            failed.get_or_insert(66);
+                            failed.get_or_insert(woof::ErrorKind::NotFound);
                         }
                         s = oldest;
                     }
                     ErrorKind::Corrupt => {
                         printer.flush().map_err(Failure::stdout)?;
-                        failed.get_or_insert(e.exit_code() as u8);
+                        failed.get_or_insert(e.kind().clone());
                         warn("woof-tail", &e.within(name).to_string());
                         s += 1;
                     }

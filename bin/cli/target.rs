@@ -105,7 +105,7 @@ pub fn open_results(ns: &NamespaceArg) -> Result<Woof, Failure> {
     Woof::open(&path).map_err(|e| {
         if *e.kind() == woof::ErrorKind::NotFound {
             Failure::new(
-                66,
+                &woof::ErrorKind::NotFound,
                 format!(
                     "results: no results log yet (woof-platform has not run in {})",
                     ns.dir().display()

@@ -42,6 +42,9 @@ pub enum ErrorKind {
     CantCreate,
     /// Any other I/O failure.
     Io,
+    /// The operating system refused a process operation (fork, clone, pipe,
+    /// setpgid, setrlimit, dup2, exec of something that is not there).
+    System,
     /// A remote peer (woof-proxy) could not be reached or did not answer in time.
     Unavailable,
     /// A remote peer sent something the protocol does not allow.
@@ -130,6 +133,7 @@ impl ErrorKind {
             | ErrorKind::Evicted { .. }
             | ErrorKind::NotYet { .. } => 66,
             ErrorKind::Exists | ErrorKind::CantCreate => 73,
+            ErrorKind::System => 71,
             ErrorKind::Io => 74,
             ErrorKind::Locked | ErrorKind::Timeout | ErrorKind::Full => 75,
             ErrorKind::Unavailable => 69,

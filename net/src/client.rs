@@ -44,14 +44,7 @@ impl Options {
 /// A transport error as a woof error about `uri`'s host.
 fn net_error(uri: &Uri, keys: &KeyDir, e: NetError) -> Error {
     let ctx = format!("woof://{}", uri.authority());
-    let kind = match e {
-        NetError::Unreachable(_) | NetError::Timeout(_) | NetError::Closed(_) => {
-            ErrorKind::Unavailable
-        }
-        NetError::Protocol(_) => ErrorKind::Protocol,
-        NetError::Mechanism(_) | NetError::Denied(_) => ErrorKind::Denied,
-        NetError::Io(_) => ErrorKind::Io,
-    };
+    let kind = e.error_kind();
     let text = e.to_string();
     // The transport names the address; the context already says which host.
     let text = match text.split_once(": ") {

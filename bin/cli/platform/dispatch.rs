@@ -213,7 +213,8 @@ impl Platform {
                 },
                 Err((pid, r)) => Launch::Refused {
                     pid,
-                    status: r.status_line(),
+                    outcome: r.outcome,
+                    detail: r.detail,
                 },
             },
         )
@@ -256,29 +257,15 @@ impl Platform {
         };
         let (pgid, stdout, stderr) = match launched {
             Err(e) => return fail(Outcome::Failed, &format!("shepherd: {e}")),
-            Ok(Launch::Refused { pid, status }) => {
-                // The shepherd stopped before exec: "KIND DETAIL".
+            Ok(Launch::Refused {
+                pid,
+                outcome,
+                detail,
+            }) => {
                 if let Some(pid) = pid {
                     let _ = wait(pid);
                 }
-                let (kind, detail) = status
-                    .trim_end()
-                    .split_once(' ')
-                    .unwrap_or((status.trim_end(), ""));
-                let outcome = match kind {
-                    "evicted" => {
-                        let (oldest, rest) = detail.split_once(' ').unwrap_or(("0", detail));
-                        return fail(
-                            Outcome::Evicted {
-                                oldest: oldest.parse().unwrap_or(0),
-                            },
-                            rest,
-                        );
-                    }
-                    "missing" => Outcome::Missing,
-                    _ => Outcome::Failed,
-                };
-                return fail(outcome, detail);
+                return fail(outcome, &detail);
             }
             Ok(Launch::NotTaken) => {
                 return fail(Outcome::Failed, "shepherd: no shepherd took the job");

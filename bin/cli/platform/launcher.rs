@@ -20,7 +20,9 @@ use nix::sys::socket::{
 };
 use nix::unistd::pipe2;
 
-use crate::shepherd::Job;
+use woof::results::Outcome;
+
+use crate::shepherd::{Job, Refusal};
 
 /// How long to wait before starting a launcher again after one died.
 const RESTART_AFTER: Duration = Duration::from_millis(100);
@@ -33,9 +35,13 @@ pub enum Launch {
         stdout: OwnedFd,
         stderr: OwnedFd,
     },
-    /// The run stopped before exec: `KIND DETAIL`; `pid` is our child that tried
-    /// (it has exited), if one was started.
-    Refused { pid: Option<i32>, status: String },
+    /// The run stopped before exec (what to record, and why); `pid` is our child
+    /// that tried (it has exited), if one was started.
+    Refused {
+        pid: Option<i32>,
+        outcome: Outcome,
+        detail: String,
+    },
     /// No shepherd took the job (the launcher died with it queued): try again.
     NotTaken,
 }
@@ -180,10 +186,14 @@ impl Launcher {
                 stdout: out_r,
                 stderr: err_r,
             }),
-            _ => Ok(Launch::Refused {
-                pid,
-                status: rest.to_string(),
-            }),
+            _ => {
+                let (outcome, detail) = Refusal::parse_status_line(rest);
+                Ok(Launch::Refused {
+                    pid,
+                    outcome,
+                    detail,
+                })
+            }
         }
     }
 

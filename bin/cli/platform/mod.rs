@@ -213,7 +213,7 @@ fn singleton(ns: &Namespace, dir: &std::path::Path) -> Result<File, Failure> {
         let mut pid = String::new();
         let _ = f.read_to_string(&mut pid);
         return Err(Failure::new(
-            75,
+            &woof::ErrorKind::Locked,
             format!(
                 "namespace {}: another woof-platform serves it (pid {})",
                 dir.display(),

@@ -26,6 +26,7 @@ use nix::fcntl::{FcntlArg, SealFlag, fcntl};
 use nix::sys::memfd::{MemFdCreateFlag, memfd_create};
 use nix::sys::resource::{Resource, setrlimit};
 use nix::unistd::{Pid, dup2, execve, setpgid};
+use woof::results::Outcome;
 use woof::{ErrorKind, Namespace};
 
 pub use job::Job;
@@ -104,32 +105,61 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         .ok_or_else(|| format!("'{s}' is not a size (a number with an optional K, M or G)"))
 }
 
-/// Why a run did not reach exec: the word the platform records, and the detail.
+/// Why a run did not reach exec: what the platform records (failed, missing or
+/// evicted), why as an error kind (a one-shot shepherd exits with its code), and
+/// the detail.
 #[derive(Debug)]
 pub struct Refusal {
-    pub kind: &'static str,
+    pub outcome: Outcome,
+    pub kind: ErrorKind,
     pub detail: String,
-    pub code: u8,
-    /// For "evicted": the oldest seqno the woof still holds.
-    pub oldest: u64,
 }
 
 impl Refusal {
-    pub fn new(kind: &'static str, code: u8, detail: impl Into<String>) -> Refusal {
+    /// The run failed: the handler is there, something else went wrong.
+    pub fn failed(kind: ErrorKind, detail: impl Into<String>) -> Refusal {
         Refusal {
+            outcome: Outcome::Failed,
             kind,
             detail: detail.into(),
-            code,
-            oldest: 0,
         }
+    }
+
+    /// The handler is missing (or cannot be executed).
+    pub fn missing(kind: ErrorKind, detail: impl Into<String>) -> Refusal {
+        Refusal {
+            outcome: Outcome::Missing,
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// The exit code of a one-shot shepherd that refused.
+    pub fn code(&self) -> u8 {
+        self.kind.exit_code() as u8
     }
 
     /// The line a served shepherd reports: `KIND [OLDEST] DETAIL`.
     pub fn status_line(&self) -> String {
         let detail = self.detail.replace('\n', " ");
-        match self.kind {
-            "evicted" => format!("evicted {} {detail}\n", self.oldest),
-            k => format!("{k} {detail}\n"),
+        match self.outcome {
+            Outcome::Evicted { oldest } => format!("evicted {oldest} {detail}\n"),
+            _ => format!("{} {detail}\n", self.outcome.name()),
+        }
+    }
+
+    /// What the platform records from a served shepherd's `status_line`.
+    pub fn parse_status_line(line: &str) -> (Outcome, String) {
+        let line = line.trim_end();
+        let (kind, detail) = line.split_once(' ').unwrap_or((line, ""));
+        match kind {
+            "evicted" => {
+                let (oldest, rest) = detail.split_once(' ').unwrap_or(("0", detail));
+                let oldest = oldest.parse().unwrap_or(0);
+                (Outcome::Evicted { oldest }, rest.to_string())
+            }
+            "missing" => (Outcome::Missing, detail.to_string()),
+            _ => (Outcome::Failed, detail.to_string()),
         }
     }
 }
@@ -154,7 +184,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     };
     // Only returns on failure: success is the exec.
     let r = refused.unwrap_or_else(|r| r);
-    Err(Failure::new(r.code, r.detail))
+    Err(Failure::new(&r.kind, r.detail))
 }
 
 /// Its own process group (so a timeout or shutdown reaches every process the
@@ -162,7 +192,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// its job, off the critical path.
 fn confine(args: &Args) -> Result<(), Refusal> {
     let failed = |what: &str, e: nix::Error| {
-        Refusal::new("failed", 71, format!("{what}: {}", e.desc().to_lowercase()))
+        Refusal::failed(
+            ErrorKind::System,
+            format!("{what}: {}", e.desc().to_lowercase()),
+        )
     };
     setpgid(Pid::from_raw(0), Pid::from_raw(0)).map_err(|e| failed("setpgid", e))?;
     for (res, limit) in [
@@ -186,7 +219,7 @@ fn prepare(
 ) -> Result<Refusal, Refusal> {
     let run = Run::new(ns, dir, job)?;
     dup2(run.stdin.as_raw_fd(), 0)
-        .map_err(|e| Refusal::new("failed", 71, format!("stdin: {e}")))?;
+        .map_err(|e| Refusal::failed(ErrorKind::System, format!("stdin: {e}")))?;
     drop(run.stdin);
     exec(args, dir, &run.handler, &run.env, served)
 }
@@ -210,14 +243,14 @@ impl Run {
     /// The handler's checked path.
     fn handler(ns: &Namespace, job: &Job) -> Result<PathBuf, Refusal> {
         ns.handler_path(&job.handler).map_err(|e| match e.kind() {
-            ErrorKind::BadName => Refusal::new("failed", 2, e.to_string()),
-            ErrorKind::NotFound => Refusal::new("missing", 66, e.to_string()),
-            _ => Refusal::new("missing", 77, e.to_string()),
+            ErrorKind::BadName => Refusal::failed(ErrorKind::BadName, e.to_string()),
+            ErrorKind::NotFound => Refusal::missing(ErrorKind::NotFound, e.to_string()),
+            _ => Refusal::missing(ErrorKind::Denied, e.to_string()),
         })
     }
 
     fn unopened(e: woof::Error) -> Refusal {
-        Refusal::new("failed", e.exit_code() as u8, e.to_string())
+        Refusal::failed(e.kind().clone(), e.to_string())
     }
 
     /// Reads the element from `woof` and sets up the run.
@@ -230,22 +263,19 @@ impl Run {
                 let msg = e.within(&job.woof).to_string();
                 return Err(match kind {
                     ErrorKind::Evicted { oldest, .. } => Refusal {
-                        oldest,
-                        ..Refusal::new(
-                            "evicted",
-                            66,
-                            format!(
-                                "{msg}: the woof wrapped before the handler ran; enlarge its history (now {})",
-                                woof.history()
-                            ),
-                        )
+                        outcome: Outcome::Evicted { oldest },
+                        detail: format!(
+                            "{msg}: the woof wrapped before the handler ran; enlarge its history (now {})",
+                            woof.history()
+                        ),
+                        kind,
                     },
-                    _ => Refusal::new("failed", kind.exit_code() as u8, msg),
+                    _ => Refusal::failed(kind, msg),
                 });
             }
         };
         let stdin = sealed_memfd(&buf)
-            .map_err(|e| Refusal::new("failed", 74, format!("element memfd: {e}")))?;
+            .map_err(|e| Refusal::failed(ErrorKind::Io, format!("element memfd: {e}")))?;
         let cause = match job.trigger {
             0 => format!("{}#-", dir.display()),
             t => format!("{}#{t}", dir.display()),
@@ -275,7 +305,7 @@ fn prepare_persistent(
 ) -> Result<Refusal, Refusal> {
     let path = ns
         .handler_path(handler)
-        .map_err(|e| Refusal::new("missing", e.exit_code() as u8, e.to_string()))?;
+        .map_err(|e| Refusal::missing(e.kind().clone(), e.to_string()))?;
     let env = [
         ("WOOF_NAMESPACE", dir.display().to_string()),
         ("WOOF_HANDLER", handler.to_string()),
@@ -295,16 +325,15 @@ fn exec(
 ) -> Result<Refusal, Refusal> {
     if args.isolate {
         isolate::enter(dir, tools_dir().as_deref()).map_err(|e| {
-            Refusal::new(
-                "failed",
-                71,
+            Refusal::failed(
+                ErrorKind::System,
                 format!("--isolate refused by the kernel: {e}"),
             )
         })?;
     }
     // After isolation's mounts, so the namespace directory is the one in view.
     std::env::set_current_dir(dir)
-        .map_err(|e| Refusal::new("failed", 74, format!("chdir {}: {e}", dir.display())))?;
+        .map_err(|e| Refusal::failed(ErrorKind::Io, format!("chdir {}: {e}", dir.display())))?;
     let envp = environment(env)?;
     let path = c_string(handler.display().to_string())?;
     let argv = [path.clone()];
@@ -323,7 +352,7 @@ fn exec(
 }
 
 fn c_string(s: String) -> Result<CString, Refusal> {
-    CString::new(s).map_err(|_| Refusal::new("failed", 65, "NUL in the environment"))
+    CString::new(s).map_err(|_| Refusal::failed(ErrorKind::BadData, "NUL in the environment"))
 }
 
 /// The handler's whole environment: PATH, then `env`.
@@ -350,15 +379,12 @@ fn environment(env: &[(&str, String)]) -> Result<Vec<CString>, Refusal> {
 
 /// Why exec'ing `handler` failed, as the platform records it.
 fn exec_failed(handler: &Path, e: nix::Error) -> Refusal {
-    Refusal::new(
-        if e == nix::Error::ENOENT || e == nix::Error::EACCES {
-            "missing"
-        } else {
-            "failed"
-        },
-        if e == nix::Error::EACCES { 77 } else { 71 },
-        format!("exec {}: {}", handler.display(), e.desc().to_lowercase()),
-    )
+    let detail = format!("exec {}: {}", handler.display(), e.desc().to_lowercase());
+    match e {
+        nix::Error::EACCES => Refusal::missing(ErrorKind::Denied, detail),
+        nix::Error::ENOENT => Refusal::missing(ErrorKind::System, detail),
+        _ => Refusal::failed(ErrorKind::System, detail),
+    }
 }
 
 /// The element in a sealed memfd positioned at 0: the handler reads exactly the

@@ -26,7 +26,7 @@ use std::path::Path;
 
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, dup2, getppid};
-use woof::Namespace;
+use woof::{ErrorKind, Namespace};
 
 use super::spawn::{Limits, spawn};
 use super::{Args, Job, Refusal, Run, c_string, confine, prepare};
@@ -56,7 +56,7 @@ pub fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
     if getppid() != platform {
         return Ok(());
     }
-    let dir_c = c_string(dir.display().to_string()).map_err(|r| Failure::new(65, r.detail))?;
+    let dir_c = c_string(dir.display().to_string()).map_err(|r| Failure::new(&r.kind, r.detail))?;
     let mut line = [0u8; 1100];
     loop {
         let (n, fds) = match woof_process::recv_with_fds(std::io::stdin().as_fd(), &mut line) {
@@ -75,7 +75,7 @@ pub fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
         let job = match job {
             Ok(j) => j,
             Err(e) => {
-                let r = Refusal::new("failed", 65, format!("job: {e}"));
+                let r = Refusal::failed(ErrorKind::BadData, format!("job: {e}"));
                 let _ = status.write_all(r.status_line().as_bytes());
                 continue;
             }
@@ -84,7 +84,7 @@ pub fn serve(args: &Args, ns: &Namespace, dir: &Path) -> Result<(), Failure> {
             match woof_process::fork_sibling() {
                 Ok(None) => isolated(args, ns, dir, platform, &job, status, out, err),
                 Ok(Some(_)) => continue, // the copy reports
-                Err(e) => Refusal::new("failed", 71, format!("fork: {e}")).status_line(),
+                Err(e) => Refusal::failed(ErrorKind::System, format!("fork: {e}")).status_line(),
             }
         } else {
             launch(args, ns, dir, &dir_c, &job, &out, &err)
@@ -144,11 +144,11 @@ fn isolated(
     };
     // Our parent is the platform now; die with it.
     if nix::sys::prctl::set_pdeathsig(Signal::SIGKILL).is_err() || getppid() != platform {
-        refuse(Refusal::new("failed", 71, "the platform is gone"));
+        refuse(Refusal::failed(ErrorKind::System, "the platform is gone"));
     }
     for (fd, to) in [(out, 1), (err, 2)] {
         if let Err(e) = dup2(fd.as_raw_fd(), to) {
-            refuse(Refusal::new("failed", 71, format!("dup2: {e}")));
+            refuse(Refusal::failed(ErrorKind::System, format!("dup2: {e}")));
         }
     }
     let r = confine(args)

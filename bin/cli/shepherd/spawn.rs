@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use nix::fcntl::OFlag;
 use nix::unistd::pipe2;
-use woof::{Namespace, Woof};
+use woof::{ErrorKind, Namespace, Woof};
 use woof_process::{SpawnPlan, SpawnStep};
 
 use super::{Job, Refusal, Run, c_string, environment, exec_failed, parse_size};
@@ -88,7 +88,12 @@ pub fn start(
     limits: &Limits,
     woofs: &Woofs,
 ) -> Result<Started, Stopped> {
-    let failed = |e: nix::Error| (None, Refusal::new("failed", 71, format!("pipe: {e}")));
+    let failed = |e: nix::Error| {
+        (
+            None,
+            Refusal::failed(ErrorKind::System, format!("pipe: {e}")),
+        )
+    };
     let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).map_err(failed)?;
     let (err_r, err_w) = pipe2(OFlag::O_CLOEXEC).map_err(failed)?;
     let handler = Run::handler(ns, job).map_err(|r| (None, r))?;
@@ -139,16 +144,21 @@ pub fn spawn(
             let errno = nix::Error::from_raw(e.raw_os_error().unwrap_or(0));
             let r = match step {
                 SpawnStep::Exec => exec_failed(&run.handler, errno),
-                SpawnStep::Parent => Refusal::new("failed", 71, "the platform is gone"),
-                SpawnStep::ProcessGroup => Refusal::new("failed", 71, format!("setpgid: {e}")),
-                SpawnStep::Rlimit => Refusal::new("failed", 71, format!("setrlimit: {e}")),
-                SpawnStep::Descriptors => Refusal::new("failed", 71, format!("dup2: {e}")),
+                SpawnStep::Parent => Refusal::failed(ErrorKind::System, "the platform is gone"),
+                SpawnStep::ProcessGroup => {
+                    Refusal::failed(ErrorKind::System, format!("setpgid: {e}"))
+                }
+                SpawnStep::Rlimit => Refusal::failed(ErrorKind::System, format!("setrlimit: {e}")),
+                SpawnStep::Descriptors => Refusal::failed(ErrorKind::System, format!("dup2: {e}")),
                 SpawnStep::Directory => {
-                    Refusal::new("failed", 74, format!("chdir {}: {e}", dir.display()))
+                    Refusal::failed(ErrorKind::Io, format!("chdir {}: {e}", dir.display()))
                 }
             };
             Err((Some(pid as i32), r))
         }
-        Err(e) => Err((None, Refusal::new("failed", 71, format!("clone: {e}")))),
+        Err(e) => Err((
+            None,
+            Refusal::failed(ErrorKind::System, format!("clone: {e}")),
+        )),
     }
 }

@@ -53,14 +53,22 @@ impl NetError {
         }
     }
 
+    /// The core error kind this is to the tools, and so its exit code: the one
+    /// table is `woof::ErrorKind::exit_code`.
+    pub fn error_kind(&self) -> woof::ErrorKind {
+        match self.kind() {
+            NetErrorKind::Unreachable | NetErrorKind::Timeout | NetErrorKind::Closed => {
+                woof::ErrorKind::Unavailable
+            }
+            NetErrorKind::Protocol => woof::ErrorKind::Protocol,
+            NetErrorKind::Mechanism | NetErrorKind::Denied => woof::ErrorKind::Denied,
+            NetErrorKind::Io => woof::ErrorKind::Io,
+        }
+    }
+
     /// The sysexits code the tools exit with for this error.
     pub fn exit_code(&self) -> i32 {
-        match self.kind() {
-            NetErrorKind::Unreachable | NetErrorKind::Timeout | NetErrorKind::Closed => 69,
-            NetErrorKind::Protocol => 76,
-            NetErrorKind::Mechanism | NetErrorKind::Denied => 77,
-            NetErrorKind::Io => 74,
-        }
+        self.error_kind().exit_code()
     }
 
     pub(crate) fn protocol(msg: impl Into<String>) -> NetError {
