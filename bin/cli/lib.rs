@@ -15,7 +15,6 @@ pub mod platform;
 pub mod progress;
 pub mod proxy;
 pub mod put;
-pub mod put_remote;
 pub mod range;
 pub mod reader;
 pub mod records;

@@ -22,6 +22,7 @@ mod lock;
 mod map;
 pub mod name;
 pub mod namespace;
+pub mod put_run;
 pub mod results;
 pub mod schema;
 mod sigbus;

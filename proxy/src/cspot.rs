@@ -9,6 +9,7 @@
 //! a put must carry exactly the element size, and names (woof and handler) pass the
 //! same checks as local ones.
 
+use woof::put_run::{PutRun, Triggered};
 use woof::{Durability, Error, ErrorKind, Namespace, Woof};
 use woof_net::Uri;
 use woof_net::proto::{MAX_REPLY_DATA, parse_num};
@@ -117,27 +118,22 @@ fn serve(shared: &Shared, cache: &Cache, req: &Request, tag: u64) -> Result<Vec<
                 .map_err(|_| Error::new(ErrorKind::BadName, "handler"))?;
             let woof = &*cache.get(export, ns, &uri.name)?;
             woof.check_size(f[3].len())?;
-            let seqno = if handler.is_empty() {
-                woof.put(&f[3])?
-            } else {
-                allow(TRIGGER)?;
-                ns.handler_path(handler)?;
-                let log = ns.trigger_log()?;
-                let durability = woof.header().durability;
-                let (s, _) = woof::trigger_log::put_triggered(
-                    &log,
-                    woof,
-                    &uri.name,
-                    &f[3],
-                    handler,
-                    "",
-                    Durability::None,
-                )?;
-                if durability != Durability::None {
-                    woof.sync(s, s)?;
+            let log = match handler {
+                "" => None,
+                h => {
+                    allow(TRIGGER)?;
+                    ns.handler_path(h)?;
+                    Some(ns.trigger_log()?)
                 }
-                s
             };
+            let trigger = log.as_ref().map(|log| Triggered {
+                log,
+                handler,
+                cause: "",
+            });
+            let mut run = PutRun::new(woof, &uri.name, trigger);
+            let seqno = run.append(&f[3])?;
+            run.finish(woof.header().durability)?;
             Ok(vec![number(seqno)])
         }
         2 => {

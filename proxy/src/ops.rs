@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use woof::put_run::{PutRun, Triggered};
 use woof::{CreateOptions, Durability, Error, ErrorKind, Namespace, Woof};
 use woof_net::proto::{
     self, MAX_BATCH_DATA, MAX_FOLLOW_WAIT_MS, MAX_REPLY_DATA, META, OK, Op, num, parse_num,
@@ -254,55 +255,36 @@ fn put(
             MAX_BATCH_DATA.max(size)
         )));
     }
-    let (first, last) = if handler.is_empty() {
-        let mut w = woof.writer().map_err(|e| e.within(name))?;
-        let mut first = 0;
-        let mut last = 0;
-        for el in data.chunks_exact(size) {
-            last = w.append(el).map_err(|e| e.within(name))?;
-            if first == 0 {
-                first = last;
-            }
+    let log = match handler {
+        "" => None,
+        h => {
+            ns.handler_path(h)?;
+            Some(ns.trigger_log()?)
         }
-        drop(w);
-        if durability != Durability::None {
-            woof.sync(first, last).map_err(|e| e.within(name))?;
-        }
-        (first, last)
-    } else {
-        ns.handler_path(handler)?;
-        let log = ns.trigger_log()?;
-        let (mut first, mut last, mut t0, mut t1) = (0, 0, 0, 0);
-        for el in data.chunks_exact(size) {
-            match woof::trigger_log::put_triggered(
-                &log,
-                woof,
-                name,
-                el,
-                handler,
-                cause,
-                Durability::None,
-            ) {
-                Ok((s, t)) => {
-                    (last, t1) = (s, t);
-                    if first == 0 {
-                        (first, t0) = (s, t);
-                    }
-                }
-                Err(e) if first != 0 => {
-                    return Err(e
-                        .within(name)
-                        .detail(format!("put {first}..{last} before this")));
-                }
-                Err(e) => return Err(e.within(name)),
-            }
-        }
-        if durability != Durability::None {
-            woof.sync(first, last).map_err(|e| e.within(name))?;
-            log.sync(t0, t1).map_err(|e| e.within(name))?;
-        }
-        (first, last)
     };
+    let trigger = log.as_ref().map(|log| Triggered {
+        log,
+        handler,
+        cause,
+    });
+    let mut run = PutRun::new(woof, name, trigger);
+    for el in data.chunks_exact(size) {
+        if let Err(e) = run.append(el) {
+            // Say what was put before the element that failed, after why it failed.
+            return Err(match run.range() {
+                Some((first, last)) => {
+                    let why = e
+                        .detail_text()
+                        .map(|d| format!("{d}; "))
+                        .unwrap_or_default();
+                    e.detail(format!("{why}put {first}..{last} before this"))
+                }
+                None => e,
+            });
+        }
+    }
+    run.finish(durability)?;
+    let (first, last) = run.range().unwrap_or((0, 0));
     Ok(if batch {
         vec![OK.to_vec(), num(first), num(last)]
     } else {
