@@ -16,8 +16,8 @@ use woof_cli::proxy::Args;
 use woof_proxy::auth::{self, Policy};
 use woof_proxy::cache::Cache;
 use woof_proxy::exports;
-use woof_proxy::ops::Request;
-use woof_proxy::server::{self, Shared};
+use woof_proxy::request::{Request, Shared};
+use woof_proxy::server;
 
 struct World {
     _dir: tempfile::TempDir,

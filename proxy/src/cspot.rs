@@ -16,8 +16,7 @@ use woof_net::proto::{MAX_REPLY_DATA, parse_num};
 
 use crate::auth::{READ, TRIGGER, WRITE};
 use crate::cache::Cache;
-use crate::ops::Request;
-use crate::server::Shared;
+use crate::request::{Request, Shared};
 
 const FAIL: u64 = u64::MAX;
 
@@ -27,6 +26,11 @@ pub fn is_cspot(frames: &[Vec<u8>]) -> bool {
         let t = t.strip_suffix(b"\0").unwrap_or(t);
         !t.is_empty() && t.len() <= 3 && t.iter().all(u8::is_ascii_digit)
     })
+}
+
+/// What a CSPOT client reads as "failed" when the proxy is too busy to serve it.
+pub fn busy_reply() -> Vec<Vec<u8>> {
+    vec![number(FAIL)]
 }
 
 /// A number as CSPOT 2.0 sends it: decimal with a trailing NUL.

@@ -6,4 +6,5 @@ pub mod cache;
 pub mod cspot;
 pub mod exports;
 pub mod ops;
+pub mod request;
 pub mod server;

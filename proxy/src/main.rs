@@ -7,7 +7,7 @@ use woof::{Error, ErrorKind};
 use woof_cli::Failure;
 use woof_cli::proxy::Args;
 use woof_net::keys::KeyDir;
-use woof_proxy::{auth, cache, exports, server};
+use woof_proxy::{auth, cache, exports, request, server};
 
 fn main() -> std::process::ExitCode {
     woof_cli::run_main("woof-proxy", run)
@@ -30,7 +30,7 @@ fn run(args: Args) -> Result<(), Failure> {
     };
     let policy = Arc::new(auth::Policy::new(keys, anonymous)?);
     auth::reload_on_sighup(Arc::clone(&policy))?;
-    let shared = server::Shared {
+    let shared = request::Shared {
         exports,
         endpoints,
         policy,

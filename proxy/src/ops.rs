@@ -13,18 +13,9 @@ use woof_net::proto::{
 
 use crate::auth::{self, CREATE, READ, TRIGGER, WRITE};
 use crate::cache::Cache;
-use crate::server::Shared;
+use crate::request::{Request, Shared};
 
 type Frames = Vec<Vec<u8>>;
-
-/// What a worker needs to serve one request.
-pub struct Request<'a> {
-    /// Exports served on the endpoint the request came in on.
-    pub exports: &'a [usize],
-    /// The client's name (CURVE), None without keys.
-    pub user: Option<&'a str>,
-    pub frames: &'a [Vec<u8>],
-}
 
 /// Which pool serves a request: follows may wait, so they have their own threads.
 pub fn is_follow(frames: &[Vec<u8>]) -> bool {

@@ -14,27 +14,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Duration;
 
 use woof::{Error, ErrorKind};
 use woof_net::proto::{self, MAX_MESSAGE};
 
-use crate::auth::Policy;
 use crate::cache::Cache;
 use crate::cspot;
-use crate::exports::{Endpoint, Export};
-use crate::ops::{self, Request};
-
-/// What every thread reads.
-pub struct Shared {
-    pub exports: Vec<Export>,
-    pub endpoints: Vec<Endpoint>,
-    pub policy: Arc<Policy>,
-    /// The woofs served, open once for every thread.
-    pub cache: Cache,
-    /// Longest a follow waits; also how long a reply may wait on a slow client.
-    pub follow_cap: Duration,
-}
+use crate::ops;
+use crate::request::{Request, Shared};
 
 /// A request on its way to a pool.
 struct Job {
@@ -357,7 +344,7 @@ fn busy(sock: &zmq::Socket, job: Job) {
     let busy = Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry");
     let mut out = job.envelope;
     out.extend(if cspot::is_cspot(&job.frames) {
-        vec![b"18446744073709551615\0".to_vec()]
+        cspot::busy_reply()
     } else {
         proto::error_reply(&busy)
     });

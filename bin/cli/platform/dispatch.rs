@@ -1,21 +1,21 @@
 //! Claiming triggers in log order, running each through a shepherd, recording every
 //! outcome, and advancing the persisted watermark that makes delivery at-least-once.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
 use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::Pid;
-use woof::results::{Outcome, RunResult};
-use woof::trigger_log::{TRIGGER_SIZE, Trigger};
+use woof::results::Outcome;
+use woof::trigger_log::Trigger;
 use woof::{Namespace, Woof, now_ns};
 
+use super::books::{self, Books};
 use super::launcher::{Launch, Launcher};
-use super::output::Output;
 use super::persistent::{self, Done, Persistent};
 use super::timer::Timer;
 use crate::shepherd::{self, Job, Limits, Woofs};
@@ -48,40 +48,22 @@ fn wait(pid: i32) -> nix::Result<WaitStatus> {
     }
 }
 
-#[derive(Default)]
-pub struct State {
-    /// The next trigger to claim.
-    next: u64,
-    /// Finished triggers above the watermark (finished out of order).
-    finished: BTreeSet<u64>,
-    /// Running handler processes: trigger → process group.
-    pub running: HashMap<u64, i32>,
-    /// Triggers whose handlers were killed at shutdown (not finished: re-run later).
-    killed: HashSet<u64>,
-    /// Process groups that outlived their handler (children left behind).
-    lingering: Vec<i32>,
-}
-
+/// The workers' side of the platform: claims triggers in log order and runs each
+/// as a handler process, or hands it to its persistent handler.
 pub struct Platform {
-    pub ns: Namespace,
-    pub triggers: Woof,
-    pub results: Woof,
+    books: Books,
     /// The namespace directory, absolute.
-    pub dir: PathBuf,
+    dir: PathBuf,
     /// Handlers start from here (a posix_spawn-like start per run), except with
     /// --isolate: then through the launcher shepherd, a single-threaded process.
-    pub limits: Limits,
+    limits: Limits,
     /// The woofs handlers read from, kept open.
-    pub woofs: Woofs,
-    pub launcher: Option<Arc<Launcher>>,
-    pub timer: Arc<Timer>,
-    pub output: Output,
-    pub timeout: Duration,
-    pub stopping: AtomicBool,
-    pub state: Mutex<State>,
-    /// Signalled whenever a handler finishes.
-    pub idle: Condvar,
-    pub persistent: Feeds,
+    woofs: Woofs,
+    launcher: Option<Arc<Launcher>>,
+    timer: Arc<Timer>,
+    timeout: Duration,
+    stopping: AtomicBool,
+    persistent: Feeds,
 }
 
 impl Platform {
@@ -94,31 +76,23 @@ impl Platform {
         timeout: Duration,
         persistent: Feeds,
     ) -> std::io::Result<Platform> {
-        let next = triggers.consumed() + 1;
         let dir = std::fs::canonicalize(ns.dir())?;
         Ok(Platform {
-            ns,
-            triggers,
-            results,
+            books: Books::new(ns, triggers, results)?,
             dir,
             limits,
             woofs: Woofs::default(),
             launcher,
             timer: Timer::start(),
-            output: Output::start()?,
             timeout,
             stopping: AtomicBool::new(false),
-            state: Mutex::new(State {
-                next,
-                ..State::default()
-            }),
-            idle: Condvar::new(),
             persistent,
         })
     }
 
-    pub fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    /// The books the workers and the persistent handlers' feeders settle runs in.
+    pub fn books(&self) -> &Books {
+        &self.books
     }
 
     fn stopping(&self) -> bool {
@@ -129,15 +103,17 @@ impl Platform {
     pub fn work(&self) {
         while !self.stopping() {
             let claimed = {
-                let mut st = self.lock();
-                if st.next <= self.triggers.latest() {
+                let mut st = self.books.lock();
+                if st.next <= self.books.triggers.latest() {
                     st.next += 1;
                     let t = st.next - 1;
                     // Decoded, and written to a persistent handler, under the claim
                     // lock: persistent handlers then see frames in log order.
                     Ok((
                         t,
-                        self.decode(t).map(|trig| self.hand_to_persistent(t, trig)),
+                        self.books
+                            .decode(t)
+                            .map(|trig| self.hand_to_persistent(t, trig)),
                     ))
                 } else {
                     Err(st.next - 1)
@@ -151,50 +127,38 @@ impl Platform {
                     // else to claim, let it run now rather than after the
                     // bookkeeping below (measured: p50 put → handler read ~45 →
                     // ~30 µs). Not in a stream, where it would only slow us down.
-                    if self.triggers.latest() <= t {
+                    if self.books.triggers.latest() <= t {
                         std::thread::yield_now();
                     }
                     // Out of the claim lock: the feeder may need it to finish frames.
                     if d.wake {
                         h.wake();
                     }
-                    persistent::done(self, d);
+                    persistent::done(&self.books, d);
                 }
                 Ok((t, Err(detail))) => {
-                    let unknown = Trigger {
-                        woof: String::new(),
-                        seqno: 0,
-                        handler: String::new(),
-                        put_time_ns: 0,
-                        cause: String::new(),
-                    };
-                    self.record(t, &unknown, now_ns(), 0, Outcome::Failed, &detail);
-                    self.finish(t);
+                    let unknown = books::unknown();
+                    self.books
+                        .record(t, &unknown, now_ns(), 0, Outcome::Failed, &detail);
+                    self.books.finish(t);
                 }
                 // Sleeps on the trigger log's futex; a put wakes it. The bound only
                 // matters at shutdown, for a worker that parks just after the
                 // shutdown wake-up went out.
                 Err(seen) => {
-                    self.triggers
+                    self.books
+                        .triggers
                         .wait_after(seen, Some(Duration::from_millis(500)));
                 }
             }
         }
     }
 
-    pub fn decode(&self, t: u64) -> Result<Trigger, String> {
-        let mut rec = [0u8; TRIGGER_SIZE];
-        self.triggers
-            .get(t, &mut rec)
-            .and_then(|_| Trigger::decode(&rec))
-            .map_err(|e| format!("trigger {t}: {e}"))
-    }
-
     /// Writes a persistent handler's trigger to it, or gives it back to be run as
     /// a process.
     fn hand_to_persistent(&self, t: u64, trig: Trigger) -> Handed {
         match self.persistent.get(&trig.handler) {
-            Some(h) => Handed::Written(Arc::clone(h), h.deliver(self, t, trig)),
+            Some(h) => Handed::Written(Arc::clone(h), h.deliver(&self.books, t, trig)),
             None => Handed::Process(trig),
         }
     }
@@ -205,7 +169,7 @@ impl Platform {
             return launcher.launch(job);
         }
         Ok(
-            match shepherd::start(&self.ns, &self.dir, job, &self.limits, &self.woofs) {
+            match shepherd::start(&self.books.ns, &self.dir, job, &self.limits, &self.woofs) {
                 Ok(s) => Launch::Started {
                     pid: s.pid,
                     stdout: s.stdout,
@@ -224,7 +188,7 @@ impl Platform {
         let start_ns = now_ns();
         let t0 = Instant::now();
         let fail = |outcome: Outcome, detail: &str| {
-            self.record(
+            self.books.record(
                 t,
                 trig,
                 start_ns,
@@ -232,7 +196,7 @@ impl Platform {
                 outcome,
                 detail,
             );
-            self.finish(t);
+            self.books.finish(t);
         };
         let job = Job {
             woof: trig.woof.clone(),
@@ -277,16 +241,18 @@ impl Platform {
             }) => (pid, stdout, stderr),
         };
         // The exec happened: the child is the handler now.
-        self.lock().running.insert(t, pgid);
+        self.books.lock().running.insert(t, pgid);
         let label = format!("{}[{}]", trig.handler, trig.seqno);
-        self.output
+        self.books
+            .output
             .add_all([(stdout, label.clone(), false), (stderr, label, true)]);
-        self.record(t, trig, start_ns, 0, Outcome::Started, "");
+        self.books
+            .record(t, trig, start_ns, 0, Outcome::Started, "");
         let armed = self.timer.arm(Instant::now() + self.timeout, pgid);
         let waited = wait(pgid);
         self.timer.disarm(&armed);
         let killed = {
-            let mut st = self.lock();
+            let mut st = self.books.lock();
             st.running.remove(&t);
             // Children left behind keep the group alive; remember it for shutdown.
             if killpg(Pid::from_raw(pgid), None).is_ok() {
@@ -294,7 +260,7 @@ impl Platform {
             }
             st.killed.contains(&t)
         };
-        self.idle.notify_all();
+        self.books.idle.notify_all();
         let outcome = match waited {
             _ if armed.fired.load(Ordering::SeqCst) => Outcome::TimedOut,
             _ if killed => Outcome::Killed,
@@ -313,7 +279,7 @@ impl Platform {
             }
             _ => String::new(),
         };
-        self.record(
+        self.books.record(
             t,
             trig,
             start_ns,
@@ -322,63 +288,7 @@ impl Platform {
             &detail,
         );
         if outcome != Outcome::Killed {
-            self.finish(t);
-        }
-    }
-
-    /// Appends a result record, and reports abnormal outcomes on stderr.
-    pub fn record(
-        &self,
-        t: u64,
-        trig: &Trigger,
-        start_ns: u64,
-        duration_ns: u64,
-        outcome: Outcome,
-        detail: &str,
-    ) {
-        let abnormal = !matches!(
-            outcome,
-            Outcome::Started | Outcome::Exited(0) | Outcome::Delivered
-        );
-        let r = RunResult {
-            trigger: t,
-            woof: trig.woof.clone(),
-            seqno: trig.seqno,
-            handler: trig.handler.clone(),
-            start_ns,
-            duration_ns,
-            outcome,
-            cause: trig.cause.clone(),
-            detail: detail.to_string(),
-        };
-        if abnormal {
-            let what = match &r.outcome {
-                Outcome::Exited(c) => format!("exited with status {c}"),
-                Outcome::Signaled(s) => format!("killed by signal {s}"),
-                o => o.name().to_string(),
-            };
-            let sep = if detail.is_empty() { "" } else { ": " };
-            eprintln!(
-                "woof-platform: {}[{}]: {what}{sep}{detail}",
-                r.handler, r.seqno
-            );
-        }
-        if let Err(e) = self.results.put(&r.encode()) {
-            eprintln!("woof-platform: results: {e}");
-        }
-    }
-
-    /// Marks trigger `t` done and advances the persisted watermark over every
-    /// contiguous finished trigger.
-    pub fn finish(&self, t: u64) {
-        let mut st = self.lock();
-        st.finished.insert(t);
-        let mut done = self.triggers.consumed();
-        while st.finished.remove(&(done + 1)) {
-            done += 1;
-        }
-        if let Err(e) = self.triggers.set_consumed(done) {
-            eprintln!("woof-platform: trigger log: {e}");
+            self.books.finish(t);
         }
     }
 
@@ -386,9 +296,9 @@ impl Platform {
     /// what is left (their triggers stay unfinished and run again at the next start).
     pub fn shut_down(&self, grace: Duration) {
         self.stopping.store(true, Ordering::SeqCst);
-        self.triggers.wake_waiters();
+        self.books.triggers.wake_waiters();
         let deadline = Instant::now() + grace;
-        let mut st = self.lock();
+        let mut st = self.books.lock();
         while !st.running.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -400,6 +310,7 @@ impl Platform {
                 break;
             }
             st = self
+                .books
                 .idle
                 .wait_timeout(st, left)
                 .unwrap_or_else(|p| p.into_inner())

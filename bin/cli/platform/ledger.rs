@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use woof::results::{Outcome, RESULT_SIZE, RunResult};
 use woof::trigger_log::Trigger;
 
-use super::dispatch::Platform;
+use super::books::Books;
 
 /// How far behind the trigger watermark the backward scan goes before it stops:
 /// every run of a trigger above the watermark was claimed after the watermark's own
@@ -19,7 +19,7 @@ use super::dispatch::Platform;
 const SCAN_MARGIN: u64 = 4096;
 
 /// Records every run that the previous platform started and never ended.
-pub fn record_dead_runs(p: &Platform) {
+pub fn record_dead_runs(p: &Books) {
     let consumed = p.triggers.consumed();
     let (latest, oldest) = (p.results.latest(), p.results.oldest());
     let mut seen = HashSet::new();

@@ -3,6 +3,7 @@
 //! outcome in the results log, and persists how far it got, so that delivery is
 //! at-least-once across crashes and restarts.
 
+mod books;
 mod dispatch;
 mod launcher;
 mod ledger;
@@ -143,7 +144,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         )
         .map_err(|e| Failure::io("platform", e))?,
     );
-    ledger::record_dead_runs(&platform);
+    ledger::record_dead_runs(platform.books());
     let mut threads = Vec::new();
     for h in feeds.into_values() {
         let (p, program, sargs) = (
@@ -151,7 +152,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
             program.clone(),
             shepherd_args.clone(),
         );
-        threads.push(std::thread::spawn(move || h.feed(&p, &program, &sargs)));
+        threads.push(std::thread::spawn(move || {
+            h.feed(p.books(), &program, &sargs)
+        }));
     }
     for _ in 0..args.workers {
         let p = Arc::clone(&platform);

@@ -29,7 +29,7 @@ use woof::results::Outcome;
 use woof::trigger_log::Trigger;
 use woof::{ErrorKind, Namespace, Woof, now_ns};
 
-use super::dispatch::Platform;
+use super::books::{self, Books};
 
 /// How often frames in flight are checked for being read (only while some are).
 const SETTLE_EVERY: Duration = Duration::from_millis(20);
@@ -127,7 +127,7 @@ impl Persistent {
     /// Called by the claiming worker, under the claim lock: writes trigger `t`'s
     /// frame (or queues it behind frames not yet written). Returns what the caller
     /// passes to `done` once it has left the claim lock.
-    pub fn deliver(&self, p: &Platform, t: u64, trig: Trigger) -> Done {
+    pub fn deliver(&self, p: &Books, t: u64, trig: Trigger) -> Done {
         let mut f = self.lock();
         if f.closed {
             return Done::default(); // shutting down: it runs again at the next start
@@ -166,7 +166,7 @@ impl Persistent {
 
     /// The feeder thread: starts the process when frames wait, writes what the
     /// workers could not, settles frames read, restarts the process when it dies.
-    pub fn feed(&self, p: &Platform, shepherd: &std::path::Path, args: &[String]) {
+    pub fn feed(&self, p: &Books, shepherd: &std::path::Path, args: &[String]) {
         loop {
             let mut f = self.lock();
             let dead = f.broken
@@ -247,7 +247,7 @@ impl Persistent {
     /// Starts the process (outside the lock: workers keep queueing meanwhile),
     /// then writes the backlog to it. After MAX_STARTS failures in a row the
     /// oldest frame is recorded failed and dropped.
-    fn start(&self, p: &Platform, shepherd: &std::path::Path, args: &[String]) {
+    fn start(&self, p: &Books, shepherd: &std::path::Path, args: &[String]) {
         match spawn(p, &self.handler, shepherd, args) {
             Ok(r) => {
                 let mut f = self.lock();
@@ -333,7 +333,7 @@ impl Feed {
 
     /// Writes backlog frames, in order, while the pipe takes them. Returns the
     /// triggers that could not be framed (taken off the backlog).
-    fn flush(&mut self, p: &Platform) -> Vec<Unframed> {
+    fn flush(&mut self, p: &Books) -> Vec<Unframed> {
         let mut unframed = Vec::new();
         if self.running.is_none() {
             return unframed;
@@ -459,7 +459,7 @@ impl Feed {
 
 /// Records how a dead process ended (against `blame`: the last frame it read, or
 /// the first it did not), and finishes what it read.
-fn buried(p: &Platform, mut child: Child, read: Vec<Sent>, blame: Option<Queued>) {
+fn buried(p: &Books, mut child: Child, read: Vec<Sent>, blame: Option<Queued>) {
     let ended = match child.wait() {
         Ok(s) => match (s.code(), std::os::unix::process::ExitStatusExt::signal(&s)) {
             (Some(c), _) => Outcome::Exited(c),
@@ -485,7 +485,7 @@ fn buried(p: &Platform, mut child: Child, read: Vec<Sent>, blame: Option<Queued>
 /// Records frames read as delivered and unframed triggers as what they were, and
 /// finishes them all. Outside the feed lock: finishing takes the claim lock, which
 /// workers hold while taking the feed lock.
-pub fn done(p: &Platform, d: Done) {
+pub fn done(p: &Books, d: Done) {
     for u in d.unframed {
         record(p, u.t, u.start_ns, 0, u.outcome, &u.detail);
         p.finish(u.t);
@@ -498,23 +498,13 @@ pub fn done(p: &Platform, d: Done) {
 }
 
 /// Records a result for trigger `t`, read again from the trigger log.
-fn record(p: &Platform, t: u64, start_ns: u64, took: u64, outcome: Outcome, detail: &str) {
-    let trig = p.decode(t).unwrap_or_else(|_| unknown());
+fn record(p: &Books, t: u64, start_ns: u64, took: u64, outcome: Outcome, detail: &str) {
+    let trig = p.decode(t).unwrap_or_else(|_| books::unknown());
     p.record(t, &trig, start_ns, took, outcome, detail);
 }
 
-fn unknown() -> Trigger {
-    Trigger {
-        woof: String::new(),
-        seqno: 0,
-        handler: String::new(),
-        put_time_ns: 0,
-        cause: String::new(),
-    }
-}
-
 fn spawn(
-    p: &Platform,
+    p: &Books,
     handler: &str,
     shepherd: &std::path::Path,
     args: &[String],
