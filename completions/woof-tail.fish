@@ -6,7 +6,7 @@ hex\t'One line per element: its bytes in lowercase hex'
 dump\t'Readable: a heading per element and a hex/ASCII dump (default on a terminal)'
 csv\t'seqno,put_time,hex (with a schema: seqno,put_time and the typed fields)'
 json\t'One JSON object per line: seqno, put_time, put_time_ns, hex (with a schema: seqno, put_time and the typed fields)'"
-complete -c woof-tail -l time-format -d 'How csv and json print times (put times and timestamp fields)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
+complete -c woof-tail -l time-format -d 'How csv and json print times (put times, timestamp fields, results\' start)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
 unix\t'Seconds since the Unix epoch with nine decimals: 1795327200.000000000'
 unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'
 relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'"

@@ -588,6 +588,23 @@ fn results_read_as_json_and_csv_and_followed() {
         assert_eq!(row[9..], ["", ""]);
     }
 
+    // --time-format applies to a result's start as to any other time.
+    let out = common::ok_stdout(ns.cmd("woof-get").args([
+        "--results",
+        "1..2",
+        "--format",
+        "csv",
+        "--time-format",
+        "unix-ns",
+    ]));
+    let csv = String::from_utf8(out).expect("utf8");
+    let starts: Vec<&str> = csv
+        .lines()
+        .map(|l| l.split(',').nth(7).unwrap_or(""))
+        .collect();
+    let want: Vec<String> = recs[..2].iter().map(|r| r.start_ns.to_string()).collect();
+    assert_eq!(starts, want, "{csv}");
+
     // A single result as JSON.
     let out = ns
         .cmd("woof-get")

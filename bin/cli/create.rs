@@ -5,8 +5,8 @@ use woof::schema::Schema;
 use woof::{CreateOptions, Durability};
 
 use crate::exit::Failure;
-use crate::records;
 use crate::target::{NamespaceArg, RemoteArgs, Target};
+use woof::records;
 
 /// When puts reach stable storage (see woof(5), "Durability").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -6,9 +6,8 @@ use clap::Parser;
 use woof::ErrorKind;
 
 use crate::exit::{Failure, warn};
-use crate::output::{self, Format, Printer};
+use crate::output::{self, Format, OutputArgs, Printer};
 use crate::range::{self, Selection};
-use crate::records::time::TimeFormat;
 use crate::source::{self, Source};
 use crate::target::{NamespaceArg, RemoteArgs};
 
@@ -38,15 +37,8 @@ pub struct Args {
     /// A seqno (0 = latest), FROM..TO, or FROM.. (to the latest)
     #[arg(value_name = "SEQNO|FROM..TO", default_value = "0")]
     pub which: String,
-    /// Output format [default: dump on a terminal, raw otherwise]
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// With --format csv: print a header line of column names first
-    #[arg(long)]
-    pub header: bool,
-    /// How csv and json print times (put times and timestamp fields)
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
-    pub time_format: TimeFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
     pub info: bool,
@@ -57,9 +49,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    if args.header && args.format != Some(Format::Csv) {
-        return Err(Failure::usage("--header needs --format csv"));
-    }
+    args.output.check()?;
     // With --results there is no NAME: a lone positional is the selection.
     let (name, which) = match (&args.name, args.results) {
         (Some(n), false) => (n.clone(), args.which.clone()),
@@ -77,7 +67,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {
-        let json = args.format == Some(Format::Json);
+        let json = args.output.format == Some(Format::Json);
         output::info(&mut out, &name, &woof.info()?, json).map_err(Failure::stdout)?;
         return out.flush().map_err(Failure::stdout);
     }
@@ -86,10 +76,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         "woof-get",
         &name,
         args.results,
-        args.format,
-        args.time_format,
+        &args.output,
         woof.as_ref(),
-        args.header,
     )?;
     let result = match selection {
         Selection::One(s) => print_one(woof.as_mut(), &name, s, &mut printer),

@@ -17,7 +17,6 @@ pub mod proxy;
 pub mod put;
 pub mod range;
 pub mod reader;
-pub mod records;
 pub mod shepherd;
 pub mod source;
 pub mod tail;

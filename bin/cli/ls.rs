@@ -8,8 +8,8 @@ use woof::Info;
 use woof::format::MAGIC;
 
 use crate::exit::{Failure, warn};
-use crate::records::text::push_json_str;
 use crate::target::NamespaceArg;
+use woof::records::escape::{csv_field, push_json_str};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -176,15 +176,6 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
         line(out, [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])?;
     }
     Ok(())
-}
-
-/// A CSV field, quoted when needed.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 fn csv(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {

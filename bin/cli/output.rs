@@ -1,16 +1,16 @@
 //! Printing elements: raw bytes, hex, a readable dump, CSV or JSON lines.
 
 use std::io::{self, IsTerminal, Write};
-use std::time::{Duration, UNIX_EPOCH};
 
 use clap::ValueEnum;
 use woof::results::{Outcome, RunResult};
 use woof::schema::Schema;
 use woof::{Element, Info};
 
-use crate::exit::warn;
-use crate::records::Rows;
-use crate::records::time::TimeFormat;
+use crate::exit::{Failure, warn};
+use woof::records::Rows;
+use woof::records::escape::{csv_field, json_str, push_hex};
+use woof::records::time::{self, TimeFormat};
 
 /// How elements are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -41,6 +41,30 @@ impl Format {
     }
 }
 
+/// How woof-get and woof-tail print: the options they share.
+#[derive(Debug, clap::Args)]
+pub struct OutputArgs {
+    /// Output format [default: dump on a terminal, raw otherwise]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// With --format csv: print a header line of column names first
+    #[arg(long)]
+    pub header: bool,
+    /// How csv and json print times (put times, timestamp fields, results' start)
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
+    pub time_format: TimeFormat,
+}
+
+impl OutputArgs {
+    /// Options that only make sense together.
+    pub fn check(&self) -> Result<(), Failure> {
+        if self.header && self.format != Some(Format::Csv) {
+            return Err(Failure::usage("--header needs --format csv"));
+        }
+        Ok(())
+    }
+}
+
 /// Writes elements to a buffered stdout in one format.
 pub struct Printer<W: Write> {
     out: W,
@@ -62,19 +86,9 @@ struct Typed {
     name: String,
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-fn push_hex(line: &mut Vec<u8>, data: &[u8]) {
-    line.reserve(data.len() * 2);
-    for &b in data {
-        line.push(HEX[usize::from(b >> 4)]);
-        line.push(HEX[usize::from(b & 15)]);
-    }
-}
-
 /// RFC 3339 in UTC with nanoseconds, e.g. `2026-11-22T06:00:00.123456789Z`.
-pub fn rfc3339(ns: u64) -> String {
-    humantime::format_rfc3339_nanos(UNIX_EPOCH + Duration::from_nanos(ns)).to_string()
+fn rfc3339(ns: u64) -> String {
+    time::rfc3339_string(ns as i64)
 }
 
 impl<W: Write> Printer<W> {
@@ -124,31 +138,29 @@ impl<W: Write> Printer<W> {
     /// The printer of woof-get and woof-tail: results records, or the elements of
     /// `source`, decoded by its schema in csv and json; with `header`, the CSV
     /// header is written at once.
-    #[allow(clippy::too_many_arguments)]
     pub fn for_tool(
         out: W,
         tool: &'static str,
         name: &str,
         results: bool,
-        format: Option<Format>,
-        time: TimeFormat,
+        args: &OutputArgs,
         source: &dyn crate::source::Source,
-        header: bool,
-    ) -> Result<Printer<W>, crate::exit::Failure> {
+    ) -> Result<Printer<W>, Failure> {
+        let (format, time) = (args.format, args.time_format);
         let mut printer = if results {
-            Printer::for_results(out, format.unwrap_or(Format::Dump))
+            Printer::for_results(out, format.unwrap_or(Format::Dump)).time_format(time)
         } else {
             let format = Format::choose(format);
             let schema = match format {
-                Format::Csv | Format::Json => crate::records::schema_from(source.schema(), name)?,
+                Format::Csv | Format::Json => woof::records::schema_from(source.schema(), name)?,
                 _ => None,
             };
             Printer::new(out, format)
                 .time_format(time)
                 .typed(schema, tool, name)
         };
-        if header {
-            printer.header().map_err(crate::exit::Failure::stdout)?;
+        if args.header {
+            printer.header().map_err(Failure::stdout)?;
         }
         Ok(printer)
     }
@@ -164,16 +176,16 @@ impl<W: Write> Printer<W> {
     pub fn element(&mut self, el: &Element, data: &[u8]) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
-        if self.results && matches!(self.format, Format::Csv | Format::Json | Format::Dump) {
-            result_line(line, self.format, el, data)?;
-            return self.out.write_all(line);
-        }
-        let json = self.format == Format::Json;
         let now = if self.time == TimeFormat::Relative {
             woof::now_ns() as i64
         } else {
             0
         };
+        if self.results && matches!(self.format, Format::Csv | Format::Json | Format::Dump) {
+            result_line(line, self.format, self.time, now, el, data)?;
+            return self.out.write_all(line);
+        }
+        let json = self.format == Format::Json;
         if let Some(t) = &self.typed
             && (json || self.format == Format::Csv)
         {
@@ -213,33 +225,16 @@ impl<W: Write> Printer<W> {
     }
 }
 
-/// JSON string literal.
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// CSV field, quoted when needed.
-fn csv_str(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// One handler result: `seqno` is its place in the results log.
-fn result_line(line: &mut Vec<u8>, format: Format, el: &Element, data: &[u8]) -> io::Result<()> {
+/// One handler result: `seqno` is its place in the results log. Its start time is
+/// in `time` in csv and json (`--time-format`), RFC 3339 in the dump.
+fn result_line(
+    line: &mut Vec<u8>,
+    format: Format,
+    time: TimeFormat,
+    now: i64,
+    el: &Element,
+    data: &[u8],
+) -> io::Result<()> {
     let r = match RunResult::decode(data) {
         Ok(r) => r,
         Err(e) => return writeln!(line, "result {}: {e}", el.seqno),
@@ -253,7 +248,7 @@ fn result_line(line: &mut Vec<u8>, format: Format, el: &Element, data: &[u8]) ->
     match format {
         Format::Json => writeln!(
             line,
-            "{{\"result\":{},\"trigger\":{},\"woof\":{},\"seqno\":{},\"handler\":{},\"outcome\":\"{}\",\"code\":{},\"start\":\"{}\",\"start_ns\":{},\"duration_ms\":{ms:.3},\"cause\":{},\"detail\":{}}}",
+            "{{\"result\":{},\"trigger\":{},\"woof\":{},\"seqno\":{},\"handler\":{},\"outcome\":\"{}\",\"code\":{},\"start\":{},\"start_ns\":{},\"duration_ms\":{ms:.3},\"cause\":{},\"detail\":{}}}",
             el.seqno,
             r.trigger,
             json_str(&r.woof),
@@ -265,7 +260,7 @@ fn result_line(line: &mut Vec<u8>, format: Format, el: &Element, data: &[u8]) ->
             } else {
                 code
             },
-            rfc3339(r.start_ns),
+            start(time, r.start_ns, now, true),
             r.start_ns,
             json_str(&r.cause),
             json_str(&r.detail),
@@ -275,13 +270,13 @@ fn result_line(line: &mut Vec<u8>, format: Format, el: &Element, data: &[u8]) ->
             "{},{},{},{},{},{},{code},{},{ms:.3},{},{}",
             el.seqno,
             r.trigger,
-            csv_str(&r.woof),
+            csv_field(&r.woof),
             r.seqno,
-            csv_str(&r.handler),
+            csv_field(&r.handler),
             r.outcome.name(),
-            rfc3339(r.start_ns),
-            csv_str(&r.cause),
-            csv_str(&r.detail),
+            start(time, r.start_ns, now, false),
+            csv_field(&r.cause),
+            csv_field(&r.detail),
         ),
         _ => {
             let what = match &r.outcome {
@@ -310,6 +305,13 @@ fn result_line(line: &mut Vec<u8>, format: Format, el: &Element, data: &[u8]) ->
             writeln!(line)
         }
     }
+}
+
+/// A result's start time in `time` (quoted for JSON where it is text).
+fn start(time: TimeFormat, ns: u64, now: i64, json: bool) -> String {
+    let mut out = Vec::with_capacity(32);
+    time.push(&mut out, ns as i64, now, json);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `hexdump -C` style, under a heading line.
@@ -371,13 +373,13 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
                 "null".to_string()
             } else {
                 let mut q = Vec::new();
-                crate::records::text::push_json_str(&mut q, &schema);
+                woof::records::escape::push_json_str(&mut q, &schema);
                 String::from_utf8_lossy(&q).into_owned()
             },
         )?;
         if let Some(s) = &parsed {
             out.write_all(b",\"fields\":")?;
-            crate::records::write_layout(out, s, true)?;
+            woof::records::write_layout(out, s, true)?;
         }
         out.write_all(b"}\n")
     } else {
@@ -393,7 +395,7 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
             writeln!(out, "schema:       {schema}")?;
         }
         if let Some(s) = &parsed {
-            crate::records::write_layout(out, s, false)?;
+            woof::records::write_layout(out, s, false)?;
         }
         Ok(())
     }

@@ -9,8 +9,7 @@ use woof::ErrorKind;
 
 use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
-use crate::output::{Format, Printer};
-use crate::records::time::TimeFormat;
+use crate::output::{OutputArgs, Printer};
 use crate::source::{self, Source};
 use crate::target::{NamespaceArg, RemoteArgs};
 
@@ -55,15 +54,8 @@ pub struct Args {
     /// Resume after the seqno stored in FILE, and keep FILE up to date
     #[arg(long, value_name = "FILE")]
     pub cursor: Option<PathBuf>,
-    /// Output format [default: dump on a terminal, raw otherwise]
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
-    /// With --format csv: print a header line of column names first
-    #[arg(long)]
-    pub header: bool,
-    /// How csv and json print times (put times and timestamp fields)
-    #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
-    pub time_format: TimeFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
     #[command(flatten)]
     pub ns: NamespaceArg,
     #[command(flatten)]
@@ -71,9 +63,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    if args.header && args.format != Some(Format::Csv) {
-        return Err(Failure::usage("--header needs --format csv"));
-    }
+    args.output.check()?;
     let name = match (&args.name, args.results) {
         (None, true) => "results".to_string(),
         (Some(n), false) => n.clone(),
@@ -125,10 +115,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         "woof-tail",
         &name,
         args.results,
-        args.format,
-        args.time_format,
+        &args.output,
         woof.as_ref(),
-        args.header,
     )?;
     let busy = args.follow.then(crate::reader::exit_when_gone);
     let mut buf = vec![0u8; woof.element_size()];

@@ -3,7 +3,7 @@
 //! a line and a reason; never a panic.
 
 use woof::schema::Schema;
-use woof_cli::records::{Encoder, Input};
+use woof::records::{Encoder, Input};
 
 const SCHEMA: &str = "t:timestamp,a:i8,b:i16,c:i32,d:i64,e:u8,f:u16,g:u32,h:u64,x:f32,y:f64,ok:bool,s:str12,raw:bytes4";
 

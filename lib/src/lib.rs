@@ -23,6 +23,7 @@ mod map;
 pub mod name;
 pub mod namespace;
 pub mod put_run;
+pub mod records;
 pub mod results;
 pub mod schema;
 mod sigbus;

@@ -202,7 +202,7 @@ fn create(ns: &Namespace, name: &str, args: &[Vec<u8>]) -> Result<Frames, Error>
         // The same checks as woof-create's: a schema from the network is input.
         let text = parse_text(&args[3], "schema")?;
         let schema = woof::schema::Schema::parse(text)
-            .and_then(|s| woof_cli::records::check_defaults(&s).map(|()| s))
+            .and_then(|s| woof::records::check_defaults(&s).map(|()| s))
             .map_err(|e| e.within(name))?;
         if schema.element_size() as u64 != opts.element_size {
             return Err(Error::new(ErrorKind::BadData, name).detail(format!(

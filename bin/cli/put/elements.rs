@@ -8,7 +8,7 @@ use woof::{Error, ErrorKind};
 
 use crate::exit::{Failure, warn};
 use crate::input::{Chunks, Framing};
-use crate::records::{self, Encoder, Input, RecordError};
+use woof::records::{self, Encoder, Input, RecordError};
 
 use super::Args;
 

@@ -10,8 +10,8 @@ use woof::{Durability, Error, ErrorKind};
 use crate::create::DurabilityArg;
 use crate::exit::Failure;
 use crate::input::Framing;
-use crate::records::Input;
 use crate::target::{NamespaceArg, RemoteArgs, Target};
+use woof::records::Input;
 
 mod elements;
 mod local;

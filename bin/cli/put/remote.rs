@@ -19,7 +19,7 @@ use woof_net::proto::MAX_BATCH_DATA;
 use crate::exit::Failure;
 use crate::input::Framing;
 use crate::progress::Meter;
-use crate::records::Input;
+use woof::records::Input;
 
 use super::elements::{self, Sink, size_error, typed_encoder};
 use super::{Args, conclude, read_one};

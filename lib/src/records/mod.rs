@@ -1,8 +1,9 @@
 //! Typed records as text: CSV and JSON lines in (`woof-put --csv/--json`), out
 //! (`woof-get`/`woof-tail --format csv|json` on a woof with a schema), and the
-//! layout table of `--info`. The schema itself is `woof::schema`.
+//! layout table of `--info`. The schema itself is `crate::schema`.
 
 pub mod csv;
+pub mod escape;
 pub mod json;
 pub mod text;
 pub mod time;
@@ -10,22 +11,20 @@ pub mod time;
 use std::fmt;
 use std::io::{self, Write};
 
-use woof::schema::{RESERVED, Schema};
-use woof::{Element, Error, ErrorKind, Woof};
-
-use crate::exit::Failure;
+use crate::schema::{RESERVED, Schema};
+use crate::{Element, Error, ErrorKind, Woof};
 use text::Style;
 use time::TimeFormat;
 
 /// The schema of an open woof; `None` without one. A header whose schema does not
 /// parse is bad data (exit 65).
-pub fn schema_of(woof: &Woof, name: &str) -> Result<Option<Schema>, Failure> {
+pub fn schema_of(woof: &Woof, name: &str) -> Result<Option<Schema>, Error> {
     schema_from(&woof.header().schema, name)
 }
 
 /// The schema of a woof's header text (local or as a proxy reported it).
-pub fn schema_from(text: &[u8], name: &str) -> Result<Option<Schema>, Failure> {
-    Schema::from_header(text).map_err(|e| Failure::from(e.within(name)))
+pub fn schema_from(text: &[u8], name: &str) -> Result<Option<Schema>, Error> {
+    Schema::from_header(text).map_err(|e| e.within(name))
 }
 
 /// Checks what `Schema::parse` cannot: that every declared default is a value of
@@ -302,7 +301,7 @@ impl Encoder {
             let field = &self.schema.fields()[fi];
             let textual = matches!(
                 field.ty,
-                woof::schema::Type::Str(_) | woof::schema::Type::Bytes(_)
+                crate::schema::Type::Str(_) | crate::schema::Type::Bytes(_)
             );
             match m.kind {
                 // null: as if the field were absent.
@@ -384,7 +383,7 @@ impl Rows {
         for f in self.schema.fields() {
             line.push(b',');
             if json {
-                text::push_json_str(line, &f.name);
+                escape::push_json_str(line, &f.name);
                 line.push(b':');
             }
             match f.decode(data) {
@@ -414,7 +413,7 @@ pub fn write_layout(out: &mut impl Write, schema: &Schema, json: bool) -> io::Re
                 s.push(b',');
             }
             s.extend_from_slice(b"{\"name\":");
-            text::push_json_str(&mut s, &f.name);
+            escape::push_json_str(&mut s, &f.name);
             write!(
                 s,
                 ",\"type\":\"{}\",\"offset\":{},\"size\":{},\"default\":",
@@ -423,7 +422,7 @@ pub fn write_layout(out: &mut impl Write, schema: &Schema, json: bool) -> io::Re
                 f.ty.size()
             )?;
             match &f.default {
-                Some(d) => text::push_json_str(&mut s, d),
+                Some(d) => escape::push_json_str(&mut s, d),
                 None => s.extend_from_slice(b"null"),
             }
             s.push(b'}');

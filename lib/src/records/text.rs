@@ -1,8 +1,9 @@
 //! One field's value as text: parsing what a CSV field (or a JSON value) holds into
 //! the element, and writing a stored value back out for CSV or JSON.
 
-use woof::schema::{Field, Type, Value};
+use crate::schema::{Field, Type, Value};
 
+use super::escape::{push_csv_field, push_hex, push_json_str};
 use super::time::{self, TimeFormat};
 
 /// Parses `text` as a value of `field` and stores it in `el`. `now` is the time
@@ -108,13 +109,6 @@ fn unhex(text: &str, out: &mut [u8]) -> Result<(), String> {
     Ok(())
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// Whether a CSV field must be quoted (RFC 4180).
-fn needs_quotes(s: &str) -> bool {
-    s.bytes().any(|b| matches!(b, b',' | b'"' | b'\n' | b'\r'))
-}
-
 /// How a value is written.
 #[derive(Clone, Copy)]
 pub struct Style {
@@ -148,57 +142,23 @@ pub fn push(out: &mut Vec<u8>, v: Value<'_>, style: Style) {
         Value::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Value::Time(t) => style.time.push(out, t, style.now, style.json),
         Value::Str(s) if style.json => push_json_str(out, s),
-        Value::Str(s) if needs_quotes(s) => {
-            out.push(b'"');
-            for b in s.bytes() {
-                if b == b'"' {
-                    out.push(b'"');
-                }
-                out.push(b);
-            }
-            out.push(b'"');
-        }
-        Value::Str(s) => out.extend_from_slice(s.as_bytes()),
+        Value::Str(s) => push_csv_field(out, s),
         Value::Bytes(b) => {
             if style.json {
                 out.push(b'"');
             }
-            for &x in b {
-                out.push(HEX[usize::from(x >> 4)]);
-                out.push(HEX[usize::from(x & 15)]);
-            }
+            push_hex(out, b);
             if style.json {
                 out.push(b'"');
             }
         }
     }
-}
-
-/// A JSON string literal.
-pub fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for &b in s.as_bytes() {
-        match b {
-            b'"' => out.extend_from_slice(b"\\\""),
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b if b < 0x20 => {
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 15)]);
-            }
-            b => out.push(b),
-        }
-    }
-    out.push(b'"');
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use woof::schema::Schema;
+    use crate::schema::Schema;
 
     #[test]
     fn every_type_parses_and_prints_back() {

@@ -5,10 +5,9 @@
 
 use std::time::Duration;
 
-use clap::ValueEnum;
-
 /// How `woof-get`/`woof-tail` print times (put times and timestamp fields).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum TimeFormat {
     /// 2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)
     #[default]
@@ -92,6 +91,13 @@ pub fn push_rfc3339(out: &mut Vec<u8>, ns: i64) {
     out.push(b'.');
     push_digits(out, frac, 9);
     out.push(b'Z');
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` as a string.
+pub fn rfc3339_string(ns: i64) -> String {
+    let mut out = Vec::with_capacity(30);
+    push_rfc3339(&mut out, ns);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Seconds with nine decimals, e.g. `-1.500000000`.
