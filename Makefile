@@ -96,12 +96,12 @@ fuzz-seeds:
 	cd fuzz && $(CARGO) run --target-dir ../target --example seeds
 
 # Writers, triggered and remote puts and followers under random SIGKILLs of every
-# daemon and writer for DURATION, then a full consistency check (tests/soak.rs);
+# daemon and writer for DURATION, then a full consistency check (tests/integration/soak.rs);
 # prints one summary line. Not part of `make test`.
 DURATION ?= 1m
 soak: deps
 	$(CARGO) build -p woof-proxy
-	DURATION=$(DURATION) $(CARGO) test --test soak -- --ignored --nocapture
+	DURATION=$(DURATION) $(CARGO) test --test integration -- --ignored --nocapture soak::
 
 # Both regenerate man/woof-*.1 and completions/ from the clap definitions; without
 # WOOF_REGENERATE the same test fails when the checked-in files drift.

@@ -11,9 +11,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::util;
 
-use common::{Ns, PROMPT, Proxy, TIMEOUT, hex, ok_stdout, wait_until};
+use util::{Ns, PROMPT, Proxy, TIMEOUT, hex, ok_stdout, wait_until};
 
 /// A multipart message.
 type Frames = Vec<Vec<u8>>;
@@ -383,9 +383,9 @@ fn a_cspot_put_with_a_handler_triggers_it_through_the_platform() {
             "{env:?}"
         );
     }
-    let r = ns.wait_results(TIMEOUT, "2 runs", |r| common::finals(r).len() == 2);
+    let r = ns.wait_results(TIMEOUT, "2 runs", |r| util::finals(r).len() == 2);
     // (Sorted: the two runs may end in either order.)
-    let mut runs: Vec<(String, u64, String, Option<i64>, String)> = common::finals(&r)
+    let mut runs: Vec<(String, u64, String, Option<i64>, String)> = util::finals(&r)
         .iter()
         .map(|x| {
             (
@@ -429,7 +429,7 @@ fn elements_put_over_cspot_read_back_identically_through_woof_tools_and_vice_ver
     }
     let want: Vec<String> = (1..=3u8).map(|i| hex(&element(i))).collect();
     // ... which woof-get reads the same over woof's protocol and locally.
-    let remote = ok_stdout(common::bare("woof-get").args([&uri, "1..", "--format", "hex"]));
+    let remote = ok_stdout(util::bare("woof-get").args([&uri, "1..", "--format", "hex"]));
     assert_eq!(
         String::from_utf8(remote)
             .unwrap()
@@ -442,7 +442,7 @@ fn elements_put_over_cspot_read_back_identically_through_woof_tools_and_vice_ver
     // woof-put puts 4..=5 remotely (a batch) and 6 locally ...
     let batch = [element(4), element(5)].concat();
     let out = ok_stdout(
-        common::bare("woof-put")
+        util::bare("woof-put")
             .args([&uri, "--batch"])
             .write_stdin(batch),
     );
@@ -461,7 +461,7 @@ fn elements_put_over_cspot_read_back_identically_through_woof_tools_and_vice_ver
     assert_eq!(c.latest(Enc::Bare, &uri), vec![n(6)]);
     let newest: Vec<u8> = (1..=6u8).rev().flat_map(element).collect();
     assert_eq!(c.tail(Enc::Nul, &uri, 6), vec![n(6), newest]);
-    let info = ok_stdout(common::bare("woof-get").args([&uri, "--info"]));
+    let info = ok_stdout(util::bare("woof-get").args([&uri, "--info"]));
     let info = String::from_utf8(info).unwrap();
     assert!(info.contains("latest:       6\n"), "{info}");
 }
@@ -527,7 +527,7 @@ fn one_endpoint_serves_each_exported_namespace_by_the_uri_and_no_other() {
     // path inside an exported one.
     let inside = one.path().join("sub");
     std::fs::create_dir(&inside).unwrap();
-    common::bare("woof-create")
+    util::bare("woof-create")
         .arg("-N")
         .arg(&inside)
         .args(["w", "-s", "16", "-n", "10"])
@@ -542,7 +542,7 @@ fn one_endpoint_serves_each_exported_namespace_by_the_uri_and_no_other() {
         );
     }
     assert_eq!(other.latest("w"), 0);
-    let nested = common::bare("woof-get")
+    let nested = util::bare("woof-get")
         .arg("-N")
         .arg(&inside)
         .args(["w", "--info"])

@@ -2,13 +2,13 @@
 //! output as local reads, puts that trigger handlers, remote follow with a cursor,
 //! and every bad input of the network issue with its message and exit code.
 
-mod common;
+use crate::util;
 
 use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::*;
+use util::*;
 
 fn exported(ns: &Ns, name: &str, size: u64, history: u64) -> Proxy {
     ns.create(name, size, history);

@@ -10,7 +10,7 @@
 //!   seqnos are contiguous, every acknowledged element is there with its content,
 //!   and puts never wait for a dead writer (bounded probe puts throughout).
 
-mod common;
+use crate::util;
 
 use std::io::Write;
 use std::os::unix::process::ExitStatusExt;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{CsvLine, ELEMENT, Ns, PROMPT, Rng, decode, encode, fails};
+use util::{CsvLine, ELEMENT, Ns, PROMPT, Rng, decode, encode, fails};
 
 /// Every visible element of woof `t`: `woof-get t 1..` must succeed quietly, and
 /// each element must verify. Returns (seqno, writer, counter) in seqno order.
@@ -29,7 +29,7 @@ fn visible(ns: &Ns) -> Vec<(u64, u32, u64)> {
     }
     ns.get_csv("t", "1..")
         .into_iter()
-        .map(|l| common::whole(&l))
+        .map(|l| util::whole(&l))
         .collect()
 }
 
@@ -41,13 +41,13 @@ fn assert_contiguous(v: &[(u64, u32, u64)]) {
 
 /// A one-shot put that must finish promptly (no dead writer may block it).
 fn prompt_put(ns: &Ns, data: &[u8]) -> u64 {
-    let out = common::ok_stdout(
+    let out = util::ok_stdout(
         ns.cmd("woof-put")
             .timeout(PROMPT)
             .arg("t")
             .write_stdin(data),
     );
-    common::parse_seqno_line(&out)
+    util::parse_seqno_line(&out)
 }
 
 /// Runs `woof-put t [args]` with WOOF_FAULT=`fault` on `input`; it must abort.
@@ -187,7 +187,7 @@ fn a_batch_aborted_midway_leaves_a_contiguous_prefix() {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    let mut child = common::Guard(cmd.spawn().expect("spawn"));
+    let mut child = util::Guard(cmd.spawn().expect("spawn"));
     let mut stdin = child.0.stdin.take().expect("stdin");
     // 30 elements go in (and are published, as batch mode streams); the 50th of
     // the next 70 aborts the writer after stamping its slot, before publishing.
@@ -195,13 +195,13 @@ fn a_batch_aborted_midway_leaves_a_contiguous_prefix() {
     stdin.write_all(&first).expect("write");
     stdin.flush().expect("flush");
     assert!(
-        common::wait_until(PROMPT, || ns.latest("t") == 30),
+        util::wait_until(PROMPT, || ns.latest("t") == 30),
         "the first 30 were not put while the batch ran"
     );
     let rest: Vec<u8> = (30..100).flat_map(|c| encode(WRITER, c)).collect();
     let _ = stdin.write_all(&rest); // the writer may die before reading it all
     drop(stdin);
-    let status = common::wait_bounded(&mut child.0, PROMPT, "woof-put --batch");
+    let status = util::wait_bounded(&mut child.0, PROMPT, "woof-put --batch");
     assert_eq!(status.signal(), Some(libc::SIGABRT), "{status:?}");
 
     let v = visible(&ns);
@@ -408,13 +408,13 @@ fn one_shot(ns: &Ns, rng: &mut Rng, writer: u32, life: u64) -> (Ack, bool) {
         let _ = stdin.write_all(&encode(writer, 0));
     }
     sleep_until(kill_at);
-    common::sigkill(&child);
+    util::sigkill(&child);
     let out = child.wait_with_output().expect("wait");
     let (stdout, killed) = ended(&out, writer);
     let ack = match stdout {
         Some(stdout) => Ack::One {
             writer,
-            seqno: common::parse_seqno_line(stdout.as_bytes()),
+            seqno: util::parse_seqno_line(stdout.as_bytes()),
         },
         None => Ack::Killed { writer, n: 1 },
     };
@@ -457,12 +457,12 @@ fn batch(ns: &Ns, rng: &mut Rng, writer: u32, life: u64) -> (Ack, bool) {
     }
     drop(stdin);
     sleep_until(kill_at);
-    common::sigkill(&child);
+    util::sigkill(&child);
     let out = child.wait_with_output().expect("wait");
     let (stdout, killed) = ended(&out, writer);
     let ack = match stdout {
         Some(stdout) => {
-            let (first, last) = common::parse_range_line(stdout.as_bytes());
+            let (first, last) = util::parse_range_line(stdout.as_bytes());
             Ack::Batch {
                 writer,
                 n: given,
@@ -494,14 +494,14 @@ fn stream(ns: &Ns, rng: &mut Rng, writer: u32, life: u64) -> (Ack, bool) {
         stdin.write_all(&data).is_ok()
     });
     sleep_until(kill_at);
-    common::sigkill(&child);
+    util::sigkill(&child);
     let out = child.wait_with_output().expect("wait");
     let fed_all = feeder.join().expect("feeder");
     let (stdout, killed) = ended(&out, writer);
     let ack = match stdout {
         Some(stdout) => {
             assert!(fed_all, "writer {writer} finished without all its input");
-            let (first, last) = common::parse_range_line(stdout.as_bytes());
+            let (first, last) = util::parse_range_line(stdout.as_bytes());
             Ack::Batch {
                 writer,
                 n,

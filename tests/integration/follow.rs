@@ -4,12 +4,12 @@
 //! Followers run as children whose stdout lines arrive on a channel; every wait is
 //! bounded (`PROMPT`), and children are SIGKILLed in `Drop`.
 
-mod common;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{CsvLine, Ns, PROMPT, Rng, Running, fails, hex};
+use util::{CsvLine, Ns, PROMPT, Rng, Running, fails, hex};
 
 fn element(i: u64) -> Vec<u8> {
     format!("el{i:06}").into_bytes()
@@ -31,7 +31,7 @@ fn cursor_value(path: &Path) -> Option<u64> {
 }
 
 fn tail_out(ns: &Ns, args: &[&str]) -> String {
-    String::from_utf8(common::ok_stdout(
+    String::from_utf8(util::ok_stdout(
         ns.cmd("woof-tail")
             .arg("t")
             .args(["--format", "csv"])
@@ -134,7 +134,7 @@ fn tail_warns_and_exits_66_when_elements_were_evicted_before_they_were_read() {
 fn a_new_cursor_without_n_starts_at_the_oldest_element() {
     let ns = ns_with(8, 5);
     let cur = ns.path().join("cur");
-    let out = String::from_utf8(common::ok_stdout(
+    let out = String::from_utf8(util::ok_stdout(
         ns.cmd("woof-tail")
             .args(["t", "--format", "csv", "--cursor"])
             .arg(&cur),
@@ -227,7 +227,7 @@ fn a_cursor_resumes_without_loss_or_duplication_across_a_kill() {
         assert_eq!((l.seqno, &l.data), (s, &element(s)));
         seen.push(l.seqno);
         assert!(
-            common::wait_until(PROMPT, || cursor_value(&cur) == Some(s)),
+            util::wait_until(PROMPT, || cursor_value(&cur) == Some(s)),
             "cursor did not reach {s}: {:?}",
             cursor_value(&cur)
         );
@@ -250,7 +250,7 @@ fn a_cursor_resumes_without_loss_or_duplication_across_a_kill() {
     }
     ns.put("t", &element(16));
     seen.push(CsvLine::parse(&tail.line(PROMPT)).seqno);
-    assert!(common::wait_until(PROMPT, || cursor_value(&cur) == Some(16)));
+    assert!(util::wait_until(PROMPT, || cursor_value(&cur) == Some(16)));
     assert!(tail.kill_and_drain().is_empty());
 
     // Run 3, not following: nothing new, nothing repeated.
@@ -350,7 +350,7 @@ fn follow_reports_elements_evicted_before_they_were_read_and_goes_on() {
     for s in 7..=10 {
         assert_eq!(CsvLine::parse(&tail.line(PROMPT)).seqno, s);
     }
-    assert!(common::wait_until(PROMPT, || tail.stderr_text()
+    assert!(util::wait_until(PROMPT, || tail.stderr_text()
         == "woof-tail: t: seqnos 3..6 were evicted before they were read (oldest is 7)\n"));
     ns.put("t", &element(11));
     assert_eq!(CsvLine::parse(&tail.line(PROMPT)).seqno, 11);

@@ -5,13 +5,13 @@
 //! finish within --grace, kills the rest (recorded "killed", re-run at the next
 //! start) and exits 0.
 
-mod common;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::{Ns, PROMPT, Rng, RunRec, TIMEOUT, finals, pid_gone, wait_until};
 use nix::sys::signal::Signal;
+use util::{Ns, PROMPT, Rng, RunRec, TIMEOUT, finals, pid_gone, wait_until};
 
 /// A handler that appends its seqno to `ran`.
 const RECORDER: &str = "#!/bin/sh\necho \"$WOOF_SEQNO\" >> \"$WOOF_NAMESPACE/ran\"\n";
@@ -241,9 +241,9 @@ fn sigterm_kills_what_outlives_the_grace_period_and_it_runs_again_at_the_next_st
 /// platform forked but had not yet exec'd can hold its lock for a moment (see
 /// `a_platform_restarted_right_after_a_sigkill_is_not_refused`); that refusal is
 /// retried here (bounded) so this test checks delivery, not the race.
-fn restart(ns: &Ns) -> common::Platform {
+fn restart(ns: &Ns) -> util::Platform {
     for _ in 0..50 {
-        match common::Platform::try_start(ns.std_cmd("woof-platform")) {
+        match util::Platform::try_start(ns.std_cmd("woof-platform")) {
             Ok(p) => return p,
             Err(e) if e.contains("another woof-platform serves it") => {
                 std::thread::sleep(Duration::from_millis(20));
@@ -356,7 +356,7 @@ fn a_platform_restarted_right_after_a_sigkill_is_not_refused() {
     for round in 0..100 {
         let mut cmd = ns.std_cmd("woof-platform");
         cmd.args(["--workers", "64"]);
-        let mut platform = common::Platform::try_start(cmd).unwrap_or_else(|err| {
+        let mut platform = util::Platform::try_start(cmd).unwrap_or_else(|err| {
             panic!("round {round}: a restart right after SIGKILL was refused: {err:?}")
         });
         std::thread::sleep(Duration::from_millis(rng.below(30)));

@@ -3,12 +3,12 @@
 //! are not woofs, write-only clients, SIGHUP, PATH under isolation, remote errors,
 //! exit codes, ACL paths, stale locks, truncation under a server, seqno overflow.
 
-mod common;
+use crate::util;
 
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 
-use common::*;
+use util::*;
 
 /// A key directory per party: the server's (with `acl`) and one client's, named
 /// `client` in the server's clients/, trusted by it.

@@ -3,12 +3,12 @@
 //! stdout pipe, the namespace from WOOF_NAMESPACE, and live forwarding through a
 //! `woof-tail -f | woof-put --batch` pipeline.
 
-mod common;
+use crate::util;
 
 use std::io::{Read, Write};
 use std::process::Stdio;
 
-use common::{CsvLine, Guard, Ns, PROMPT, fails, hex, rfc3339, wait_until};
+use util::{CsvLine, Guard, Ns, PROMPT, fails, hex, rfc3339, wait_until};
 
 /// 22 bytes with NUL, 0xff and control bytes: two rows in a dump.
 const DATA: &[u8] = b"hello\x00\xffworld\x01\x02\x03\x04ABCDEF";
@@ -42,9 +42,9 @@ fn independent_time_formatter_agrees_with_a_known_value() {
 fn one_element_round_trips_in_every_format() {
     let ns = Ns::new();
     ns.create("t", DATA.len() as u64, 10);
-    let before = common::now_ns();
+    let before = util::now_ns();
     assert_eq!(ns.put("t", DATA), 1);
-    let after = common::now_ns();
+    let after = util::now_ns();
 
     // raw, explicitly and as the default on a pipe; seqno 0 and no seqno = latest.
     for args in [
@@ -253,9 +253,9 @@ fn durability_modes_are_accepted_and_shown() {
 #[test]
 fn info_describes_the_woof() {
     let ns = Ns::new();
-    let before = common::now_ns();
+    let before = util::now_ns();
     ns.create("t", 64, 1000);
-    let after = common::now_ns();
+    let after = util::now_ns();
     let text = stdout_of(ns.cmd("woof-get").args(["t", "--info"]));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 8, "{text}");
@@ -266,7 +266,7 @@ fn info_describes_the_woof() {
     assert_eq!(lines[4], "oldest:       -");
     assert_eq!(lines[5], "durability:   none");
     let created = lines[6].strip_prefix("created:      ").expect("created");
-    assert!(common::is_rfc3339_nanos(created), "{created}");
+    assert!(util::is_rfc3339_nanos(created), "{created}");
     assert!(
         rfc3339(before).as_str() <= created && created <= rfc3339(after).as_str(),
         "created {created} not within the create"
@@ -316,7 +316,7 @@ fn a_closed_stdout_pipe_is_a_quiet_success() {
         let mut head = [0u8; 10];
         out.read_exact(&mut head).expect("first 10 bytes");
         drop(out);
-        let status = common::wait_bounded(&mut child.0, common::TIMEOUT, bin);
+        let status = util::wait_bounded(&mut child.0, util::TIMEOUT, bin);
         let mut err = String::new();
         child
             .0
@@ -346,7 +346,7 @@ fn a_follower_whose_reader_goes_away_exits_quietly_at_the_next_element() {
     assert_eq!(&line, b"3131313131313131\n");
     drop(out);
     ns.put("t", b"22222222");
-    let status = common::wait_bounded(&mut child.0, PROMPT, "woof-tail -f");
+    let status = util::wait_bounded(&mut child.0, PROMPT, "woof-tail -f");
     let mut err = String::new();
     child
         .0
@@ -363,7 +363,7 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
     let ns = Ns::new();
     let elsewhere = Ns::new();
     // No -N: WOOF_NAMESPACE names the directory; the current directory is elsewhere.
-    common::bare("woof-create")
+    util::bare("woof-create")
         .env("WOOF_NAMESPACE", ns.path())
         .current_dir(elsewhere.path())
         .args(["t", "-s", "4", "-n", "8"])
@@ -371,7 +371,7 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
         .success();
     assert!(ns.file("t").is_file());
     assert!(elsewhere.listing().is_empty());
-    common::bare("woof-put")
+    util::bare("woof-put")
         .env("WOOF_NAMESPACE", ns.path())
         .current_dir(elsewhere.path())
         .arg("t")
@@ -379,14 +379,14 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
         .assert()
         .success()
         .stdout("1\n");
-    common::bare("woof-get")
+    util::bare("woof-get")
         .env("WOOF_NAMESPACE", ns.path())
         .current_dir(elsewhere.path())
         .args(["t", "--format", "hex"])
         .assert()
         .success()
         .stdout("7778797a\n");
-    common::bare("woof-tail")
+    util::bare("woof-tail")
         .env("WOOF_NAMESPACE", ns.path())
         .current_dir(elsewhere.path())
         .args(["t", "--format", "hex"])
@@ -394,7 +394,7 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
         .success()
         .stdout("7778797a\n");
     // -N wins over WOOF_NAMESPACE.
-    common::bare("woof-get")
+    util::bare("woof-get")
         .env("WOOF_NAMESPACE", ns.path())
         .arg("-N")
         .arg(elsewhere.path())
@@ -403,14 +403,14 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
         .code(66)
         .stderr("woof-get: t: no such woof\n");
     // Neither: the current directory.
-    common::bare("woof-get")
+    util::bare("woof-get")
         .current_dir(ns.path())
         .args(["t", "--format", "hex"])
         .assert()
         .success()
         .stdout("7778797a\n");
     fails(
-        common::bare("woof-get")
+        util::bare("woof-get")
             .current_dir(elsewhere.path())
             .arg("t"),
         66,
@@ -431,7 +431,7 @@ fn live_forwarding_through_a_pipeline_moves_each_element_as_it_arrives() {
         .stderr(Stdio::null());
     let mut tail = Guard(tail.spawn().expect("spawn woof-tail"));
     let pipe = tail.0.stdout.take().expect("tail stdout");
-    let mut put = common::bare_std("woof-put");
+    let mut put = util::bare_std("woof-put");
     put.args(["--batch", "-N"])
         .arg(b.path())
         .arg("t")
@@ -458,8 +458,8 @@ fn live_forwarding_through_a_pipeline_moves_each_element_as_it_arrives() {
         assert_eq!(b.get_hex("t", &i.to_string()), [hex(data.as_bytes())]);
     }
     // End of the stream: the tail dies, the batch put sees EOF and reports.
-    common::sigkill(&tail.0);
-    let status = common::wait_bounded(&mut put.0, PROMPT, "woof-put --batch");
+    util::sigkill(&tail.0);
+    let status = util::wait_bounded(&mut put.0, PROMPT, "woof-put --batch");
     let mut out = String::new();
     put.0
         .stdout
@@ -492,7 +492,7 @@ fn batch_puts_each_element_as_soon_as_it_arrives() {
     stdin.write_all(b"gh").expect("write");
     assert!(wait_until(PROMPT, || ns.latest("t") == 2), "not put live");
     drop(stdin);
-    let status = common::wait_bounded(&mut child.0, PROMPT, "woof-put --batch");
+    let status = util::wait_bounded(&mut child.0, PROMPT, "woof-put --batch");
     assert!(status.success());
     let mut out = String::new();
     child
@@ -515,7 +515,7 @@ fn every_tool_has_help_with_examples() {
         "woof-tail",
         "woof-ls",
     ] {
-        let help = stdout_of(common::bare(bin).arg("--help"));
+        let help = stdout_of(util::bare(bin).arg("--help"));
         assert!(help.contains("Examples:"), "{bin} --help lacks examples");
         assert!(help.contains("--namespace"), "{bin} --help lacks -N");
     }

@@ -3,13 +3,13 @@
 //! are byte-for-byte the same afterwards, or the put stopped exactly where it says).
 //!
 //! Damaged woof files (not a woof, wrong version, bad checksum, truncated) are
-//! covered with committed fixture files in `tests/fixtures.rs`.
+//! covered with committed fixture files in `tests/integration/fixtures.rs`.
 
-mod common;
+use crate::util;
 
 use std::io::Write;
 
-use common::{Ns, fails};
+use util::{Ns, fails};
 
 const TOOLS: [&str; 4] = ["woof-create", "woof-put", "woof-get", "woof-tail"];
 
@@ -177,7 +177,7 @@ fn names_that_are_paths_are_refused_by_every_tool() {
     let ns = ns_with(1);
     // A real woof one directory down must not be reachable through a path name.
     std::fs::create_dir(ns.file("sub")).expect("mkdir");
-    common::bare("woof-create")
+    util::bare("woof-create")
         .args(["-N"])
         .arg(ns.file("sub"))
         .args(["t", "-s", "8", "-n", "4"])
@@ -384,7 +384,7 @@ fn a_missing_namespace_is_66_for_every_tool() {
     let ns = Ns::new();
     let missing = ns.file("no-such-dir");
     for bin in TOOLS {
-        let mut cmd = common::bare(bin);
+        let mut cmd = util::bare(bin);
         cmd.current_dir(ns.path()).arg("-N").arg(&missing);
         cmd.arg("t");
         if bin == "woof-create" {
@@ -405,7 +405,7 @@ fn a_missing_namespace_is_66_for_every_tool() {
     // A namespace that is a file, not a directory.
     std::fs::write(ns.file("plain"), "x").expect("write");
     for bin in TOOLS {
-        let mut cmd = common::bare(bin);
+        let mut cmd = util::bare(bin);
         cmd.arg("-N").arg(ns.file("plain")).arg("t");
         if bin == "woof-create" {
             cmd.args(["-s", "8", "-n", "4"]);

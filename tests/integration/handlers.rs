@@ -9,12 +9,12 @@
 //! Handlers are small shell scripts the tests write into handlers/. Every wait is
 //! bounded; platforms are stopped (SIGTERM, then SIGKILL) when dropped.
 
-mod common;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::{
+use util::{
     Json, Ns, PROMPT, RESULT_KEYS, RunRec, Running, TIMEOUT, finals, hex, is_rfc3339_nanos,
     parse_flat_json, pid_gone, wait_until,
 };
@@ -132,7 +132,7 @@ fn handlers_get_the_environment_contract_and_exactly_the_element_on_stdin() {
     cmd.env("LEAKY_SECRET", "do-not-pass")
         .env("WOOF_LEAK", "nope")
         .env("HOME", "/nonexistent-home");
-    let _platform = common::Platform::start(cmd);
+    let _platform = util::Platform::start(cmd);
 
     let all_bytes: Vec<u8> = (0..=255u8).collect();
     assert_eq!(ns.put_h("bin", "envh", &all_bytes), 1);
@@ -141,7 +141,7 @@ fn handlers_get_the_environment_contract_and_exactly_the_element_on_stdin() {
     assert_eq!(ns.put_h("small", "envh", b"\n\0x"), 1);
 
     let abs = ns.abs();
-    let tools = Path::new(common::exe("woof-put"))
+    let tools = Path::new(util::exe("woof-put"))
         .parent()
         .expect("bin dir")
         .display()
@@ -242,7 +242,7 @@ fn handlers_start_with_default_signal_dispositions_even_under_nohup() {
             cmd.env_remove(key);
         }
     }
-    let _platform = common::Platform::start(cmd);
+    let _platform = util::Platform::start(cmd);
     ns.put_h("m", "ign", b"x");
     assert!(
         wait_until(PROMPT, || ns.file("ign").exists()),
@@ -533,7 +533,7 @@ fn results_read_as_json_and_csv_and_followed() {
     ns.wait_results(PROMPT, "3 runs", |r| finals(r).len() == 3);
 
     // JSON: every key, in order; started then exited for each trigger.
-    let out = common::ok_stdout(ns.cmd("woof-tail").args(["--results", "--format", "json"]));
+    let out = util::ok_stdout(ns.cmd("woof-tail").args(["--results", "--format", "json"]));
     let text = String::from_utf8(out).expect("utf8");
     let recs: Vec<RunRec> = text.lines().map(RunRec::parse).collect();
     assert_eq!(recs.len(), 6, "{text}");
@@ -552,11 +552,11 @@ fn results_read_as_json_and_csv_and_followed() {
             assert_eq!(rec.start_ns, recs[i - 1].start_ns);
         }
         assert!(is_rfc3339_nanos(&rec.start), "{rec:?}");
-        assert_eq!(rec.start, common::rfc3339(rec.start_ns));
+        assert_eq!(rec.start, util::rfc3339(rec.start_ns));
     }
 
     // CSV of a range: result,trigger,woof,seqno,handler,outcome,code,start,duration_ms,cause,detail
-    let out = common::ok_stdout(
+    let out = util::ok_stdout(
         ns.cmd("woof-get")
             .args(["--results", "1..3", "--format", "csv"]),
     );
@@ -589,7 +589,7 @@ fn results_read_as_json_and_csv_and_followed() {
     }
 
     // --time-format applies to a result's start as to any other time.
-    let out = common::ok_stdout(ns.cmd("woof-get").args([
+    let out = util::ok_stdout(ns.cmd("woof-get").args([
         "--results",
         "1..2",
         "--format",

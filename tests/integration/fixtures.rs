@@ -7,11 +7,11 @@
 //! them with the real tools; `damaged_fixtures_are_what_their_names_say` checks that
 //! each damaged file is the valid one with exactly its documented change.
 
-mod common;
+use crate::util;
 
 use std::path::PathBuf;
 
-use common::{Ns, fails};
+use util::{Ns, fails};
 
 // ---------------------------------------------------------------------------
 // The valid fixture: element size 16, history 8; elements 1..=8 put with one
@@ -202,7 +202,7 @@ fn valid_fixture_reads_back_exactly_as_recorded() {
         .stderr("")
         .stdout(expected_csv.clone());
     // And the recorded file itself holds what was put.
-    let lines: Vec<_> = expected_csv.lines().map(common::CsvLine::parse).collect();
+    let lines: Vec<_> = expected_csv.lines().map(util::CsvLine::parse).collect();
     assert_eq!(lines.len(), 8);
     for (l, seqno) in lines.iter().zip(4..) {
         assert_eq!(l.seqno, seqno);
@@ -239,7 +239,7 @@ fn valid_fixture_accepts_puts_from_another_boot() {
     let ns = with_fixture(VALID);
     assert_eq!(ns.put("fx", &element(12)), 12);
     assert_eq!(ns.get_hex("fx", "5..12").len(), 8);
-    assert_eq!(ns.get_hex("fx", "12"), [common::hex(&element(12))]);
+    assert_eq!(ns.get_hex("fx", "12"), [util::hex(&element(12))]);
     fails(
         ns.cmd("woof-get").args(["fx", "4"]),
         66,
@@ -379,12 +379,12 @@ fn a_slot_with_a_bad_checksum_is_reported_and_the_others_read() {
         "woof-get: fx: seqno 6: slot checksum mismatch",
     );
     for s in [4u64, 5, 7, 11] {
-        assert_eq!(ns.get_hex("fx", &s.to_string()), [common::hex(&element(s))]);
+        assert_eq!(ns.get_hex("fx", &s.to_string()), [util::hex(&element(s))]);
     }
     // A range prints every good element, reports the bad one, and exits 65.
     let mut good = String::new();
     for s in (4..=LATEST).filter(|&s| s != 6) {
-        good.push_str(&common::hex(&element(s)));
+        good.push_str(&util::hex(&element(s)));
         good.push('\n');
     }
     ns.cmd("woof-get")
@@ -417,22 +417,22 @@ fn a_stale_slot_is_corrupt_not_data() {
         65,
         "woof-get: fx: seqno 10: slot holds seqno 2 (lost in a crash before sync?)",
     );
-    assert_eq!(ns.get_hex("fx", "11"), [common::hex(&element(11))]);
-    assert_eq!(ns.get_hex("fx", "9"), [common::hex(&element(9))]);
+    assert_eq!(ns.get_hex("fx", "11"), [util::hex(&element(11))]);
+    assert_eq!(ns.get_hex("fx", "9"), [util::hex(&element(9))]);
 }
 
 #[test]
 fn a_lock_held_in_another_boot_is_reinitialised_by_the_first_writer() {
     let ns = with_fixture("stale-lock.woof");
     // Readers never touch the lock.
-    assert_eq!(ns.get_hex("fx", "11"), [common::hex(&element(11))]);
+    assert_eq!(ns.get_hex("fx", "11"), [util::hex(&element(11))]);
     // The put must not wait for the phantom owner (the command's timeout bounds it).
     let mut cmd = ns.cmd("woof-put");
-    cmd.timeout(common::PROMPT);
-    let out = common::ok_stdout(cmd.arg("fx").write_stdin(element(12)));
-    assert_eq!(common::parse_seqno_line(&out), 12);
+    cmd.timeout(util::PROMPT);
+    let out = util::ok_stdout(cmd.arg("fx").write_stdin(element(12)));
+    assert_eq!(util::parse_seqno_line(&out), 12);
     assert_eq!(ns.put("fx", &element(13)), 13);
-    assert_eq!(ns.get_hex("fx", "13"), [common::hex(&element(13))]);
+    assert_eq!(ns.get_hex("fx", "13"), [util::hex(&element(13))]);
 }
 
 #[test]
@@ -453,7 +453,7 @@ fn damaged_fixtures_are_what_their_names_say() {
 // The generator.
 
 /// Rebuilds tests/fixtures/ with the real tools. Run it on purpose only:
-/// `REGENERATE_FIXTURES=1 cargo test --test fixtures -- --ignored regenerate_fixtures`
+/// `REGENERATE_FIXTURES=1 cargo test --test integration -- --ignored fixtures::regenerate_fixtures`
 /// (then commit the files; the put times in them change).
 #[test]
 #[ignore = "rewrites the committed fixtures; run explicitly with REGENERATE_FIXTURES=1"]

@@ -5,7 +5,7 @@
 //! verify; afterwards the woof holds all 160 000, seqnos contiguous, each writer's
 //! elements exactly once and in its own order.
 
-mod common;
+use crate::util;
 
 use std::io::Write;
 use std::process::Stdio;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use common::{CsvLine, ELEMENT, Ns, Rng, Running, encoded_lines};
+use util::{CsvLine, ELEMENT, Ns, Rng, Running, encoded_lines};
 
 const WRITERS: u32 = 8;
 const PER_WRITER: u64 = 20_000;
@@ -24,7 +24,7 @@ const CHUNK: u64 = 16;
 /// Checks one csv line a reader printed: parses, and its element verifies.
 fn verified(line: &str) -> (u64, u32, u64) {
     let l = CsvLine::try_parse(line).unwrap_or_else(|| panic!("torn or malformed line {line:?}"));
-    common::whole(&l)
+    util::whole(&l)
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn eight_writers_and_concurrent_readers() {
         std::thread::spawn(move || {
             let mut rng = Rng::from_env("eight_writers_and_concurrent_readers");
             while !done.load(Ordering::Relaxed) {
-                let info = common::bare("woof-get")
+                let info = util::bare("woof-get")
                     .arg("-N")
                     .arg(&dir)
                     .args(["t", "--info", "--format", "json"])
@@ -93,7 +93,7 @@ fn eight_writers_and_concurrent_readers() {
                     continue;
                 }
                 let from = latest.saturating_sub(rng.below(4000)).max(1);
-                let out = common::bare("woof-get")
+                let out = util::bare("woof-get")
                     .arg("-N")
                     .arg(&dir)
                     .args(["t", &format!("{from}..{latest}"), "--format", "csv"])
@@ -118,7 +118,7 @@ fn eight_writers_and_concurrent_readers() {
         f.join().expect("feeder");
     }
     for (w, mut run) in writers.into_iter().enumerate() {
-        let (status, out) = run.finish(common::TIMEOUT);
+        let (status, out) = run.finish(util::TIMEOUT);
         assert!(
             status.success(),
             "writer {w}: {status:?}: {}",
@@ -126,7 +126,7 @@ fn eight_writers_and_concurrent_readers() {
         );
         assert_eq!(run.stderr_text(), "", "writer {w}");
         assert_eq!(out.len(), 1, "writer {w} printed {out:?}");
-        let (first, last) = common::parse_range_line(format!("{}\n", out[0]).as_bytes());
+        let (first, last) = util::parse_range_line(format!("{}\n", out[0]).as_bytes());
         assert!(first >= 1 && last <= TOTAL && last - first + 1 >= PER_WRITER);
     }
     let writing = started.elapsed();
@@ -136,7 +136,7 @@ fn eight_writers_and_concurrent_readers() {
     // The follower saw every element, in order, each whole.
     let mut next = vec![0u64; WRITERS as usize];
     for s in 1..=TOTAL {
-        let (seqno, w, c) = verified(&tail.line(common::PROMPT));
+        let (seqno, w, c) = verified(&tail.line(util::PROMPT));
         assert_eq!(seqno, s, "follower skipped or repeated");
         assert_eq!(
             c, next[w as usize],
@@ -148,7 +148,7 @@ fn eight_writers_and_concurrent_readers() {
 
     // Afterwards: all of them, contiguous, each writer's exactly once and in order.
     assert_eq!(ns.latest("t"), TOTAL);
-    let all = common::ok_stdout(ns.cmd("woof-get").args(["t", "1..", "--format", "csv"]));
+    let all = util::ok_stdout(ns.cmd("woof-get").args(["t", "1..", "--format", "csv"]));
     let text = String::from_utf8(all).expect("utf8");
     let mut next = vec![0u64; WRITERS as usize];
     let mut count = 0;

@@ -2,13 +2,13 @@
 //! namespace, with the tools of this build first on PATH: each puts records that
 //! read back as valid typed values.
 
-mod common;
+use crate::util;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Json, Ns, ok_stdout, parse_flat_json};
+use util::{Json, Ns, ok_stdout, parse_flat_json};
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,9 +18,7 @@ fn script(name: &str) -> PathBuf {
 
 /// Runs a sensor script in `ns` (WOOF_NAMESPACE) with the test build's tools.
 fn run(ns: &Ns, name: &str, args: &[&str], env: &[(&str, &Path)]) {
-    let bins = Path::new(common::exe("woof-put"))
-        .parent()
-        .expect("bin dir");
+    let bins = Path::new(util::exe("woof-put")).parent().expect("bin dir");
     let path = format!(
         "{}:{}",
         bins.display(),

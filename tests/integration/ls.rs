@@ -2,11 +2,11 @@
 //! non-woof files and directories are left out; damaged woofs are listed with the
 //! reason (and reported on stderr) without failing the listing.
 
-mod common;
+use crate::util;
 
 use std::path::Path;
 
-use common::Ns;
+use util::Ns;
 
 /// A namespace with a typed woof holding 3 elements, an empty plain one, a damaged
 /// and a truncated woof (the committed fixtures), a text file, `handlers/` and
@@ -96,7 +96,7 @@ fn an_empty_namespace_lists_only_the_heading_and_a_missing_one_is_an_error() {
         .stderr("")
         .stdout("NAME  SIZE  HISTORY  LATEST  OLDEST  DURABILITY  SCHEMA\n");
     let missing = ns.path().join("nope");
-    common::bare("woof-ls")
+    util::bare("woof-ls")
         .arg("-N")
         .arg(&missing)
         .assert()

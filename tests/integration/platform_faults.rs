@@ -5,10 +5,10 @@
 //! handler; elements evicted before dispatch; a directory that is not a namespace;
 //! two platforms; a full trigger log; SIGHUP.
 
-mod common;
+use crate::util;
 
-use common::{Ns, PROMPT, RunRec, TIMEOUT, fails, finals, pid_gone, set_mode, wait_until};
 use nix::sys::signal::Signal;
+use util::{Ns, PROMPT, RunRec, TIMEOUT, fails, finals, pid_gone, set_mode, wait_until};
 
 /// Waits (bounded) for a namespace file holding a pid, and returns the pid.
 fn pid_in(ns: &Ns, file: &str) -> u32 {
@@ -341,7 +341,7 @@ fn a_directory_that_is_not_a_namespace_is_refused_with_66() {
     assert_eq!(ns.snapshot(), before, "nothing created");
     let missing = ns.path().join("nowhere");
     fails(
-        common::bare("woof-platform").arg("-N").arg(&missing),
+        util::bare("woof-platform").arg("-N").arg(&missing),
         66,
         &format!(
             "woof-platform: namespace {}: no such file or directory",
@@ -405,12 +405,12 @@ fn a_full_trigger_log_refuses_puts_with_75_and_drains_once_a_platform_runs() {
     let ns = Ns::new();
     ns.create("e", 8, 2 * LOG);
     ns.handler("t", "#!/bin/sh\n");
-    let out = common::ok_stdout(
+    let out = util::ok_stdout(
         ns.cmd("woof-put")
             .args(["e", "--batch", "-H", "t"])
             .write_stdin(vec![0u8; 8 * (LOG as usize - 4)]),
     );
-    assert_eq!(common::parse_range_line(&out), (1, LOG - 4));
+    assert_eq!(util::parse_range_line(&out), (1, LOG - 4));
     let full = format!(
         "woof-put: e: trigger log: full: {LOG} triggers not yet run (is woof-platform running?); this element was not put"
     );
@@ -455,7 +455,7 @@ fn a_full_trigger_log_refuses_puts_with_75_and_drains_once_a_platform_runs() {
             .expect("woof-put");
         match out.status.code() {
             Some(0) => {
-                next = Some(common::parse_seqno_line(&out.stdout));
+                next = Some(util::parse_seqno_line(&out.stdout));
                 true
             }
             Some(75) => {

@@ -24,7 +24,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::util;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -32,13 +32,13 @@ use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{
+use util::{
     Ns, PROMPT, Platform, Proxy, RunRec, Running, TIMEOUT, encode, exe, finals, hex, ok_stdout,
     parse_range_line,
 };
 
 /// Bytes of the elements these tests put.
-const SIZE: u64 = common::ELEMENT as u64;
+const SIZE: u64 = util::ELEMENT as u64;
 
 fn ip(args: &[&str]) -> Result<Output, String> {
     Command::new("ip")
@@ -247,7 +247,7 @@ fn a_handler_chain_crosses_three_hosts_and_comes_back_with_its_causes() {
     let keys = Ns::new();
     let kdir = |who: &str| keys.path().join(who);
     for who in ["b", "a"] {
-        common::bare("woof-proxy")
+        util::bare("woof-proxy")
             .arg("--gen-keys")
             .arg(kdir(who))
             .assert()
@@ -589,7 +589,7 @@ fn a_frozen_proxy_fails_clients_within_their_timeout_and_then_serves_what_it_had
     // The proxy stops answering (SIGSTOP: its sockets stay open, nothing is read).
     // Dropping the proxy SIGKILLs it, which works on a stopped process too.
     let pid = proxy.run.child.id();
-    common::signal_pid(pid, nix::sys::signal::Signal::SIGSTOP);
+    util::signal_pid(pid, nix::sys::signal::Signal::SIGSTOP);
     stdin.write_all(&els[1..].concat()).unwrap();
     drop(stdin);
     // The first batch's acknowledgement was waiting; the second's never comes.
@@ -616,7 +616,7 @@ fn a_frozen_proxy_fails_clients_within_their_timeout_and_then_serves_what_it_had
 
     // Thawed, it serves again, and puts the batch it had been sent before it
     // stopped: why the client said to check the woof before re-sending.
-    common::signal_pid(pid, nix::sys::signal::Signal::SIGCONT);
+    util::signal_pid(pid, nix::sys::signal::Signal::SIGCONT);
     let info = ok_stdout(net.run(1, "woof-get").args([&uri, "--info"]));
     assert!(
         String::from_utf8_lossy(&info).contains("element size: 48 bytes"),
@@ -720,13 +720,13 @@ fn clients_on_several_hosts_stream_at_once_each_in_its_order() {
     let mut guards = Vec::new();
     for (w, mut child) in children {
         let mut stdin = child.stdin.take().unwrap();
-        let lines = common::encoded_lines(w, 0..EACH);
+        let lines = util::encoded_lines(w, 0..EACH);
         let feeder = std::thread::spawn(move || stdin.write_all(&lines));
-        guards.push((w, common::Guard(child), feeder));
+        guards.push((w, util::Guard(child), feeder));
     }
     for (w, mut guard, feeder) in guards {
         feeder.join().unwrap().unwrap();
-        let status = common::wait_bounded(&mut guard.0, TIMEOUT, "woof-put --lines");
+        let status = util::wait_bounded(&mut guard.0, TIMEOUT, "woof-put --lines");
         let mut out = String::new();
         std::io::Read::read_to_string(guard.0.stdout.as_mut().unwrap(), &mut out).unwrap();
         assert!(status.success(), "writer {w}: {status:?} {out}");
@@ -738,7 +738,7 @@ fn clients_on_several_hosts_stream_at_once_each_in_its_order() {
     assert_eq!(lines.len() as u64, HOSTS as u64 * u64::from(WRITERS) * EACH);
     let mut next: BTreeMap<u32, u64> = BTreeMap::new();
     for l in &lines {
-        let (_, w, c) = common::whole(l);
+        let (_, w, c) = util::whole(l);
         let n = next.entry(w).or_insert(0);
         assert_eq!(
             c, *n,
@@ -764,7 +764,7 @@ fn handlers_reach_a_keyed_host_with_the_platforms_keys_and_timeout() {
     let (cloud, edge, keys) = (Ns::new(), Ns::new(), Ns::new());
     let kdir = |who: &str| keys.path().join(who);
     for who in ["cloud", "edge"] {
-        common::bare("woof-proxy")
+        util::bare("woof-proxy")
             .arg("--gen-keys")
             .arg(kdir(who))
             .assert()

@@ -20,7 +20,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+use crate::util;
 
 use std::io::Write;
 use std::net::TcpStream;
@@ -29,7 +29,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{ELEMENT, Ns, PROMPT, Proxy, Rng, TIMEOUT, encode, hex, ok_stdout};
+use util::{ELEMENT, Ns, PROMPT, Proxy, Rng, TIMEOUT, encode, hex, ok_stdout};
 use woof_net::Uri;
 use woof_net::client::{Client, Options};
 
@@ -404,14 +404,14 @@ fn correct_client(uri: &str, keys: &Path, stop: &AtomicBool) -> Vec<Vec<u8>> {
         if n % 50 == 7 {
             // Through the tools, as a user would.
             let out = ok_stdout(
-                common::bare("woof-put")
+                util::bare("woof-put")
                     .args([uri, "--keys"])
                     .arg(keys)
                     .write_stdin(el.clone()),
             );
             assert_eq!(out, format!("{}\n", n + 1).into_bytes(), "woof-put's seqno");
             let got = ok_stdout(
-                common::bare("woof-get")
+                util::bare("woof-get")
                     .args([uri, &(n + 1).to_string(), "--format", "hex", "--keys"])
                     .arg(keys),
             );
@@ -500,7 +500,7 @@ fn thousands_of_random_frames_change_nothing_and_correct_clients_are_served_thro
 
     // The woof holds exactly what the correct client put: remotely and locally.
     let want: Vec<String> = put.iter().map(|e| hex(e)).collect();
-    let remote = ok_stdout(common::bare("woof-get").args([
+    let remote = ok_stdout(util::bare("woof-get").args([
         &uri,
         "1..",
         "--format",
@@ -658,7 +658,7 @@ fn a_keyed_proxy_serves_its_client_through_authenticated_garbage_and_failed_hand
     let keys = Ns::new();
     let dir = |who: &str| keys.path().join(who);
     for who in ["server", "good", "reader"] {
-        common::bare("woof-proxy")
+        util::bare("woof-proxy")
             .arg("--gen-keys")
             .arg(dir(who))
             .assert()
@@ -677,7 +677,7 @@ fn a_keyed_proxy_serves_its_client_through_authenticated_garbage_and_failed_hand
         format!("{ns_path} good read,write\n{ns_path} reader read\n"),
     )
     .unwrap();
-    let mut cmd = common::bare_std("woof-proxy");
+    let mut cmd = util::bare_std("woof-proxy");
     cmd.arg("--export").arg(ns.path());
     cmd.args(["--listen", "tcp://127.0.0.1:0", "--timeout", "1s", "--keys"]);
     cmd.arg(dir("server"));
@@ -857,7 +857,7 @@ fn a_lying_proxy_gets_errors_from_the_tools_never_panics() {
         let authority = ep.trim_start_matches("tcp://").to_string();
         let uri = format!("woof://{authority}/srv/ns/w");
         for args in tools {
-            let out = common::bare(args[0])
+            let out = util::bare(args[0])
                 .arg(&uri)
                 .args(&args[1..])
                 .write_stdin(vec![1u8; 48])
@@ -947,7 +947,7 @@ fn a_proxy_short_of_file_descriptors_keeps_serving_many_woofs() {
     cmd.args([
         "-c",
         "ulimit -n 128 && exec \"$0\" \"$@\"",
-        common::exe("woof-proxy"),
+        util::exe("woof-proxy"),
     ]);
     cmd.arg("--export");
     cmd.arg(ns.path()).args(["--listen", "tcp://127.0.0.1:0"]);
@@ -973,7 +973,7 @@ fn a_proxy_short_of_file_descriptors_keeps_serving_many_woofs() {
             let reply = sock.recv_multipart(0).expect("a reply");
             assert_eq!(reply, vec![b"0\0".to_vec()], "round {round}, woof w{i}");
             if i % 50 == 49 {
-                let get = common::bare("woof-get")
+                let get = util::bare("woof-get")
                     .args([&uri, "--info", "--timeout", "5s"])
                     .output()
                     .unwrap();

@@ -16,7 +16,7 @@
 //! process of the run is left; the daemons' descriptors and RSS stay flat. It ends
 //! with one summary line, which is the result to quote.
 
-mod common;
+use crate::util;
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{
+use util::{
     CsvLine, ELEMENT, Ns, PROMPT, Platform, Proxy, Rng, decode, encoded_lines, parse_range_line,
     sigkill, wait_until,
 };
@@ -169,7 +169,7 @@ fn start_platform(run: &Run) -> Platform {
 fn start_proxy(run: &Run) -> Proxy {
     let listen = format!("tcp://127.0.0.1:{}", run.port);
     for _ in 0..100 {
-        let mut cmd = common::bare_std("woof-proxy");
+        let mut cmd = util::bare_std("woof-proxy");
         cmd.arg("--export")
             .arg(run.ns.path())
             .args(["--listen", &listen, "--timeout", "2s"]);
@@ -229,7 +229,7 @@ fn follower(
         cmd.arg(target)
             .args(["-f", "--format", "csv", "--cursor"])
             .arg(&cursor);
-        let mut tail = common::Running::spawn(cmd);
+        let mut tail = util::Running::spawn(cmd);
         starts += 1;
         let until_kill = Instant::now() + Duration::from_millis(1000 + rng.below(9000));
         let mut take = |line: String| {

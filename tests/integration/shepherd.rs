@@ -6,12 +6,12 @@
 //! writable outside the namespace, a private /tmp; skipped with a printed reason
 //! where the kernel refuses user namespaces.
 
-mod common;
+use crate::util;
 
 use std::net::TcpListener;
 use std::path::Path;
 
-use common::{Ns, PROMPT, fails, finals, wait_until};
+use util::{Ns, PROMPT, fails, finals, wait_until};
 
 fn shepherd(ns: &Ns) -> assert_cmd::Command {
     ns.cmd("woof-shepherd")
@@ -106,7 +106,7 @@ fn by_hand_missing_unusable_or_badly_named_handlers_fail_clearly() {
     ns.create("w", 8, 5);
     ns.put("w", b"12345678");
     let plain = ns.handler("plain", "#!/bin/sh\n");
-    common::set_mode(&plain, 0o644);
+    util::set_mode(&plain, 0o644);
     let h = |n: &str| ns.path().join("handlers").join(n).display().to_string();
     fails(
         shepherd(&ns).args(["w", "1", "nope"]),

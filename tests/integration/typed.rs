@@ -3,12 +3,12 @@
 //! its boundaries, and every bad input of issue 5 with its message and exit code
 //! (and nothing of the bad record put).
 
-mod common;
+use crate::util;
 
 use std::io::{Read, Write};
 use std::process::Stdio;
 
-use common::{Guard, Ns, PROMPT, fails, ok_stdout, wait_until};
+use util::{Guard, Ns, PROMPT, fails, ok_stdout, wait_until};
 
 /// Every type, in schema order.
 const ALL: &str =
@@ -468,7 +468,7 @@ fn typed_records_forward_live_through_a_pipeline() {
         .stderr(Stdio::null());
     let mut tail = Guard(tail.spawn().expect("spawn woof-tail"));
     let pipe = tail.0.stdout.take().expect("tail stdout");
-    let mut fwd = common::bare_std("woof-put");
+    let mut fwd = util::bare_std("woof-put");
     fwd.args(["--csv", "--batch", "-N"])
         .arg(b.path())
         .arg("t")
@@ -487,8 +487,8 @@ fn typed_records_forward_live_through_a_pipeline() {
             "record {i} was not forwarded while the pipeline ran"
         );
     }
-    common::sigkill(&tail.0);
-    let status = common::wait_bounded(&mut fwd.0, PROMPT, "woof-put --csv");
+    util::sigkill(&tail.0);
+    let status = util::wait_bounded(&mut fwd.0, PROMPT, "woof-put --csv");
     let mut out = String::new();
     fwd.0
         .stdout

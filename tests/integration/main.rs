@@ -1,0 +1,28 @@
+//! The integration tests: one binary (one link, one process to start), a module
+//! per area, every test driving the real binaries. Helpers are in ../util/, split
+//! by concern and shared with the benchmarks.
+
+#[path = "../util/mod.rs"]
+mod util;
+
+mod cli_errors;
+mod concurrency;
+mod crash;
+mod cspot_protocol;
+mod fixtures;
+mod follow;
+mod generated;
+mod handlers;
+mod hardening;
+mod install;
+mod ls;
+mod multihost;
+mod network;
+mod platform_crash;
+mod platform_faults;
+mod proxy_fuzz;
+mod put_get;
+mod sensors;
+mod shepherd;
+mod soak;
+mod typed;

@@ -1,0 +1,22 @@
+//! Shared helpers of the integration tests and the benchmarks, by concern:
+//! commands for the real binaries with every `WOOF_*` variable cleared (`cmd`), a
+//! temporary namespace (`ns`), self-verifying element contents (`elements`), what
+//! the tools print parsed back (`records`), children and daemons killed in `Drop`
+//! (`daemon`), and seeded randomness (`rng`).
+//!
+//! Every helper bounds its waits, so a broken tool fails a test instead of hanging
+//! the suite.
+
+mod cmd;
+mod daemon;
+mod elements;
+mod ns;
+mod records;
+mod rng;
+
+pub use cmd::*;
+pub use daemon::*;
+pub use elements::*;
+pub use ns::*;
+pub use records::*;
+pub use rng::*;
