@@ -106,7 +106,8 @@ soak: deps
 # Both regenerate man/woof-*.1 and completions/ from the clap definitions; without
 # WOOF_REGENERATE the same test fails when the checked-in files drift.
 man completions:
-	WOOF_REGENERATE=1 $(CARGO) test --test generated
+	WOOF_REGENERATE=1 $(CARGO) test --test integration generated::
+	WOOF_REGENERATE=1 $(CARGO) test -p woof-proxy --test generated
 
 # Builds first when cargo is on PATH (it may not be under sudo) and BUILD is not
 # 0, then installs the binaries and whatever man pages and completions the

@@ -5,7 +5,6 @@
 
 pub mod create;
 pub mod cursor;
-pub mod exit;
 pub mod generate;
 pub mod get;
 pub mod input;
@@ -13,7 +12,6 @@ pub mod ls;
 pub mod output;
 pub mod platform;
 pub mod progress;
-pub mod proxy;
 pub mod put;
 pub mod range;
 pub mod reader;
@@ -22,4 +20,5 @@ pub mod source;
 pub mod tail;
 pub mod target;
 
-pub use exit::{Failure, run_main};
+pub use woof_toolkit::exit;
+pub use woof_toolkit::{Failure, run_main};

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use woof::{CreateOptions, Namespace};
-use woof_cli::proxy::Args;
+use woof_proxy::args::Args;
 use woof_proxy::auth::{self, Policy};
 use woof_proxy::cache::Cache;
 use woof_proxy::exports;

@@ -2,8 +2,8 @@
 //! with every type: each line is an element, a skipped line, or an error naming
 //! a line and a reason; never a panic.
 
-use woof::schema::Schema;
 use woof::records::{Encoder, Input};
+use woof::schema::Schema;
 
 const SCHEMA: &str = "t:timestamp,a:i8,b:i16,c:i32,d:i64,e:u8,f:u16,g:u32,h:u64,x:f32,y:f64,ok:bool,s:str12,raw:bytes4";
 

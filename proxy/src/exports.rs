@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use crate::args::Args;
 use woof::{Error, ErrorKind, Namespace};
-use woof_cli::proxy::Args;
 use woof_net::uri::{check_namespace, cspot_port};
 
 /// An exported namespace, known by its absolute path exactly as clients write it.

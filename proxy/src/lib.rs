@@ -1,6 +1,7 @@
 //! woof-proxy's parts. A library (the binary is `main.rs`) so that the fuzz targets
 //! can feed requests to the same handlers the sockets do (`server::answer`).
 
+pub mod args;
 pub mod auth;
 pub mod cache;
 pub mod cspot;

@@ -1,16 +1,16 @@
-//! `woof-proxy`: serves namespaces over ZeroMQ (see `woof_cli::proxy` for the
-//! command line and woof(7) for the protocols).
+//! `woof-proxy`: serves namespaces over ZeroMQ (see `args.rs` for the command line
+//! and woof(7) for the protocols).
 
 use std::sync::Arc;
 
 use woof::{Error, ErrorKind};
-use woof_cli::Failure;
-use woof_cli::proxy::Args;
 use woof_net::keys::KeyDir;
+use woof_proxy::args::Args;
 use woof_proxy::{auth, cache, exports, request, server};
+use woof_toolkit::Failure;
 
 fn main() -> std::process::ExitCode {
-    woof_cli::run_main("woof-proxy", run)
+    woof_toolkit::run_main("woof-proxy", run)
 }
 
 fn run(args: Args) -> Result<(), Failure> {

@@ -1,6 +1,5 @@
-//! `woof-proxy`'s command line. The server itself lives in the `woof-proxy` package
-//! (proxy/), the one binary that links libzmq; its arguments live here so that its
-//! man page and completions are generated with everyone else's.
+//! `woof-proxy`'s command line. Its man page and completions are rendered from this
+//! definition by woof-toolkit, as every tool's are (proxy/tests/generated.rs).
 
 use std::path::PathBuf;
 use std::time::Duration;
