@@ -7,6 +7,7 @@ pub mod create;
 pub mod cursor;
 pub mod generate;
 pub mod get;
+pub mod handler;
 pub mod input;
 pub mod ls;
 pub mod output;

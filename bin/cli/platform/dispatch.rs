@@ -18,7 +18,7 @@ use super::books::{self, Books};
 use super::launcher::{Launch, Launcher};
 use super::persistent::{self, Done, Persistent};
 use super::timer::Timer;
-use crate::shepherd::{self, Job, Limits, Woofs};
+use crate::handler::{self, Job, Limits, Woofs};
 
 /// The persistent handlers, by name.
 pub type Feeds = HashMap<String, Arc<Persistent>>;
@@ -169,7 +169,7 @@ impl Platform {
             return launcher.launch(job);
         }
         Ok(
-            match shepherd::start(&self.books.ns, &self.dir, job, &self.limits, &self.woofs) {
+            match handler::start(&self.books.ns, &self.dir, job, &self.limits, &self.woofs) {
                 Ok(s) => Launch::Started {
                     pid: s.pid,
                     stdout: s.stdout,

@@ -22,7 +22,7 @@ use nix::unistd::pipe2;
 
 use woof::results::Outcome;
 
-use crate::shepherd::{Job, Refusal};
+use crate::handler::{Job, Refusal};
 
 /// How long to wait before starting a launcher again after one died.
 const RESTART_AFTER: Duration = Duration::from_millis(100);

@@ -23,7 +23,7 @@ use nix::sys::signal::{SigSet, Signal};
 use woof::{Error, ErrorKind, Namespace};
 
 use crate::exit::Failure;
-use crate::shepherd;
+use crate::{handler, shepherd};
 use dispatch::Platform;
 
 const EXAMPLES: &str = "\
@@ -76,7 +76,7 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value = "300")]
     pub cpu: u64,
     /// Handler address-space limit, bytes with optional K/M/G suffix
-    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = shepherd::parse_size)]
+    #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = handler::parse_size)]
     pub memory: u64,
 }
 
@@ -137,7 +137,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             ns,
             triggers,
             results,
-            shepherd::Limits::new(args.cpu, args.memory),
+            handler::Limits::new(args.cpu, args.memory),
             launcher.clone(),
             args.timeout,
             feeds.clone(),

@@ -8,29 +8,22 @@
 //! (`--serve`: the platform's launcher for isolated runs, see serve.rs), and
 //! persistent (`--persistent HANDLER`: exec the handler with stdin left as is, for
 //! a stream of framed elements). The platform starts non-isolated runs itself with
-//! the same setup (spawn.rs), posix_spawn-style.
+//! the same setup, posix_spawn-style (`crate::handler`, which this tool uses too).
 
-mod isolate;
-mod job;
 mod serve;
-mod spawn;
 
-use std::ffi::CString;
-use std::fs::File;
-use std::io::{Seek, SeekFrom, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use clap::Parser;
-use nix::fcntl::{FcntlArg, SealFlag, fcntl};
-use nix::sys::memfd::{MemFdCreateFlag, memfd_create};
 use nix::sys::resource::{Resource, setrlimit};
 use nix::unistd::{Pid, dup2, execve, setpgid};
-use woof::results::Outcome;
 use woof::{ErrorKind, Namespace};
 
-pub use job::Job;
-pub use spawn::{Limits, Started, Woofs, start};
+use crate::handler::{
+    FILE_SIZE_DEFAULT, FILES_DEFAULT, Job, Refusal, Run, c_string, environment, exec_failed,
+    isolate, parse_size, tools_dir,
+};
 
 use crate::exit::Failure;
 
@@ -86,82 +79,6 @@ pub struct Args {
     pub isolate: bool,
     #[command(flatten)]
     pub ns: crate::target::NamespaceArg,
-}
-
-const FILES_DEFAULT: &str = "1024";
-const FILE_SIZE_DEFAULT: &str = "16G";
-
-/// Parses `123`, `64K`, `256M`, `4G`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
-        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
-        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
-        _ => (s, 1),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{s}' is not a size (a number with an optional K, M or G)"))
-}
-
-/// Why a run did not reach exec: what the platform records (failed, missing or
-/// evicted), why as an error kind (a one-shot shepherd exits with its code), and
-/// the detail.
-#[derive(Debug)]
-pub struct Refusal {
-    pub outcome: Outcome,
-    pub kind: ErrorKind,
-    pub detail: String,
-}
-
-impl Refusal {
-    /// The run failed: the handler is there, something else went wrong.
-    pub fn failed(kind: ErrorKind, detail: impl Into<String>) -> Refusal {
-        Refusal {
-            outcome: Outcome::Failed,
-            kind,
-            detail: detail.into(),
-        }
-    }
-
-    /// The handler is missing (or cannot be executed).
-    pub fn missing(kind: ErrorKind, detail: impl Into<String>) -> Refusal {
-        Refusal {
-            outcome: Outcome::Missing,
-            kind,
-            detail: detail.into(),
-        }
-    }
-
-    /// The exit code of a one-shot shepherd that refused.
-    pub fn code(&self) -> u8 {
-        self.kind.exit_code() as u8
-    }
-
-    /// The line a served shepherd reports: `KIND [OLDEST] DETAIL`.
-    pub fn status_line(&self) -> String {
-        let detail = self.detail.replace('\n', " ");
-        match self.outcome {
-            Outcome::Evicted { oldest } => format!("evicted {oldest} {detail}\n"),
-            _ => format!("{} {detail}\n", self.outcome.name()),
-        }
-    }
-
-    /// What the platform records from a served shepherd's `status_line`.
-    pub fn parse_status_line(line: &str) -> (Outcome, String) {
-        let line = line.trim_end();
-        let (kind, detail) = line.split_once(' ').unwrap_or((line, ""));
-        match kind {
-            "evicted" => {
-                let (oldest, rest) = detail.split_once(' ').unwrap_or(("0", detail));
-                let oldest = oldest.parse().unwrap_or(0);
-                (Outcome::Evicted { oldest }, rest.to_string())
-            }
-            "missing" => (Outcome::Missing, detail.to_string()),
-            _ => (Outcome::Failed, detail.to_string()),
-        }
-    }
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -224,79 +141,6 @@ fn prepare(
     exec(args, dir, &run.handler, &run.env, served)
 }
 
-/// What one run of a handler needs: the handler, its stdin (the element in a
-/// sealed memfd) and its WOOF_* environment.
-pub struct Run {
-    handler: PathBuf,
-    stdin: OwnedFd,
-    env: Vec<(&'static str, String)>,
-}
-
-impl Run {
-    /// Checks the handler and reads the element (refusing: missing, evicted …).
-    fn new(ns: &Namespace, dir: &Path, job: &Job) -> Result<Run, Refusal> {
-        let handler = Run::handler(ns, job)?;
-        let woof = ns.open_woof_readonly(&job.woof).map_err(Run::unopened)?;
-        Run::read(handler, &woof, dir, job)
-    }
-
-    /// The handler's checked path.
-    fn handler(ns: &Namespace, job: &Job) -> Result<PathBuf, Refusal> {
-        ns.handler_path(&job.handler).map_err(|e| match e.kind() {
-            ErrorKind::BadName => Refusal::failed(ErrorKind::BadName, e.to_string()),
-            ErrorKind::NotFound => Refusal::missing(ErrorKind::NotFound, e.to_string()),
-            _ => Refusal::missing(ErrorKind::Denied, e.to_string()),
-        })
-    }
-
-    fn unopened(e: woof::Error) -> Refusal {
-        Refusal::failed(e.kind().clone(), e.to_string())
-    }
-
-    /// Reads the element from `woof` and sets up the run.
-    fn read(handler: PathBuf, woof: &woof::Woof, dir: &Path, job: &Job) -> Result<Run, Refusal> {
-        let mut buf = vec![0u8; woof.element_size()];
-        let el = match woof.get(job.seqno, &mut buf) {
-            Ok(el) => el,
-            Err(e) => {
-                let kind = e.kind().clone();
-                let msg = e.within(&job.woof).to_string();
-                return Err(match kind {
-                    ErrorKind::Evicted { oldest, .. } => Refusal {
-                        outcome: Outcome::Evicted { oldest },
-                        detail: format!(
-                            "{msg}: the woof wrapped before the handler ran; enlarge its history (now {})",
-                            woof.history()
-                        ),
-                        kind,
-                    },
-                    _ => Refusal::failed(kind, msg),
-                });
-            }
-        };
-        let stdin = sealed_memfd(&buf)
-            .map_err(|e| Refusal::failed(ErrorKind::Io, format!("element memfd: {e}")))?;
-        let cause = match job.trigger {
-            0 => format!("{}#-", dir.display()),
-            t => format!("{}#{t}", dir.display()),
-        };
-        let env = vec![
-            ("WOOF_NAMESPACE", dir.display().to_string()),
-            ("WOOF_NAME", job.woof.clone()),
-            ("WOOF_SEQNO", el.seqno.to_string()),
-            ("WOOF_HANDLER", job.handler.clone()),
-            ("WOOF_ELEMENT_SIZE", woof.element_size().to_string()),
-            ("WOOF_TIMESTAMP", el.time_ns.to_string()),
-            ("WOOF_CAUSE", cause),
-        ];
-        Ok(Run {
-            handler,
-            stdin,
-            env,
-        })
-    }
-}
-
 fn prepare_persistent(
     args: &Args,
     ns: &Namespace,
@@ -349,73 +193,6 @@ fn exec(
         .err()
         .unwrap_or(nix::Error::UnknownErrno);
     Err(exec_failed(handler, e))
-}
-
-fn c_string(s: String) -> Result<CString, Refusal> {
-    CString::new(s).map_err(|_| Refusal::failed(ErrorKind::BadData, "NUL in the environment"))
-}
-
-/// The handler's whole environment: PATH, then `env`.
-fn environment(env: &[(&str, String)]) -> Result<Vec<CString>, Refusal> {
-    // The woof tools first, so a handler can woof-put wherever they are installed;
-    // never an empty entry (that would put the namespace directory on PATH).
-    let tools = tools_dir()
-        .map(|d| format!("{}:", d.display()))
-        .unwrap_or_default();
-    let mut envp = vec![c_string(format!(
-        "PATH={tools}/usr/local/bin:/usr/bin:/bin"
-    ))?];
-    for (k, v) in env {
-        envp.push(c_string(format!("{k}={v}"))?);
-    }
-    // Handlers that put to other hosts reach them as the platform was told to.
-    for k in ["WOOF_KEYS", "WOOF_TIMEOUT"] {
-        if let Some(v) = std::env::var_os(k) {
-            envp.push(c_string(format!("{k}={}", v.to_string_lossy()))?);
-        }
-    }
-    Ok(envp)
-}
-
-/// Why exec'ing `handler` failed, as the platform records it.
-fn exec_failed(handler: &Path, e: nix::Error) -> Refusal {
-    let detail = format!("exec {}: {}", handler.display(), e.desc().to_lowercase());
-    match e {
-        nix::Error::EACCES => Refusal::missing(ErrorKind::Denied, detail),
-        nix::Error::ENOENT => Refusal::missing(ErrorKind::System, detail),
-        _ => Refusal::failed(ErrorKind::System, detail),
-    }
-}
-
-/// The element in a sealed memfd positioned at 0: the handler reads exactly the
-/// element and cannot change what other readers would see.
-fn sealed_memfd(data: &[u8]) -> std::io::Result<OwnedFd> {
-    let fd = memfd_create(
-        c"woof-element",
-        MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
-    )?;
-    let mut f = File::from(fd);
-    f.write_all(data)?;
-    f.seek(SeekFrom::Start(0))?;
-    let seals = SealFlag::F_SEAL_SEAL
-        | SealFlag::F_SEAL_SHRINK
-        | SealFlag::F_SEAL_GROW
-        | SealFlag::F_SEAL_WRITE;
-    fcntl(f.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals))?;
-    Ok(OwnedFd::from(f))
-}
-
-/// The directory the running woof tool was installed in (the others are beside
-/// it), absolute; None when the kernel cannot say.
-pub fn tools_dir() -> Option<PathBuf> {
-    static DIR: std::sync::OnceLock<Option<PathBuf>> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        std::env::current_exe()
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-            .filter(|d| d.is_absolute() && !d.as_os_str().to_string_lossy().contains(':'))
-    })
-    .clone()
 }
 
 /// Where woof-shepherd is: beside the running binary, else on PATH.

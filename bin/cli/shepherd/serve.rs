@@ -28,9 +28,9 @@ use nix::sys::signal::Signal;
 use nix::unistd::{Pid, dup2, getppid};
 use woof::{ErrorKind, Namespace};
 
-use super::spawn::{Limits, spawn};
 use super::{Args, Job, Refusal, Run, c_string, confine, prepare};
 use crate::exit::Failure;
+use crate::handler::{Limits, spawn};
 
 /// The status pipe of one job, as the copy that runs an isolated job holds it.
 pub struct Served {

@@ -1,0 +1,36 @@
+//! Starting a handler: one home for what a run is (`Job`), what it needs (`Run`:
+//! handler, element on stdin, environment), why it may not start (`Refusal`, typed),
+//! the limits it runs under and the posix_spawn-style start the platform uses
+//! (`spawn`), and Linux namespaces for --isolate (`isolate`). The unsafe it takes
+//! is woof-process's. The woof-shepherd tool (`crate::shepherd`) and woof-platform
+//! both start handlers through here.
+
+pub mod isolate;
+mod job;
+mod refusal;
+mod run;
+mod spawn;
+
+pub use job::Job;
+pub use refusal::Refusal;
+pub use run::{Run, c_string, environment, exec_failed, tools_dir};
+pub use spawn::{Limits, Started, Woofs, spawn, start};
+
+/// The shepherd's defaults for --files and --file-size (the platform has no
+/// options for them).
+pub const FILES_DEFAULT: &str = "1024";
+pub const FILE_SIZE_DEFAULT: &str = "16G";
+
+/// Parses `123`, `64K`, `256M`, `4G`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let (num, mult) = match s.char_indices().last() {
+        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
+        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
+        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("'{s}' is not a size (a number with an optional K, M or G)"))
+}
