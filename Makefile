@@ -27,8 +27,8 @@ APT_PACKAGES := libzmq3-dev pkg-config
 # An explicit --target keeps these flags off proc-macros and build scripts.
 HOST     := $(shell rustc -vV 2>/dev/null | sed -n 's/^host: //p')
 HOST_ENV := $(shell echo '$(HOST)' | tr 'a-z-' 'A-Z_')
-RUSTFLAGS_RELEASE := $(if $(findstring linux,$(HOST)),-C target-feature=+crt-static) \
-                     $(if $(findstring x86_64,$(HOST)),-C target-cpu=x86-64-v2)
+RUSTFLAGS_STATIC := $(if $(findstring linux,$(HOST)),-C target-feature=+crt-static)
+RUSTFLAGS_CPU    := $(if $(findstring x86_64,$(HOST)),-C target-cpu=x86-64-v2)
 RELEASE  := target/$(HOST)/release
 
 BINDIR   = $(DESTDIR)$(PREFIX)/bin
@@ -66,13 +66,19 @@ deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
 	fi
 
-# woof-proxy links the system libzmq, which exists only as a shared library with
-# a dozen dependencies: it is built dynamically, then placed beside the others.
+# One compile of the workspace for the host (one feature set, one set of flags):
+# the libraries and woof-proxy first, then each tool is linked statically on its
+# own (`cargo rustc` passes +crt-static to that final link only). woof-proxy links
+# the system libzmq, which exists only as a shared library with a dozen
+# dependencies, so it stays dynamic.
+TOOLS := $(filter-out woof-proxy,$(BINS))
 build: deps
-	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_RELEASE))" \
-	  $(CARGO) build --release --bins --target $(HOST)
-	$(CARGO) build --release -p woof-proxy
-	cp -f target/release/woof-proxy $(RELEASE)/woof-proxy
+	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
+	  $(CARGO) build --release --target $(HOST) -p woof-proxy -p woof-tools --lib --bin woof-proxy
+	for b in $(TOOLS); do \
+	  CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
+	    $(CARGO) rustc --release --target $(HOST) -p woof-tools --bin $$b -- $(RUSTFLAGS_STATIC) || exit 1; \
+	done
 
 # Unit, integration and doc tests of every workspace member. Benchmarks are
 # not run here (`make bench`).

@@ -1,10 +1,8 @@
 //! Z85 (ZeroMQ RFC 32): the text form of CURVE keys, 5 characters for every 4 bytes,
 //! so a 32-byte key is the 40 characters `zmq_curve_keypair` and `curve_keygen` print.
+//! The coding is the z85 crate's; this module holds woof's errors and the key forms.
 
 use std::fmt;
-
-const ALPHABET: &[u8; 85] =
-    b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-:+=^!/*?&<>()[]{}@%$#";
 
 /// Why a Z85 conversion failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,39 +35,32 @@ impl fmt::Display for Z85Error {
 
 impl std::error::Error for Z85Error {}
 
-/// Encodes `data`, whose length must be a multiple of 4.
+/// Encodes `data`, whose length must be a multiple of 4 (the z85 crate would pad
+/// other lengths, which ZeroMQ's Z85 does not have).
 pub fn encode(data: &[u8]) -> Result<String, Z85Error> {
     if !data.len().is_multiple_of(4) {
         return Err(Z85Error::Length(data.len()));
     }
-    let mut out = String::with_capacity(data.len() / 4 * 5);
-    for chunk in data.chunks_exact(4) {
-        let mut value = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        let mut group = [0u8; 5];
-        for slot in group.iter_mut().rev() {
-            *slot = ALPHABET[(value % 85) as usize];
-            value /= 85;
-        }
-        out.extend(group.iter().map(|&b| char::from(b)));
-    }
-    Ok(out)
+    Ok(z85::encode(data))
 }
 
 /// Decodes `text`, whose length must be a multiple of 5.
 pub fn decode(text: &str) -> Result<Vec<u8>, Z85Error> {
-    let bytes = text.as_bytes();
-    if !bytes.len().is_multiple_of(5) {
-        return Err(Z85Error::Length(bytes.len()));
+    let n = text.len();
+    if !n.is_multiple_of(5) {
+        return Err(Z85Error::Length(n));
     }
-    let mut out = Vec::with_capacity(bytes.len() / 5 * 4);
-    for (i, group) in bytes.chunks_exact(5).enumerate() {
-        let mut value: u64 = 0;
-        for (j, &c) in group.iter().enumerate() {
-            let digit = digit(c).ok_or(Z85Error::Char(i * 5 + j))?;
-            value = value * 85 + u64::from(digit);
-        }
-        let value = u32::try_from(value).map_err(|_| Z85Error::Overflow(i * 5))?;
-        out.extend_from_slice(&value.to_be_bytes());
+    // The crate reads a last group that starts with '#' as its own padding; in Z85
+    // such a group (84 × 85⁴ and up) overflows 32 bits, so it is that error here.
+    let tail = Z85Error::Overflow(n.saturating_sub(5));
+    let out = z85::decode(text).map_err(|e| match e {
+        z85::DecodeError::InvalidByte(at, _) => Z85Error::Char(at),
+        z85::DecodeError::InvalidChunk(at) => Z85Error::Overflow(at),
+        z85::DecodeError::InvalidLength(_) => Z85Error::Length(n),
+        z85::DecodeError::InvalidTail => tail.clone(),
+    })?;
+    if out.len() != n / 5 * 4 {
+        return Err(tail);
     }
     Ok(out)
 }
@@ -84,13 +75,6 @@ pub fn encode_key(key: &[u8; 32]) -> String {
 pub fn decode_key(text: &str) -> Result<[u8; 32], Z85Error> {
     let bytes = decode(text.trim())?;
     <[u8; 32]>::try_from(bytes.as_slice()).map_err(|_| Z85Error::KeyLength(bytes.len()))
-}
-
-fn digit(c: u8) -> Option<u8> {
-    ALPHABET
-        .iter()
-        .position(|&a| a == c)
-        .and_then(|p| u8::try_from(p).ok())
 }
 
 #[cfg(test)]
@@ -113,6 +97,8 @@ mod tests {
         assert_eq!(decode("abcd"), Err(Z85Error::Length(4)));
         assert_eq!(decode("abc d"), Err(Z85Error::Char(3)));
         assert_eq!(decode("#####"), Err(Z85Error::Overflow(0)));
+        assert_eq!(decode("HelloWorld#0000"), Err(Z85Error::Overflow(10)));
+        assert_eq!(decode("%nSc0"), Ok(vec![0xff; 4]));
         let key = [7u8; 32];
         assert_eq!(decode_key(&encode_key(&key)), Ok(key));
         assert_eq!(decode_key("HelloWorld"), Err(Z85Error::KeyLength(8)));
