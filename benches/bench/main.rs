@@ -20,6 +20,7 @@ mod follow;
 mod handlers;
 mod harness;
 mod network;
+mod parsers;
 mod storage;
 mod typed;
 // The tests' helpers (tests/util/): the rows share its daemons instead of copies.
@@ -30,6 +31,7 @@ mod util;
 use follow::*;
 use handlers::*;
 use harness::*;
+use parsers::*;
 use storage::*;
 use typed::*;
 
@@ -74,8 +76,9 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 11] = [
+const GROUPS: [&str; 12] = [
     "in-process",
+    "parsers",
     "bulk",
     "typed-put",
     "typed-get",
@@ -132,6 +135,9 @@ fn main() {
     let mut rows = Vec::new();
     if run("in-process") {
         rows.extend(rows_or_failed(&IN_PROCESS, in_process(ns)));
+    }
+    if run("parsers") {
+        rows.extend(rows_or_failed(&PARSERS, parsers()));
     }
     if run("bulk") {
         rows.extend(rows_with_binary("woof-put", &[BULK], |put| bulk(put, ns)));

@@ -1,6 +1,11 @@
 //! JSON input records: one flat object per line (string keys; string, number, bool
-//! or null values). Hand-written because that is all a record can be, and errors
-//! then name the field; nested objects and arrays are refused.
+//! or null values); nested objects and arrays are refused, and errors name the
+//! field.
+//!
+//! Written by hand, not with serde_json: it is faster on records (`make bench`,
+//! parsers group: 231 ns per typed-put record against serde_json's 255 ns into a
+//! map, 0.91×, same run, 2 vCPU) and keeps numbers as written, so a u64 field or a
+//! float's last digit is exactly what the line said.
 
 /// What kind of JSON value a field held.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,7 +1,12 @@
 //! Timestamps as text: RFC 3339, Unix seconds, `now` and relative forms (`-5m`) in;
-//! RFC 3339 with nanoseconds, Unix seconds or nanoseconds, or relative out. Written
-//! here (not with humantime's formatter) so output needs no allocation per row and
-//! input accepts any UTC offset.
+//! RFC 3339 with nanoseconds, Unix seconds or nanoseconds, or relative out.
+//!
+//! RFC 3339 is written here, not with humantime, though humantime is faster on the
+//! timestamps it handles (`make bench`, parsers group, same run, 2 vCPU: parse
+//! 54 ns against 16 ns, write 56 ns against 39 ns): humantime parses only UTC (`Z`)
+//! and panics on a time before 1970, while schema timestamps may carry any offset
+//! (`+01:00`) and any year from 1677 to 2262, which woof-put accepts and woof-get
+//! prints back. Durations (`-5m`) are humantime's.
 
 use std::time::Duration;
 
