@@ -18,6 +18,9 @@ pub(crate) const FOLLOW_TIMEOUT: Duration = Duration::from_secs(2);
 // ---------------------------------------------------------------------------------
 
 /// A following child (`woof-tail -f`, `tail -F`) whose stdout we read; killed on drop.
+/// Not the tests' `util::Running`: that one hands lines to a reader thread, and the
+/// hop to it would be part of every latency measured here; this reads the pipe
+/// itself, with poll, in the timing thread.
 pub(crate) struct Follower {
     pub(crate) child: Child,
     pub(crate) out: ChildStdout,
