@@ -23,7 +23,7 @@ _woof__tail() {
 
     case "${cmd}" in
         woof__tail)
-            opts="-n -f -N -h -V --results --lines --follow --after --cursor --format --header --time-format --namespace --timeout --keys --help --version"
+            opts="-n -f -F -N -h -V --results --lines --follow --follow-retry --after --cursor --format --header --time-format --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

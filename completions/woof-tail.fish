@@ -15,6 +15,7 @@ complete -c woof-tail -l timeout -d 'With a woof:// URI: give up on an unreachab
 complete -c woof-tail -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-tail -l results -d 'Read the handler results log of the namespace instead of a woof'
 complete -c woof-tail -s f -l follow -d 'Keep printing new elements as they are put'
+complete -c woof-tail -s F -l follow-retry -d 'Follow, and keep following across what may come back (like tail -F): a woof-proxy that restarts or is unreachable for a while, a local woof missing for a while or replaced by woof-create --force (followed from its start)'
 complete -c woof-tail -l header -d 'With --format csv: print a header line of column names first'
 complete -c woof-tail -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-tail -s V -l version -d 'Print version'

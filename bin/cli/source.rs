@@ -42,9 +42,14 @@ pub trait Source {
     /// Element `seqno` (0: the latest) into `buf`; `upto` hints how far a caller
     /// will read on, so a remote source fetches the range in few round trips.
     fn get(&mut self, seqno: u64, buf: &mut [u8], upto: u64) -> woof::Result<Element>;
-    /// Blocks until an element after `after` exists; returns the latest.
-    fn wait_after(&mut self, after: u64) -> Result<u64, Failure>;
+    /// Blocks until an element after `after` exists, or (locally) `bound` passes;
+    /// returns the latest.
+    fn wait_after(&mut self, after: u64, bound: Option<Duration>) -> Result<u64, Failure>;
     fn info(&mut self) -> Result<Info, Failure>;
+    /// Whether the woof's name now names another woof (or none), locally.
+    fn replaced(&mut self) -> bool {
+        false
+    }
 }
 
 impl Source for Woof {
@@ -63,11 +68,14 @@ impl Source for Woof {
     fn get(&mut self, seqno: u64, buf: &mut [u8], _upto: u64) -> woof::Result<Element> {
         Woof::get(self, seqno, buf)
     }
-    fn wait_after(&mut self, after: u64) -> Result<u64, Failure> {
-        Ok(Woof::wait_after(self, after, None))
+    fn wait_after(&mut self, after: u64, bound: Option<Duration>) -> Result<u64, Failure> {
+        Ok(Woof::wait_after(self, after, bound))
     }
     fn info(&mut self) -> Result<Info, Failure> {
         Ok(Woof::info(self))
+    }
+    fn replaced(&mut self) -> bool {
+        Woof::replaced(self)
     }
 }
 
@@ -76,12 +84,57 @@ impl Source for Woof {
 /// followers does not come back at once.
 fn retry_delay(attempt: u32) -> Duration {
     let base = 50u64 << attempt.min(5);
-    let jitter = u64::from(
+    Duration::from_millis(base + jitter_ms(base))
+}
+
+/// Whether what stopped a follower may come back by itself: the proxy unreachable,
+/// busy or timing out (it restarts), or the woof missing (it is being replaced).
+pub fn may_come_back(f: &Failure) -> bool {
+    f.is(&ErrorKind::Unavailable) || f.is(&ErrorKind::Timeout) || f.is(&ErrorKind::NotFound)
+}
+
+/// Opens a follower's source again after `lost` (`woof-tail -F`): tries again what
+/// may come back, 100 ms apart doubling to 5 s with jitter, for as long as it
+/// takes, saying once on stderr that it lost the woof and once that it has it
+/// again; anything else ends the follow.
+pub fn reopen(
+    ns: &NamespaceArg,
+    remote: &RemoteArgs,
+    name: &str,
+    results: bool,
+    lost: Failure,
+) -> Result<Box<dyn Source>, Failure> {
+    if !may_come_back(&lost) {
+        return Err(lost);
+    }
+    crate::exit::warn("woof-tail", &format!("{}; retrying", lost.message));
+    let mut attempt = 0u32;
+    loop {
+        std::thread::sleep(backoff(attempt));
+        match open(ns, remote, name, results, true) {
+            Ok(source) => {
+                crate::exit::warn("woof-tail", &format!("{name}: following again"));
+                return Ok(source);
+            }
+            Err(f) if may_come_back(&f) => attempt = attempt.saturating_add(1),
+            Err(f) => return Err(f),
+        }
+    }
+}
+
+/// 100 ms doubling to 5 s, plus up to as much again of jitter: a crowd of
+/// followers that lost the same proxy does not come back at once.
+fn backoff(attempt: u32) -> Duration {
+    let base = (100u64 << attempt.min(6)).min(5_000);
+    Duration::from_millis(base + jitter_ms(base))
+}
+
+fn jitter_ms(below: u64) -> u64 {
+    u64::from(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos()),
-    ) % base;
-    Duration::from_millis(base + jitter)
+    ) % below.max(1)
 }
 
 /// How long one remote follow waits on the proxy before asking again.
@@ -187,7 +240,8 @@ impl Source for Remote {
         };
         Err(Error::new(kind, ""))
     }
-    fn wait_after(&mut self, after: u64) -> Result<u64, Failure> {
+    /// A remote wait is a series of long polls; `bound` does not apply.
+    fn wait_after(&mut self, after: u64, _bound: Option<Duration>) -> Result<u64, Failure> {
         let mut busy = 0u32;
         loop {
             let got = match self.client.follow(after, FOLLOW_WAIT, u64::MAX, self.size) {

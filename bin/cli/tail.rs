@@ -3,6 +3,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use woof::ErrorKind;
@@ -21,7 +22,8 @@ Examples:
   woof-tail -f temps --cursor ~/.temps.cur   resume after the last element printed
   woof-tail temps --after 41 --format csv    everything after seqno 41
   woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps
-  woof-tail -f woof://cloud/srv/ns/temps --cursor ~/.cur   remote follow, resumable";
+  woof-tail -f woof://cloud/srv/ns/temps --cursor ~/.cur   remote follow, resumable
+  woof-tail -F woof://cloud/srv/ns/temps --cursor ~/.cur   ... and across proxy restarts";
 
 /// Print the last elements of a woof, and follow it.
 ///
@@ -33,6 +35,14 @@ Examples:
 /// tail continues from the oldest (exit 66 when not following). A follower exits
 /// 0 as soon as the reader of its standard output goes away (`| head -1`), without
 /// waiting for another put, as GNU tail -f does.
+///
+/// With -F it keeps following across what may come back: it says once on stderr
+/// that it lost the woof and retries (100 ms doubling to 5 s), then says when it
+/// follows again and goes on right after the last element it printed, so with
+/// --cursor nothing is lost or printed twice across proxy restarts. A woof that
+/// comes back with another element size or schema ends it (exit 65); so does
+/// what cannot come back (a bad name 2, no right 77). Plain -f exits 69 when the
+/// proxy goes away.
 #[derive(Debug, Parser)]
 #[command(name = "woof-tail", version, after_help = EXAMPLES)]
 pub struct Args {
@@ -48,6 +58,11 @@ pub struct Args {
     /// Keep printing new elements as they are put
     #[arg(short = 'f', long)]
     pub follow: bool,
+    /// Follow, and keep following across what may come back (like tail -F): a
+    /// woof-proxy that restarts or is unreachable for a while, a local woof missing
+    /// for a while or replaced by woof-create --force (followed from its start)
+    #[arg(short = 'F', long = "follow-retry")]
+    pub follow_retry: bool,
     /// Start right after this seqno (instead of the last N)
     #[arg(long, value_name = "SEQNO", conflicts_with = "count")]
     pub after: Option<u64>,
@@ -74,8 +89,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
+    let follow = args.follow || args.follow_retry;
     // Only a follower needs the woof writable (it registers as a waiter).
-    let mut woof = source::open(&args.ns, &args.remote, &name, args.results, args.follow)?;
+    let mut woof = match source::open(&args.ns, &args.remote, &name, args.results, follow) {
+        Err(f) if args.follow_retry => {
+            source::reopen(&args.ns, &args.remote, &name, args.results, f)?
+        }
+        opened => opened?,
+    };
     let (mut cursor, stored) = match &args.cursor {
         Some(path) => {
             let (c, s) = Cursor::open(path)?;
@@ -118,7 +139,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         &args.output,
         woof.as_ref(),
     )?;
-    let busy = args.follow.then(crate::reader::exit_when_gone);
+    let busy = follow.then(crate::reader::exit_when_gone);
+    let size = woof.element_size();
+    let schema = woof.schema().to_vec();
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<woof::ErrorKind> = None;
@@ -134,7 +157,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
             &mut buf,
             &mut printer,
             &mut failed,
-        )?;
+        );
+        let printed = match printed {
+            Ok(p) => p,
+            Err(lost) if args.follow_retry => {
+                drop(writing);
+                woof = source::reopen(&args.ns, &args.remote, &name, args.results, lost)?;
+                check_same_shape(woof.as_mut(), &name, size, &schema)?;
+                continue;
+            }
+            Err(f) => return Err(f),
+        };
         gaps_matter = true;
         if printed > after {
             printer.flush().map_err(Failure::stdout)?;
@@ -143,11 +176,33 @@ pub fn run(args: Args) -> Result<(), Failure> {
             }
             after = printed;
         }
-        if !args.follow {
+        if !follow {
             break;
         }
         drop(writing);
-        woof.wait_after(after.max(latest))?;
+        if args.follow_retry && woof.replaced() {
+            // A new woof under the name: its seqnos start again, so follow it from
+            // its start (what the old one held after `after` is gone with it).
+            let lost = Failure::new(
+                &ErrorKind::NotFound,
+                format!("{name}: replaced by another woof"),
+            );
+            woof = source::reopen(&args.ns, &args.remote, &name, args.results, lost)?;
+            check_same_shape(woof.as_mut(), &name, size, &schema)?;
+            after = woof.oldest().saturating_sub(1);
+            gaps_matter = false;
+            continue;
+        }
+        // With -F a local follower looks up now and then whether its woof was replaced.
+        let bound = args.follow_retry.then_some(REPLACED_CHECK);
+        match woof.wait_after(after.max(latest), bound) {
+            Ok(_) => {}
+            Err(lost) if args.follow_retry => {
+                woof = source::reopen(&args.ns, &args.remote, &name, args.results, lost)?;
+                check_same_shape(woof.as_mut(), &name, size, &schema)?;
+            }
+            Err(f) => return Err(f),
+        }
     }
     if printer.errored {
         failed.get_or_insert(woof::ErrorKind::BadData);
@@ -156,6 +211,28 @@ pub fn run(args: Args) -> Result<(), Failure> {
         Some(kind) => Err(Failure::reported(&kind)),
         None => Ok(()),
     }
+}
+
+/// How often `-F` checks that a local woof's name still names the woof it follows.
+const REPLACED_CHECK: Duration = Duration::from_millis(500);
+
+/// A woof found again under the name must be one the printer can go on with.
+fn check_same_shape(
+    woof: &mut dyn Source,
+    name: &str,
+    size: usize,
+    schema: &[u8],
+) -> Result<(), Failure> {
+    if woof.element_size() == size && woof.schema() == schema {
+        return Ok(());
+    }
+    Err(Failure::new(
+        &ErrorKind::BadData,
+        format!(
+            "{name}: now a woof of another shape ({size}-byte elements before, {} now, or another schema); start woof-tail again",
+            woof.element_size()
+        ),
+    ))
 }
 
 /// Prints every element in (after, latest]; returns the last seqno printed or

@@ -193,6 +193,17 @@ impl Woof {
         &self.path
     }
 
+    /// Whether its path now names another file, or none: `woof-create --force`
+    /// renames a new woof into place, and a follower of the old one would wait for
+    /// ever (`woof-tail -F` reopens it).
+    pub fn replaced(&self) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        match (self.file.metadata(), fs::symlink_metadata(&self.path)) {
+            (Ok(open), Ok(named)) => (open.dev(), open.ino()) != (named.dev(), named.ino()),
+            _ => true,
+        }
+    }
+
     pub fn header(&self) -> &Header {
         &self.header
     }

@@ -11,6 +11,7 @@ mod crash;
 mod cspot_protocol;
 mod fixtures;
 mod follow;
+mod follow_retry;
 mod generated;
 mod handlers;
 mod hardening;

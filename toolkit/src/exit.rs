@@ -49,6 +49,11 @@ impl Failure {
         Failure::from(woof::Error::io(context, err))
     }
 
+    /// Whether this failure has the exit code of `kind`.
+    pub fn is(&self, kind: &ErrorKind) -> bool {
+        i32::from(self.code) == kind.exit_code()
+    }
+
     /// Writing to stdout failed.
     pub fn stdout(err: io::Error) -> Failure {
         Failure::io("stdout", err)
