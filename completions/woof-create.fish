@@ -1,5 +1,5 @@
-complete -c woof-create -s s -l element-size -d 'Bytes per element (1 to 64 MiB); with --schema, may be left out' -r
-complete -c woof-create -s n -l history -d 'How many of the latest elements to keep (1 to 2^32)' -r
+complete -c woof-create -s s -l element-size -d 'Bytes per element (1 to 64 MiB; 4K = 4096, 1kB = 1000); with --schema, may be left out' -r
+complete -c woof-create -s n -l history -d 'How many of the latest elements to keep (1 to 2^32; 1M = 1048576, 1MB = 1000000)' -r
 complete -c woof-create -l durability -d 'Default durability of puts' -r -f -a "none\t'Survives a process crash; no sync (fastest)'
 batch\t'Group commit: synced per run of puts, at least every --commit-interval'
 always\t'Synced before each put (or each group of a batch) is acknowledged'"

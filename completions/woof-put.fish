@@ -12,6 +12,6 @@ complete -c woof-put -l csv -d 'Typed records: one CSV record per element (needs
 complete -c woof-put -l json -d 'Typed records: one JSON object per line, one element each (needs a schema)'
 complete -c woof-put -l no-header -d 'With --csv: the first record is data, even when it names columns'
 complete -c woof-put -l skip-bad -d 'With --csv/--json: report bad records on stderr and put the others (exit 65 at the end) instead of stopping at the first'
-complete -c woof-put -l lines -d 'Stream one element per line from stdin (the newline is not stored)'
+complete -c woof-put -l lines -d 'Stream one element per line from stdin (the newline, and a CR before it, is not stored; a blank line is an empty element: zeros with --pad, else an error)'
 complete -c woof-put -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-put -s V -l version -d 'Print version'

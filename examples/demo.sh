@@ -113,6 +113,8 @@ run 'woof-create hello -s 255 -n 5'
 say "One woof-platform per namespace runs the handlers; its output goes to platform.log."
 run 'woof-platform >platform.log 2>&1 &'
 platform=$!
+# Until it serves, a put with -H would (rightly) say no platform serves ns yet.
+for i in $(seq 1 100); do grep -q 'woof-platform: serving' platform.log && break; sleep 0.05; done
 run "printf 'my first bark' | woof-put hello -H hw --pad"
 await 1 '^hw\[1\]:   put at'
 

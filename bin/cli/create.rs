@@ -60,16 +60,19 @@ pub struct Args {
     /// Name of the woof: letters, digits, '.', '_', '-' (1-200 bytes, no leading
     /// dot), or a woof://host/namespace/name URI
     pub name: String,
-    /// Bytes per element (1 to 64 MiB); with --schema, may be left out
+    /// Bytes per element (1 to 64 MiB; 4K = 4096, 1kB = 1000); with --schema, may
+    /// be left out
     #[arg(
         short = 's',
         long = "element-size",
         value_name = "BYTES",
-        required_unless_present = "schema"
+        required_unless_present = "schema",
+        value_parser = crate::quantity::parse
     )]
     pub element_size: Option<u64>,
-    /// How many of the latest elements to keep (1 to 2^32)
-    #[arg(short = 'n', long = "history", value_name = "N")]
+    /// How many of the latest elements to keep (1 to 2^32; 1M = 1048576, 1MB =
+    /// 1000000)
+    #[arg(short = 'n', long = "history", value_name = "N", value_parser = crate::quantity::parse)]
     pub history: u64,
     /// Default durability of puts
     #[arg(long, value_enum, default_value = "none")]

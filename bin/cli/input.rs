@@ -62,6 +62,12 @@ impl<R: Read> Chunks<R> {
             self.buf.resize(self.buf.len() * 2, 0);
         }
         loop {
+            // A signal caught while waiting elsewhere (a poll before this read)
+            // must not leave us blocked here. (One landing between this check and
+            // the read is only seen at the next input: a window of microseconds.)
+            if woof_process::interrupted().is_some() {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
             match self.src.read(&mut self.buf[self.filled..]) {
                 Ok(0) => {
                     self.eof = true;
@@ -71,6 +77,8 @@ impl<R: Read> Chunks<R> {
                     self.filled += n;
                     return Ok(true);
                 }
+                // A signal catch_interrupts caught ends the read (above); any other
+                // interruption is retried.
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
@@ -99,6 +107,13 @@ impl<R: Read> Chunks<R> {
                 let s = self.start;
                 self.start += used;
                 self.line_no += 1;
+                // CRLF input (a file from Windows, a serial console): the CR is
+                // not part of the line.
+                let len = if self.buf[s..s + len].ends_with(b"\r") {
+                    len - 1
+                } else {
+                    len
+                };
                 Some(&self.buf[s..s + len])
             }
         }

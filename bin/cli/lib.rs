@@ -14,6 +14,7 @@ pub mod output;
 pub mod platform;
 pub mod progress;
 pub mod put;
+pub mod quantity;
 pub mod range;
 pub mod reader;
 pub mod shepherd;

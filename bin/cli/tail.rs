@@ -18,6 +18,7 @@ const EXAMPLES: &str = "\
 Examples:
   woof-tail temps                        the last 10 elements
   woof-tail temps -n 5 --format json     the last 5, one JSON object per line
+  woof-tail temps -n +1                  everything the woof holds, from its oldest
   woof-tail -f temps                     then follow: each new element as it is put
   woof-tail -f temps --cursor ~/.temps.cur   resume after the last element printed
   woof-tail temps --after 41 --format csv    everything after seqno 41
@@ -52,9 +53,10 @@ pub struct Args {
     /// Read the handler results log of the namespace instead of a woof
     #[arg(long)]
     pub results: bool,
-    /// How many of the latest elements to print first [default: 10]
-    #[arg(short = 'n', long = "lines", value_name = "N")]
-    pub count: Option<u64>,
+    /// How many of the latest elements to print first [default: 10]; +N: from
+    /// seqno N on (or the oldest held, if N is gone), as tail's +N
+    #[arg(short = 'n', long = "lines", value_name = "[+]N", value_parser = parse_count)]
+    pub count: Option<Count>,
     /// Keep printing new elements as they are put
     #[arg(short = 'f', long)]
     pub follow: bool,
@@ -111,7 +113,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (Some(a), _, _, _) => a,
         (None, Some(s), _, _) => s,
         (None, None, None, Some(_)) => 0,
-        (None, None, n, _) => latest.saturating_sub(n.unwrap_or(10)),
+        (None, None, Some(Count::From(n)), _) => n.saturating_sub(1),
+        (None, None, Some(Count::Last(n)), _) => latest.saturating_sub(n),
+        (None, None, None, None) => latest.saturating_sub(10),
     };
     let explicit_start = args.after.is_some() || stored.is_some();
     if !explicit_start {
@@ -210,6 +214,20 @@ pub fn run(args: Args) -> Result<(), Failure> {
     match failed {
         Some(kind) => Err(Failure::reported(&kind)),
         None => Ok(()),
+    }
+}
+
+/// `-n N` (the last N) or `-n +N` (from seqno N on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    Last(u64),
+    From(u64),
+}
+
+fn parse_count(s: &str) -> Result<Count, String> {
+    match s.strip_prefix('+') {
+        Some(n) => crate::quantity::parse(n).map(Count::From),
+        None => crate::quantity::parse(s).map(Count::Last),
     }
 }
 

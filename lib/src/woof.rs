@@ -686,7 +686,12 @@ fn open_error(path: &Path, e: io::Error) -> Error {
     }
     let err = Error::io(path.display().to_string(), e);
     if *err.kind() == ErrorKind::NotFound {
-        return Error::new(ErrorKind::NotFound, path.display().to_string()).detail("no such woof");
+        // Name the namespace looked in: -N, WOOF_NAMESPACE and the current
+        // directory are easy to mix up.
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let dir = fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        return Error::new(ErrorKind::NotFound, path.display().to_string())
+            .detail(format!("no such woof in {}", dir.display()));
     }
     err
 }

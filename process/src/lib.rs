@@ -12,5 +12,5 @@ mod spawn;
 pub use fds::recv_with_fds;
 pub use fork::fork_sibling;
 pub use pipe::pipe_unread;
-pub use signals::default_signals;
+pub use signals::{catch_interrupts, default_signals, die_of, interrupted};
 pub use spawn::{SpawnPlan, SpawnStep, spawn};

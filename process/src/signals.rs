@@ -29,3 +29,49 @@ pub fn default_signals() {
         }
     }
 }
+
+/// The signal `catch_interrupts` noted (0: none yet).
+static INTERRUPTED: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn note(sig: libc::c_int) {
+    // Async-signal-safe: one atomic store.
+    INTERRUPTED.store(sig, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Catches SIGINT and SIGTERM instead of dying of them: the signal is noted
+/// (`interrupted`) and a blocked read or poll returns EINTR (no SA_RESTART), so a
+/// long ingest can finish what it holds and say what it put; `die_of` then ends
+/// the process as the signal would have.
+pub fn catch_interrupts() {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: a zeroed sigaction is a valid starting value; the handler only
+        // stores to an atomic (async-signal-safe), and sa_mask is emptied before use.
+        unsafe {
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = note as *const () as libc::sighandler_t;
+            libc::sigemptyset(&mut act.sa_mask);
+            act.sa_flags = 0;
+            libc::sigaction(sig, &act, std::ptr::null_mut());
+        }
+    }
+}
+
+/// The signal caught by `catch_interrupts`, if one came.
+pub fn interrupted() -> Option<i32> {
+    match INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst) {
+        0 => None,
+        sig => Some(sig),
+    }
+}
+
+/// Ends the process as `sig` would have (its default action, so the shell sees
+/// 128 + sig and an interactive shell stops a loop of such commands).
+pub fn die_of(sig: i32) -> ! {
+    // SAFETY: restoring SIG_DFL and raising the signal run no handler code.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        libc::raise(sig);
+    }
+    // Only if the signal is blocked: exit with the status it would have given.
+    std::process::exit(128 + sig)
+}

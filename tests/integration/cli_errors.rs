@@ -369,7 +369,7 @@ fn a_missing_woof_is_66_for_every_tool() {
         fails(
             &mut with_name(&ns, bin, "nope"),
             66,
-            &format!("{bin}: nope: no such woof"),
+            &format!("{bin}: nope: no such woof in {}", ns.abs()),
         );
     }
     assert_eq!(

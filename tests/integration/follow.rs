@@ -362,6 +362,29 @@ fn follow_of_a_missing_woof_fails_at_once() {
     fails(
         ns.cmd("woof-tail").args(["-f", "nope"]),
         66,
-        "woof-tail: nope: no such woof",
+        &format!("woof-tail: nope: no such woof in {}", ns.abs()),
     );
+}
+
+#[test]
+fn n_plus_n_starts_at_that_seqno_or_the_oldest_held() {
+    let ns = ns_with(25, 20); // holds 6..25
+    assert_eq!(
+        seqnos(&tail_out(&ns, &["-n", "+20"])),
+        (20..=25).collect::<Vec<_>>()
+    );
+    // Gone, or asked from the very start: from the oldest held, without a word.
+    assert_eq!(
+        seqnos(&tail_out(&ns, &["-n", "+1"])),
+        (6..=25).collect::<Vec<_>>()
+    );
+    assert_eq!(seqnos(&tail_out(&ns, &["-n", "+30"])), Vec::<u64>::new());
+    ns.cmd("woof-tail")
+        .args(["t", "-n", "+x"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::starts_with(
+            "error: invalid value '+x' for '--lines <[+]N>': 'x' is not a number",
+        ));
 }

@@ -664,3 +664,31 @@ fn a_woof_replaced_with_force_while_the_platform_runs_is_read_anew() {
     assert_eq!(ns.put_h("w", "show", b"replaced"), 1);
     assert_eq!(platform.line(PROMPT), "show[1]: 1 16 replaced");
 }
+
+#[test]
+fn a_triggered_put_says_when_no_platform_serves_the_namespace_and_the_trigger_waits() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.handler("hw", "#!/bin/sh\ncat > \"out.$WOOF_SEQNO\"\n");
+    ns.cmd("woof-put")
+        .args(["w", "--pad", "-H", "hw"])
+        .write_stdin("one")
+        .assert()
+        .success()
+        .stdout("1\n")
+        .stderr(ns.no_platform_warning());
+    // The trigger waited: it runs when a platform starts, and then puts are quiet.
+    let _platform = ns.platform(&[]);
+    assert!(
+        wait_until(PROMPT, || ns.path().join("out.1").is_file()),
+        "the waiting trigger ran"
+    );
+    ns.cmd("woof-put")
+        .args(["w", "--pad", "-H", "hw"])
+        .write_stdin("two")
+        .assert()
+        .success()
+        .stdout("2\n")
+        .stderr("");
+    assert!(wait_until(PROMPT, || ns.path().join("out.2").is_file()));
+}

@@ -280,8 +280,9 @@ fn remote_errors_are_the_local_errors() {
         bare("woof-get").arg(proxy.uri(ns.path(), "missing")),
         66,
         &format!(
-            "woof-get: {}: no such woof",
-            proxy.uri(ns.path(), "missing")
+            "woof-get: {}: no such woof in {}",
+            proxy.uri(ns.path(), "missing"),
+            ns.abs()
         ),
     );
     fails(

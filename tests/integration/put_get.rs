@@ -401,7 +401,10 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
         .arg("t")
         .assert()
         .code(66)
-        .stderr("woof-get: t: no such woof\n");
+        .stderr(format!(
+            "woof-get: t: no such woof in {}\n",
+            elsewhere.abs()
+        ));
     // Neither: the current directory.
     util::bare("woof-get")
         .current_dir(ns.path())
@@ -414,7 +417,7 @@ fn the_namespace_comes_from_woof_namespace_when_n_is_absent() {
             .current_dir(elsewhere.path())
             .arg("t"),
         66,
-        "woof-get: t: no such woof",
+        &format!("woof-get: t: no such woof in {}", elsewhere.abs()),
     );
 }
 
@@ -518,5 +521,97 @@ fn every_tool_has_help_with_examples() {
         let help = stdout_of(util::bare(bin).arg("--help"));
         assert!(help.contains("Examples:"), "{bin} --help lacks examples");
         assert!(help.contains("--namespace"), "{bin} --help lacks -N");
+    }
+}
+
+#[test]
+fn sizes_and_histories_take_unit_suffixes() {
+    let ns = Ns::new();
+    ns.cmd("woof-create")
+        .args(["k", "-s", "1K", "-n", "2K"])
+        .assert()
+        .success();
+    assert_eq!(ns.info_field("k", "element size"), "1024 bytes");
+    assert_eq!(ns.info_field("k", "history"), "2048");
+    ns.cmd("woof-create")
+        .args(["d", "-s", "1kB", "-n", "1kB"])
+        .assert()
+        .success();
+    assert_eq!(ns.info_field("d", "element size"), "1000 bytes");
+    assert_eq!(ns.info_field("d", "history"), "1000");
+    let before = ns.snapshot();
+    ns.cmd("woof-create")
+        .args(["x", "-s", "1.5K", "-n", "10"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicates::str::starts_with(
+            "error: invalid value '1.5K' for '--element-size <BYTES>': '1.5K' is not a number (digits, then optionally K, M, G, T for ×1024 or kB, MB, GB, TB for ×1000)\n",
+        ));
+    assert_eq!(ns.snapshot(), before, "nothing created");
+}
+
+#[test]
+fn lines_from_a_crlf_file_lose_the_cr() {
+    let ns = Ns::new();
+    ns.create("t", 4, 10);
+    assert_eq!(ns.put_lines("t", "ab\r\ncd\r\nef"), (1, 3));
+    assert_eq!(
+        ns.get_hex("t", "1..3"),
+        [hex(b"ab\0\0"), hex(b"cd\0\0"), hex(b"ef\0\0")]
+    );
+}
+
+#[test]
+fn an_interrupted_ingest_says_what_it_put_and_where_to_resume() {
+    use std::os::unix::process::ExitStatusExt;
+    // Batch durability waits in a poll between reads (to sync a stalled input):
+    // the signal must end that wait too.
+    for (signal, name, durability) in [
+        (nix::sys::signal::Signal::SIGINT, "SIGINT", "none"),
+        (nix::sys::signal::Signal::SIGTERM, "SIGTERM", "batch"),
+    ] {
+        let ns = Ns::new();
+        ns.create("t", 8, 100);
+        let mut cmd = ns.std_cmd("woof-put");
+        cmd.args(["t", "--lines", "--pad", "--durability", durability])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = Guard(cmd.spawn().expect("spawn woof-put"));
+        let mut input = child.0.stdin.take().expect("stdin");
+        input.write_all(b"one\ntwo\nthree\n").expect("write");
+        input.flush().expect("flush");
+        assert!(
+            wait_until(PROMPT, || ns.latest("t") == 3),
+            "three lines put"
+        );
+        // It waits for more input; the signal stops it there.
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.0.id() as i32), signal)
+            .expect("kill");
+        let status = util::wait_bounded(&mut child.0, PROMPT, "woof-put");
+        assert_eq!(status.signal(), Some(signal as i32), "dies of {name}");
+        let mut out = String::new();
+        let mut err = String::new();
+        child
+            .0
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_to_string(&mut out)
+            .expect("read");
+        child
+            .0
+            .stderr
+            .take()
+            .expect("stderr")
+            .read_to_string(&mut err)
+            .expect("read");
+        assert_eq!(out, "1..3\n");
+        assert_eq!(
+            err,
+            format!("woof-put: t: interrupted by {name} before line 4; put 1..3\n")
+        );
+        drop(input);
     }
 }

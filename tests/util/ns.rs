@@ -184,10 +184,11 @@ impl Ns {
         path
     }
 
-    /// `woof-put NAME --pad -H HANDLER` of `data`, which must succeed quietly;
+    /// `woof-put NAME --pad -H HANDLER` of `data`, which must succeed saying
+    /// nothing but, when no platform serves the namespace, that none does;
     /// returns the seqno it printed.
     pub fn put_h(&self, name: &str, handler: &str, data: &[u8]) -> u64 {
-        let out = ok_stdout(
+        let out = self.triggered_put(
             self.cmd("woof-put")
                 .args([name, "--pad", "-H", handler])
                 .write_stdin(data),
@@ -197,12 +198,32 @@ impl Ns {
 
     /// `woof-put NAME --lines --pad -H HANDLER` of `text`; returns FIRST..LAST.
     pub fn put_lines_h(&self, name: &str, handler: &str, text: &str) -> (u64, u64) {
-        let out = ok_stdout(
+        let out = self.triggered_put(
             self.cmd("woof-put")
                 .args([name, "--lines", "--pad", "-H", handler])
                 .write_stdin(text),
         );
         parse_range_line(&out)
+    }
+
+    /// What `woof-put -H` says when no platform serves this namespace.
+    pub fn no_platform_warning(&self) -> String {
+        let dir = self.abs();
+        format!(
+            "woof-put: no woof-platform serves {dir}: the handler runs when one starts (woof-platform -N {dir})\n"
+        )
+    }
+
+    /// Runs a put made with -H: it succeeds, and stderr is empty or exactly the
+    /// no-platform warning (tests/integration/handlers.rs checks which, when).
+    fn triggered_put(&self, cmd: &mut assert_cmd::Command) -> Vec<u8> {
+        let out = cmd.assert().success().get_output().clone();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            said.is_empty() || said == self.no_platform_warning(),
+            "unexpected stderr: {said}"
+        );
+        out.stdout
     }
 
     /// The latest seqno of the trigger log (`.woof/triggers`), 0 when it does not exist.

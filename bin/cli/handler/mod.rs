@@ -21,16 +21,5 @@ pub use spawn::{Limits, Started, Woofs, spawn, start};
 pub const FILES_DEFAULT: &str = "1024";
 pub const FILE_SIZE_DEFAULT: &str = "16G";
 
-/// Parses `123`, `64K`, `256M`, `4G`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let (num, mult) = match s.char_indices().last() {
-        Some((i, 'K' | 'k')) => (&s[..i], 1u64 << 10),
-        Some((i, 'M' | 'm')) => (&s[..i], 1 << 20),
-        Some((i, 'G' | 'g')) => (&s[..i], 1 << 30),
-        _ => (s, 1),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(|| format!("'{s}' is not a size (a number with an optional K, M or G)"))
-}
+/// A byte count for a limit: `4G`, `16G`, `512M` (see `crate::quantity`).
+pub use crate::quantity::parse as parse_size;

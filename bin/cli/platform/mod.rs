@@ -191,6 +191,21 @@ pub fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The pid of the woof-platform serving `ns`, if one does: whoever holds the record
+/// lock on `.woof/platform.lock` (see `singleton`). Asked without taking it.
+pub fn serving(ns: &Namespace) -> Option<i32> {
+    let f = File::open(ns.state_dir().join("platform.lock")).ok()?;
+    let mut probe = nix::libc::flock {
+        l_type: nix::libc::F_WRLCK as _,
+        l_whence: nix::libc::SEEK_SET as _,
+        l_start: 0,
+        l_len: 0,
+        l_pid: 0,
+    };
+    nix::fcntl::fcntl(f.as_raw_fd(), nix::fcntl::FcntlArg::F_GETLK(&mut probe)).ok()?;
+    (probe.l_type != nix::libc::F_UNLCK as _).then_some(probe.l_pid)
+}
+
 /// Takes `.woof/platform.lock` and writes our pid in it; a second platform learns
 /// the first one's pid from it. A POSIX record lock, not flock: both die with the
 /// process, but a flock is shared with every child forked and not yet exec'd, and

@@ -22,8 +22,18 @@ pub(super) trait Sink {
     fn arrived(&mut self) -> Result<(), Failure>;
 }
 
+/// A stream stopped by SIGINT or SIGTERM: which, and where in the input.
+pub(super) struct Interrupted {
+    pub signal: i32,
+    /// Lines (--lines, --csv, --json) or whole elements (--batch) of input taken.
+    pub taken: u64,
+    pub framing: Framing,
+}
+
 /// How a stream ended, apart from what the sink holds.
 pub(super) struct Pumped {
+    /// Stopped by a signal (the caller reports what was put, then dies of it).
+    pub interrupted: Option<Interrupted>,
     /// What stopped it early: a bad record or element, or the sink refusing one.
     pub failure: Option<Failure>,
     /// Bad records skipped with --skip-bad.
@@ -41,12 +51,18 @@ pub(super) fn pump(
     framing: Framing,
     mut encoder: Option<Encoder>,
 ) -> Pumped {
+    // An ingest stopped with ^C or a kill says what it put before it goes.
+    woof_process::catch_interrupts();
     let stdin = io::stdin();
     let mut chunks = Chunks::new(stdin.lock(), framing, size);
     let mut padded = vec![0u8; size];
     let mut skipped = 0;
     let mut failure = None;
+    let mut taken = 0u64;
     'input: loop {
+        if woof_process::interrupted().is_some() {
+            break;
+        }
         if let Err(f) = sink.before_read() {
             failure = Some(f);
             break;
@@ -54,6 +70,7 @@ pub(super) fn pump(
         match chunks.fill() {
             Ok(true) => {}
             Ok(false) => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => break,
             Err(e) => {
                 failure = Some(Failure::io("stdin", e));
                 break;
@@ -66,6 +83,7 @@ pub(super) fn pump(
             let Some(el) = chunks.next_element() else {
                 break;
             };
+            taken += 1;
             let data: &[u8] = if let Some(enc) = encoder.as_mut() {
                 match enc.line(el, line, now) {
                     Ok(Some(record)) => record,
@@ -110,7 +128,17 @@ pub(super) fn pump(
             break;
         }
     }
+    let interrupted = woof_process::interrupted().map(|signal| Interrupted {
+        signal,
+        taken: if framing == Framing::Lines {
+            chunks.line_no.saturating_sub(1)
+        } else {
+            taken
+        },
+        framing,
+    });
     Pumped {
+        interrupted,
         failure,
         skipped,
         leftover: if framing == Framing::Fixed {

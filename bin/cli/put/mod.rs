@@ -81,7 +81,8 @@ pub struct Args {
     /// at the end) instead of stopping at the first
     #[arg(long)]
     pub skip_bad: bool,
-    /// Stream one element per line from stdin (the newline is not stored)
+    /// Stream one element per line from stdin (the newline, and a CR before it, is
+    /// not stored; a blank line is an empty element: zeros with --pad, else an error)
     #[arg(long)]
     pub lines: bool,
     /// Durability of these puts [default: the woof's own]
@@ -111,6 +112,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
             // Inside a handler, WOOF_CAUSE names the run; puts made there carry it.
             let cause = std::env::var("WOOF_CAUSE").unwrap_or_default();
             woof::trigger_log::validate_cause(&cause)?;
+            if crate::platform::serving(&ns).is_none() {
+                // Not an error: the trigger waits in the log for the next platform.
+                let dir = std::fs::canonicalize(ns.dir()).unwrap_or_else(|_| ns.dir().into());
+                crate::exit::warn(
+                    "woof-put",
+                    &format!(
+                        "no woof-platform serves {}: the handler runs when one starts (woof-platform -N {0})",
+                        dir.display()
+                    ),
+                );
+            }
             (Some(ns.trigger_log()?), cause)
         }
     };
@@ -145,6 +157,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let pumped = elements::pump(&mut sink, &args, &args.name, size, framing, encoder);
     let finished = sink.finish();
     conclude(&args.name, size, sink.run.range(), finished, pumped)
+}
+
+fn signal_name(sig: i32) -> String {
+    match sig {
+        2 => "SIGINT".to_string(),
+        15 => "SIGTERM".to_string(),
+        n => format!("signal {n}"),
+    }
 }
 
 /// Reads stdin as one element: exactly `size` bytes, or fewer zero-padded with --pad.
@@ -185,6 +205,26 @@ fn conclude(
         writeln!(io::stdout(), "{first}..{last}").map_err(Failure::stdout)?;
     }
     finished?;
+    if let Some(i) = pumped.interrupted {
+        // What was put is synced (or acknowledged) by now; say where to resume.
+        let put = match range {
+            None => "nothing was put".to_string(),
+            Some((first, last)) => format!("put {first}..{last}"),
+        };
+        let at = match i.framing {
+            Framing::Lines => format!("before line {}", i.taken + 1),
+            Framing::Fixed => format!("after {} whole elements of input", i.taken),
+        };
+        let _ = io::stdout().flush();
+        crate::exit::warn(
+            "woof-put",
+            &format!(
+                "{name}: interrupted by {} {at}; {put}",
+                signal_name(i.signal)
+            ),
+        );
+        woof_process::die_of(i.signal);
+    }
     if let Some(f) = pumped.failure {
         return Err(f);
     }

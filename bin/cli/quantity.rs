@@ -1,0 +1,64 @@
+//! Numbers with a unit suffix, as coreutils reads them (`head -c 1K`, `tail -n 1M`):
+//! K, M, G, T are powers of 1024, kB, MB, GB, TB powers of 1000. Element sizes,
+//! histories and handler limits all take them.
+
+/// Parses `123`, `64K`, `256M`, `4G`, `1T`, `10kB`, `1MB`.
+pub fn parse(s: &str) -> Result<u64, String> {
+    const UNITS: [(&str, u64); 14] = [
+        ("kB", 1_000),
+        ("KB", 1_000),
+        ("MB", 1_000_000),
+        ("GB", 1_000_000_000),
+        ("TB", 1_000_000_000_000),
+        ("K", 1 << 10),
+        ("k", 1 << 10),
+        ("M", 1 << 20),
+        ("m", 1 << 20),
+        ("G", 1 << 30),
+        ("g", 1 << 30),
+        ("T", 1 << 40),
+        ("t", 1 << 40),
+        ("", 1),
+    ];
+    let bad = || {
+        format!(
+            "'{s}' is not a number (digits, then optionally K, M, G, T for ×1024 or kB, MB, GB, TB for ×1000)"
+        )
+    };
+    let (num, mult) = UNITS
+        .iter()
+        .find_map(|(unit, mult)| s.strip_suffix(unit).map(|n| (n, *mult)))
+        .ok_or_else(bad)?;
+    if num.is_empty() || !num.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_are_coreutils_ones() {
+        assert_eq!(parse("123"), Ok(123));
+        assert_eq!(parse("1K"), Ok(1024));
+        assert_eq!(parse("64k"), Ok(64 << 10));
+        assert_eq!(parse("1M"), Ok(1 << 20));
+        assert_eq!(parse("4G"), Ok(4 << 30));
+        assert_eq!(parse("1T"), Ok(1 << 40));
+        assert_eq!(parse("10kB"), Ok(10_000));
+        assert_eq!(parse("1MB"), Ok(1_000_000));
+        assert_eq!(parse("2GB"), Ok(2_000_000_000));
+        for bad in ["", "K", "1.5K", "-1", "1Q", " 1", "1 K", "0x10"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse("99999999999T"),
+            Err("'99999999999T' is too large".into())
+        );
+    }
+}
