@@ -9,7 +9,7 @@ complete -c woof-put -l keys -d 'With a woof:// URI: key directory (own key pair
 complete -c woof-put -l pad -d 'Zero-pad input shorter than the element size'
 complete -c woof-put -l batch -d 'Stream fixed-size elements from stdin (with --csv/--json: implied)'
 complete -c woof-put -l csv -d 'Typed records: one CSV record per element (needs a schema)'
-complete -c woof-put -l json -d 'Typed records: one JSON object per line, one element each (needs a schema)'
+complete -c woof-put -l json -d 'Typed records: one JSON object per line (or over several, as jq prints them), one element each (needs a schema)'
 complete -c woof-put -l no-header -d 'With --csv: the first record is data, even when it names columns'
 complete -c woof-put -l skip-bad -d 'With --csv/--json: report bad records on stderr and put the others (exit 65 at the end) instead of stopping at the first'
 complete -c woof-put -l lines -d 'Stream one element per line from stdin (the newline, and a CR before it, is not stored; a blank line is an empty element: zeros with --pad, else an error)'

@@ -552,3 +552,26 @@ fn header_names_the_columns_of_every_kind_of_csv() {
         "{out}"
     );
 }
+
+#[test]
+fn json_printed_over_several_lines_as_jq_prints_it_is_one_record() {
+    let ns = typed_ns("sensor:str16,celsius:f64,ok:bool");
+    // What `jq . readings.json` prints: each object over several lines, a brace in
+    // a string, an escaped quote, and a compact line among them.
+    let input = "{\n  \"sensor\": \"attic {north}\",\n  \"celsius\": 4.25,\n  \"ok\": true\n}\n\
+                 {\"sensor\":\"cellar \\\"b\\\"\",\"celsius\":-1.5,\"ok\":false}\n\
+                 {\n  \"sensor\": \"roof\",\n  \"celsius\": 0.5,\n  \"ok\": true\n}\n";
+    assert_eq!(put(&ns, &["--json"], input), "1..3\n");
+    assert_eq!(
+        fields_only(&get(&ns, &["1..3", "--format", "csv"])),
+        "attic {north},4.25,true\n\"cellar \"\"b\"\"\",-1.5,false\nroof,0.5,true\n"
+    );
+    // An object never closed: named by the line it started on, nothing of it put.
+    ns.cmd("woof-put")
+        .args(["t", "--json"])
+        .write_stdin("{\"sensor\":\"a\",\"celsius\":1,\"ok\":true}\n{\n  \"sensor\": \"b\",\n")
+        .assert()
+        .code(65)
+        .stdout("4..4\n")
+        .stderr("woof-put: t: line 2: object not closed before the end of input\n");
+}

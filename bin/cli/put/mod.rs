@@ -41,7 +41,8 @@ Examples:
 /// print FIRST..LAST at the end.
 ///
 /// With --csv or --json the woof must have a schema (woof-create --schema): each
-/// CSV record or JSON object (one per line) becomes one element, put as --batch puts.
+/// CSV record or JSON object (one per line, or spread over several lines as `jq .`
+/// prints it) becomes one element, put as --batch puts.
 /// A CSV record may span lines inside a quoted field. The first CSV record is a
 /// header when every field of it names a column (a field of the schema, `seqno` or
 /// `put_time`, as `woof-get --format csv --header` prints): later records then give
@@ -71,7 +72,8 @@ pub struct Args {
     /// Typed records: one CSV record per element (needs a schema)
     #[arg(long, conflicts_with_all = ["lines", "pad", "json"])]
     pub csv: bool,
-    /// Typed records: one JSON object per line, one element each (needs a schema)
+    /// Typed records: one JSON object per line (or over several, as jq prints them),
+    /// one element each (needs a schema)
     #[arg(long, conflicts_with_all = ["lines", "pad"])]
     pub json: bool,
     /// With --csv: the first record is data, even when it names columns

@@ -25,6 +25,31 @@ pub struct Member {
     pub text: String,
 }
 
+/// Whether `text` leaves an object (or array) open: more `{`/`[` than `}`/`]`
+/// outside strings, or a string not closed. A record printed over several lines
+/// (`jq .`) goes on until it closes.
+pub fn unclosed(text: &[u8]) -> bool {
+    let (mut depth, mut in_str, mut escaped) = (0i64, false, false);
+    for &b in text {
+        if in_str {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_str = false,
+                _ => {}
+            }
+        } else {
+            match b {
+                b'"' => in_str = true,
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => depth -= 1,
+                _ => {}
+            }
+        }
+    }
+    depth > 0 || in_str
+}
+
 /// Parses one line into its members, in order. Errors: `(key if known, why)`.
 pub fn object(line: &str) -> Result<Vec<Member>, (Option<String>, String)> {
     let mut p = Parser {

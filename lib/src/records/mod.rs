@@ -132,7 +132,7 @@ impl Encoder {
             if line.iter().all(u8::is_ascii_whitespace) {
                 return Ok(None);
             }
-            if self.input == Input::Csv && csv::open_quote(line) {
+            if self.goes_on(line) {
                 self.pending.extend_from_slice(line);
                 self.pending_line = line_no;
                 return Ok(None);
@@ -141,7 +141,7 @@ impl Encoder {
         } else {
             self.pending.push(b'\n');
             self.pending.extend_from_slice(line);
-            if csv::open_quote(&self.pending) {
+            if self.goes_on(&self.pending) {
                 return Ok(None);
             }
             (self.pending_line, true)
@@ -165,7 +165,17 @@ impl Encoder {
         result.map(|put| put.then_some(&self.el[..]))
     }
 
-    /// Called at end of input: a quoted field still open is an error.
+    /// Whether a record that starts with `text` goes on in the next line: a quoted
+    /// CSV field holding a newline, or a JSON object printed over several lines
+    /// (what `jq .` prints).
+    fn goes_on(&self, text: &[u8]) -> bool {
+        match self.input {
+            Input::Csv => csv::open_quote(text),
+            Input::Json => json::unclosed(text),
+        }
+    }
+
+    /// Called at end of input: a record still open is an error.
     pub fn finish(&mut self) -> Result<(), RecordError> {
         if self.pending.is_empty() {
             return Ok(());
@@ -174,7 +184,10 @@ impl Encoder {
         Err(RecordError {
             line: self.pending_line,
             field: None,
-            why: "quoted field not closed before the end of input".into(),
+            why: match self.input {
+                Input::Csv => "quoted field not closed before the end of input".into(),
+                Input::Json => "object not closed before the end of input".into(),
+            },
         })
     }
 
