@@ -23,7 +23,7 @@ _woof__tail() {
 
     case "${cmd}" in
         woof__tail)
-            opts="-n -f -F -N -h -V --results --lines --follow --follow-retry --after --cursor --format --header --time-format --namespace --timeout --keys --help --version"
+            opts="-n -f -F -C -W -N -h -V --results --lines --follow --follow-retry --count --within --after --cursor --format --header --time-format --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -34,6 +34,22 @@ _woof__tail() {
                     return 0
                     ;;
                 -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -C)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --within)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -W)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

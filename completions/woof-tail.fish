@@ -1,4 +1,6 @@
 complete -c woof-tail -s n -l lines -d 'How many of the latest elements to print first [default: 10]; +N: from seqno N on (or the oldest held, if N is gone), as tail\'s +N' -r
+complete -c woof-tail -s C -l count -d 'Stop after printing N elements (counting the first ones), as mosquitto_sub -C' -r
+complete -c woof-tail -s W -l within -d 'With -f/-F: give up, exit 75, when DURATION passes without a new element (from the start, then from the last one printed)' -r
 complete -c woof-tail -l after -d 'Start right after this seqno (instead of the last N)' -r
 complete -c woof-tail -l cursor -d 'Resume after the seqno stored in FILE, and keep FILE up to date' -r -F
 complete -c woof-tail -l format -d 'Output format [default: dump on a terminal, raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe)'

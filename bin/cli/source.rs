@@ -240,11 +240,16 @@ impl Source for Remote {
         };
         Err(Error::new(kind, ""))
     }
-    /// A remote wait is a series of long polls; `bound` does not apply.
-    fn wait_after(&mut self, after: u64, _bound: Option<Duration>) -> Result<u64, Failure> {
+    /// A remote wait is a series of long polls, none past `bound`.
+    fn wait_after(&mut self, after: u64, bound: Option<Duration>) -> Result<u64, Failure> {
+        let deadline = bound.map(|b| std::time::Instant::now() + b);
         let mut busy = 0u32;
         loop {
-            let got = match self.client.follow(after, FOLLOW_WAIT, u64::MAX, self.size) {
+            let wait = match deadline {
+                Some(d) => FOLLOW_WAIT.min(d.saturating_duration_since(std::time::Instant::now())),
+                None => FOLLOW_WAIT,
+            };
+            let got = match self.client.follow(after, wait, u64::MAX, self.size) {
                 // Every follower thread of the proxy is taken: it said so at once
                 // instead of queueing us behind long polls; ask again shortly.
                 Err(e) if *e.kind() == ErrorKind::Full => {
@@ -257,7 +262,7 @@ impl Source for Remote {
             busy = 0;
             let new = !got.meta.is_empty() || got.latest > after;
             self.take(got);
-            if new {
+            if new || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
                 return Ok(self.latest);
             }
         }

@@ -3,7 +3,7 @@
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use woof::ErrorKind;
@@ -12,7 +12,7 @@ use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
 use crate::output::{OutputArgs, Printer};
 use crate::source::{self, Source};
-use crate::target::{NamespaceArg, RemoteArgs};
+use crate::target::{NamespaceArg, RemoteArgs, Target};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -24,7 +24,8 @@ Examples:
   woof-tail temps --after 41 --format csv    everything after seqno 41
   woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps
   woof-tail -f woof://cloud/srv/ns/temps --cursor ~/.cur   remote follow, resumable
-  woof-tail -F woof://cloud/srv/ns/temps --cursor ~/.cur   ... and across proxy restarts";
+  woof-tail -F woof://cloud/srv/ns/temps --cursor ~/.cur   ... and across proxy restarts
+  woof-tail -f temps -n 0 -C 1 -W 30s    the next element, or exit 75 after 30 s without one";
 
 /// Print the last elements of a woof, and follow it.
 ///
@@ -65,6 +66,13 @@ pub struct Args {
     /// for a while or replaced by woof-create --force (followed from its start)
     #[arg(short = 'F', long = "follow-retry")]
     pub follow_retry: bool,
+    /// Stop after printing N elements (counting the first ones), as mosquitto_sub -C
+    #[arg(short = 'C', long = "count", value_name = "N", value_parser = crate::quantity::parse)]
+    pub stop_after: Option<u64>,
+    /// With -f/-F: give up, exit 75, when DURATION passes without a new element
+    /// (from the start, then from the last one printed)
+    #[arg(short = 'W', long = "within", value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub within: Option<Duration>,
     /// Start right after this seqno (instead of the last N)
     #[arg(long, value_name = "SEQNO", conflicts_with = "count")]
     pub after: Option<u64>,
@@ -92,6 +100,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
     let follow = args.follow || args.follow_retry;
+    if args.within.is_some() && !follow {
+        return Err(Failure::usage("-W needs -f or -F"));
+    }
+    if args.stop_after == Some(0) {
+        return Err(Failure::usage("-C needs at least 1"));
+    }
+    // Only a local woof can be replaced under its name (a proxy reopens its own).
+    let local = !matches!(Target::parse(&name), Ok(Target::Remote(_)));
     // Only a follower needs the woof writable (it registers as a waiter).
     let mut woof = match source::open(&args.ns, &args.remote, &name, args.results, follow) {
         Err(f) if args.follow_retry => {
@@ -149,18 +165,24 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut buf = vec![0u8; woof.element_size()];
     // Exit code of the first element that could not be printed (66 evicted, 65 corrupt).
     let mut failed: Option<woof::ErrorKind> = None;
+    // -C: elements still to print; -W: when to give up waiting.
+    let mut left = args.stop_after;
+    let mut deadline = args.within.map(|w| Instant::now() + w);
     loop {
         let latest = woof.latest();
+        let upto = left.map_or(latest, |n| latest.min(after.saturating_add(n)));
         let writing = busy.as_ref().map(|b| b.lock());
+        let mut shown = 0;
         let printed = print_after(
             woof.as_mut(),
             &name,
             after,
-            latest,
+            upto,
             gaps_matter,
             &mut buf,
             &mut printer,
             &mut failed,
+            &mut shown,
         );
         let printed = match printed {
             Ok(p) => p,
@@ -180,6 +202,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
             }
             after = printed;
         }
+        if shown > 0 {
+            deadline = args.within.map(|w| Instant::now() + w);
+        }
+        if let Some(n) = left.as_mut() {
+            *n = n.saturating_sub(shown);
+            if *n == 0 {
+                break;
+            }
+        }
         if !follow {
             break;
         }
@@ -197,8 +228,26 @@ pub fn run(args: Args) -> Result<(), Failure> {
             gaps_matter = false;
             continue;
         }
-        // With -F a local follower looks up now and then whether its woof was replaced.
-        let bound = args.follow_retry.then_some(REPLACED_CHECK);
+        // With -F a local follower looks up now and then whether its woof was
+        // replaced; with -W no wait outlasts the deadline.
+        let check = (args.follow_retry && local).then_some(REPLACED_CHECK);
+        let bound = match deadline {
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    let w = args.within.unwrap_or_default();
+                    return Err(Failure::new(
+                        &ErrorKind::Timeout,
+                        format!(
+                            "{name}: no element within {}",
+                            humantime::format_duration(w)
+                        ),
+                    ));
+                }
+                Some(check.map_or(left, |c| c.min(left)))
+            }
+            None => check,
+        };
         match woof.wait_after(after.max(latest), bound) {
             Ok(_) => {}
             Err(lost) if args.follow_retry => {
@@ -265,6 +314,7 @@ fn print_after<W: Write>(
     buf: &mut [u8],
     printer: &mut Printer<W>,
     failed: &mut Option<woof::ErrorKind>,
+    shown: &mut u64,
 ) -> Result<u64, Failure> {
     let mut s = after + 1;
     let mut done = after;
@@ -272,6 +322,7 @@ fn print_after<W: Write>(
         match woof.get(s, buf, latest) {
             Ok(el) => {
                 printer.element(&el, buf).map_err(Failure::stdout)?;
+                *shown += 1;
                 done = s;
                 s += 1;
             }

@@ -388,3 +388,52 @@ fn n_plus_n_starts_at_that_seqno_or_the_oldest_held() {
             "error: invalid value '+x' for '--lines <[+]N>': 'x' is not a number",
         ));
 }
+
+#[test]
+fn c_stops_after_n_elements_and_w_gives_up_with_75() {
+    let ns = ns_with(3, 100);
+    // -C counts what is printed first too (here the last 10: 1..3).
+    assert_eq!(seqnos(&tail_out(&ns, &["-f", "-C", "2"])), [1, 2]);
+    // Following only new ones: the first two puts, then exit 0.
+    let mut tail = follower(&ns, &["-f", "--after", "3", "-C", "2"]);
+    for i in 4..=6 {
+        ns.put("t", &element(i));
+    }
+    let (status, rest) = tail.finish(PROMPT);
+    assert!(status.success(), "{}", tail.stderr_text());
+    assert_eq!(seqnos(&rest.join("\n")), [4, 5]);
+    // Nothing new within -W: exit 75, saying so.
+    fails(
+        ns.cmd("woof-tail")
+            .args(["t", "-f", "-n", "0", "-W", "300ms"]),
+        75,
+        "woof-tail: t: no element within 300ms",
+    );
+    // Bad combinations change nothing.
+    fails(
+        ns.cmd("woof-tail").args(["t", "-W", "1s"]),
+        2,
+        "woof-tail: -W needs -f or -F",
+    );
+    fails(
+        ns.cmd("woof-tail").args(["t", "-f", "-C", "0"]),
+        2,
+        "woof-tail: -C needs at least 1",
+    );
+}
+
+#[test]
+fn w_bounds_a_remote_follow_too() {
+    let ns = ns_with(1, 100);
+    let proxy = util::Proxy::start(&[ns.path()], &[]);
+    let uri = proxy.uri(ns.path(), "t");
+    fails(
+        util::bare("woof-tail").args(["-f", &uri, "-n", "0", "-W", "500ms"]),
+        75,
+        &format!("woof-tail: {uri}: no element within 500ms"),
+    );
+    let out = util::ok_stdout(util::bare("woof-tail").args([
+        "-f", &uri, "-n", "1", "-C", "1", "-W", "5s", "--format", "csv",
+    ]));
+    assert_eq!(seqnos(&String::from_utf8_lossy(&out)), [1]);
+}
