@@ -10,6 +10,7 @@ use woof::format::MAGIC;
 use crate::exit::{Failure, warn};
 use crate::target::NamespaceArg;
 use woof::records::escape::{csv_field, push_json_str};
+use woof::records::time;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -31,7 +32,8 @@ pub enum ListFormat {
 /// List the woofs of a namespace.
 ///
 /// Each woof: its name, element size, history, latest and oldest seqno (oldest is
-/// empty or 0 while the woof is empty), default durability and schema. Files that
+/// empty or 0 while the woof is empty), when its latest element was put (UTC) and
+/// how long ago (AGE: is the sensor alive?), default durability and schema. Files that
 /// are not woofs (no woof signature) are left out, as are directories such as
 /// handlers/ and .woof/. A file with a woof signature that cannot be opened (damaged,
 /// truncated, of another format version, unreadable) is listed with the reason,
@@ -50,6 +52,8 @@ pub struct Args {
 struct Entry {
     name: String,
     woof: Result<Info, String>,
+    /// When its latest element was put (ns since the epoch); None while empty.
+    last_put: Option<u64>,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -75,8 +79,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
         if !has_signature(&path) {
             continue;
         }
+        let mut last_put = None;
         let woof = match ns.open_woof_readonly(&name) {
-            Ok(w) => Ok(w.info()),
+            Ok(w) => {
+                let info = w.info();
+                if info.latest > 0 {
+                    let mut buf = vec![0u8; w.element_size()];
+                    last_put = w.get(0, &mut buf).ok().map(|el| el.time_ns);
+                }
+                Ok(info)
+            }
             Err(e) => {
                 let text = e.to_string();
                 let why = text
@@ -87,7 +99,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
                 Err(why)
             }
         };
-        entries.push(Entry { name, woof });
+        entries.push(Entry {
+            name,
+            woof,
+            last_put,
+        });
     }
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -119,10 +135,13 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
         "HISTORY",
         "LATEST",
         "OLDEST",
+        "PUT",
+        "AGE",
         "DURABILITY",
         "SCHEMA",
     ];
-    let rows: Vec<[String; 7]> = entries
+    let now = woof::now_ns();
+    let rows: Vec<[String; 9]> = entries
         .iter()
         .map(|e| match &e.woof {
             Ok(i) => [
@@ -135,6 +154,8 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
                 } else {
                     i.oldest.to_string()
                 },
+                e.last_put.map_or_else(|| "-".into(), put_time),
+                e.last_put.map_or_else(|| "-".into(), |t| age(now, t)),
                 i.durability.name().into(),
                 schema_text(i),
             ],
@@ -142,6 +163,8 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
                 let dash = || "-".to_string();
                 [
                     e.name.clone(),
+                    dash(),
+                    dash(),
                     dash(),
                     dash(),
                     dash(),
@@ -158,14 +181,14 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             *w = (*w).max(cell.len());
         }
     }
-    let line = |out: &mut dyn Write, cells: [&str; 7]| -> io::Result<()> {
+    let line = |out: &mut dyn Write, cells: [&str; 9]| -> io::Result<()> {
         let mut text = String::new();
         for (i, c) in cells.iter().enumerate() {
             match i {
                 0 => text.push_str(&format!("{c:<w$}", w = width[0])),
-                6 => text.push_str(&format!("  {c}")),
-                // Numbers right-aligned, durability left.
-                5 => text.push_str(&format!("  {c:<w$}", w = width[5])),
+                8 => text.push_str(&format!("  {c}")),
+                // Numbers and ages right-aligned; the time and durability left.
+                5 | 7 => text.push_str(&format!("  {c:<w$}", w = width[i])),
                 _ => text.push_str(&format!("  {c:>w$}", w = width[i])),
             }
         }
@@ -173,30 +196,58 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     };
     line(out, head)?;
     for r in &rows {
-        line(out, [&r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6]])?;
+        line(
+            out,
+            [
+                &r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], &r[7], &r[8],
+            ],
+        )?;
     }
     Ok(())
+}
+
+/// The time of a put, to the second, in UTC: `2026-12-03T07:51:09Z`.
+fn put_time(ns: u64) -> String {
+    let full = time::rfc3339_string(ns as i64);
+    match full.split_once('.') {
+        Some((secs, _)) => format!("{secs}Z"),
+        None => full,
+    }
+}
+
+/// How long ago `then` was, in its largest whole unit: `42s`, `5m`, `3h`, `2d`
+/// (is the sensor alive?). A put "in the future" (a clock set back) is `0s`.
+fn age(now: u64, then: u64) -> String {
+    let s = now.saturating_sub(then) / 1_000_000_000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
 }
 
 fn csv(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
     writeln!(
         out,
-        "name,element_size,history,latest,oldest,durability,schema,error"
+        "name,element_size,history,latest,oldest,last_put,durability,schema,error"
     )?;
     for e in entries {
         match &e.woof {
             Ok(i) => writeln!(
                 out,
-                "{},{},{},{},{},{},{},",
+                "{},{},{},{},{},{},{},{},",
                 csv_field(&e.name),
                 i.element_size,
                 i.history,
                 i.latest,
                 i.oldest,
+                e.last_put
+                    .map_or_else(String::new, |t| time::rfc3339_string(t as i64)),
                 i.durability.name(),
                 csv_field(&schema_text(i))
             )?,
-            Err(why) => writeln!(out, "{},,,,,,,{}", csv_field(&e.name), csv_field(why))?,
+            Err(why) => writeln!(out, "{},,,,,,,,{}", csv_field(&e.name), csv_field(why))?,
         }
     }
     Ok(())
@@ -211,11 +262,20 @@ fn json(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             Ok(i) => {
                 write!(
                     line,
-                    ",\"element_size\":{},\"history\":{},\"latest\":{},\"oldest\":{},\"durability\":\"{}\",\"schema\":",
-                    i.element_size,
-                    i.history,
-                    i.latest,
-                    i.oldest,
+                    ",\"element_size\":{},\"history\":{},\"latest\":{},\"oldest\":{},",
+                    i.element_size, i.history, i.latest, i.oldest,
+                )?;
+                match e.last_put {
+                    Some(t) => write!(
+                        line,
+                        "\"last_put\":\"{}\",\"last_put_ns\":{t},",
+                        time::rfc3339_string(t as i64)
+                    )?,
+                    None => line.extend_from_slice(b"\"last_put\":null,\"last_put_ns\":null,"),
+                }
+                write!(
+                    line,
+                    "\"durability\":\"{}\",\"schema\":",
                     i.durability.name()
                 )?;
                 if i.schema.is_empty() {
