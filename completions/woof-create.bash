@@ -23,7 +23,7 @@ _woof__create() {
 
     case "${cmd}" in
         woof__create)
-            opts="-s -n -N -h -V --element-size --history --durability --schema --force --namespace --timeout --keys --help --version"
+            opts="-s -n -N -h -V --element-size --history --durability --schema --force --yes --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

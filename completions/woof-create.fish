@@ -8,5 +8,6 @@ complete -c woof-create -s N -l namespace -d 'Namespace directory [default: $WOO
 complete -c woof-create -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
 complete -c woof-create -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-create -l force -d 'Replace an existing woof (its elements are discarded); a file that is not a woof is never replaced'
+complete -c woof-create -l yes -d 'Create it even when it needs more disk than the file system says is free (a thin-provisioned or compressing one, say)'
 complete -c woof-create -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-create -s V -l version -d 'Print version'

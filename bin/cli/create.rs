@@ -1,10 +1,13 @@
 //! `woof-create`: make a new woof in a namespace.
 
+use std::io::IsTerminal;
+
 use clap::{Parser, ValueEnum};
 use woof::schema::Schema;
-use woof::{CreateOptions, Durability};
+use woof::{CreateOptions, Durability, ErrorKind};
 
 use crate::exit::Failure;
+use crate::quantity;
 use crate::target::{NamespaceArg, RemoteArgs, Target};
 use woof::records;
 
@@ -84,6 +87,10 @@ pub struct Args {
     /// woof is never replaced
     #[arg(long)]
     pub force: bool,
+    /// Create it even when it needs more disk than the file system says is free
+    /// (a thin-provisioned or compressing one, say)
+    #[arg(long)]
+    pub yes: bool,
     #[command(flatten)]
     pub ns: NamespaceArg,
     #[command(flatten)]
@@ -124,10 +131,45 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Ok(());
     }
     let ns = args.ns.open()?;
+    woof::format::check_geometry(size, args.history).map_err(|e| e.within(&args.name))?;
+    // Preallocated in full: say up front when it cannot fit, rather than fail (or
+    // fill the disk) half way.
+    let need = woof::format::file_len(size as u32, args.history);
+    if !args.yes
+        && let Some(free) = free_space(ns.dir())
+        && need > free
+    {
+        return Err(Failure::new(
+            &ErrorKind::CantCreate,
+            format!(
+                "{}: needs {} on disk, and {} is free in {} (--yes creates it anyway)",
+                args.name,
+                quantity::human(need),
+                quantity::human(free),
+                ns.dir().display()
+            ),
+        ));
+    }
     let mut opts = CreateOptions::new(size, args.history);
     opts.schema = schema;
     opts.durability = args.durability.into();
     opts.force = args.force;
     ns.create_woof(&args.name, &opts)?;
+    if std::io::stderr().is_terminal() {
+        // For people only: scripts and pipes get the quiet of a successful command.
+        eprintln!(
+            "woof-create: {}: {} on disk ({} elements of {} bytes)",
+            args.name,
+            quantity::human(need),
+            args.history,
+            size
+        );
+    }
     Ok(())
+}
+
+/// Bytes an unprivileged user may still write on the file system holding `dir`.
+fn free_space(dir: &std::path::Path) -> Option<u64> {
+    let st = nix::sys::statvfs::statvfs(dir).ok()?;
+    Some(u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size())))
 }

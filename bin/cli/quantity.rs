@@ -1,6 +1,6 @@
 //! Numbers with a unit suffix, as coreutils reads them (`head -c 1K`, `tail -n 1M`):
 //! K, M, G, T are powers of 1024, kB, MB, GB, TB powers of 1000. Element sizes,
-//! histories and handler limits all take them.
+//! histories and handler limits all take them; `human` writes byte counts back.
 
 /// Parses `123`, `64K`, `256M`, `4G`, `1T`, `10kB`, `1MB`.
 pub fn parse(s: &str) -> Result<u64, String> {
@@ -36,6 +36,21 @@ pub fn parse(s: &str) -> Result<u64, String> {
         .ok()
         .and_then(|n| n.checked_mul(mult))
         .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// A byte count for people: `512 B`, `4.0 KiB`, `64.1 MiB`, `1.5 GiB`.
+pub fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while v >= 1024.0 && unit < UNITS.len() - 1 {
+        v /= 1024.0;
+        unit += 1;
+    }
+    format!("{v:.1} {}", UNITS[unit])
 }
 
 #[cfg(test)]

@@ -615,3 +615,66 @@ fn an_interrupted_ingest_says_what_it_put_and_where_to_resume() {
         drop(input);
     }
 }
+
+#[test]
+fn a_woof_larger_than_the_free_space_is_refused_unless_yes() {
+    let ns = Ns::new();
+    // 16 383 elements of 64 MiB: just under the 1 TiB a woof may take, and more
+    // than this file system has free (checked, so the test cannot pass vacuously).
+    let df = std::process::Command::new("df")
+        .args(["--output=avail", "-B1"])
+        .arg(ns.path())
+        .output()
+        .expect("df");
+    let free: u64 = String::from_utf8_lossy(&df.stdout)
+        .lines()
+        .nth(1)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("df's free bytes");
+    let need = 4096 + 16_383 * (64 * 1024 * 1024 + 24);
+    assert!(
+        need > free,
+        "this test needs less than 1 TiB free under /tmp"
+    );
+    let before = ns.snapshot();
+    ns.cmd("woof-create")
+        .args(["big", "-s", "64M", "-n", "16383"])
+        .assert()
+        .code(73)
+        .stdout("")
+        .stderr(predicates::str::starts_with(
+            "woof-create: big: needs 1023.9 GiB on disk, and ",
+        ))
+        .stderr(predicates::str::ends_with(format!(
+            " is free in {} (--yes creates it anyway)\n",
+            ns.path().display()
+        )));
+    assert_eq!(ns.snapshot(), before, "nothing created");
+    // --yes tries, and the file system says no: still nothing left behind.
+    ns.cmd("woof-create")
+        .args(["big", "-s", "64M", "-n", "16383", "--yes"])
+        .assert()
+        .failure();
+    assert_eq!(ns.snapshot(), before, "nothing left behind");
+}
+
+#[test]
+fn on_a_terminal_woof_create_says_how_much_disk_the_woof_takes() {
+    let ns = Ns::new();
+    // `script` gives the command a terminal; on a pipe it says nothing (other tests).
+    let cmd = format!(
+        "{} -N {} t -s 1K -n 1K",
+        util::exe("woof-create"),
+        ns.path().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .output()
+        .expect("script (util-linux)");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        "woof-create: t: 1.0 MiB on disk (1024 elements of 1024 bytes)\n"
+    );
+}
