@@ -171,5 +171,5 @@ pub fn run(args: Args) -> Result<(), Failure> {
 /// Bytes an unprivileged user may still write on the file system holding `dir`.
 fn free_space(dir: &std::path::Path) -> Option<u64> {
     let st = nix::sys::statvfs::statvfs(dir).ok()?;
-    Some(u64::from(st.blocks_available()).saturating_mul(u64::from(st.fragment_size())))
+    Some(st.blocks_available().saturating_mul(st.fragment_size()))
 }
