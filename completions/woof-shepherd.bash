@@ -23,7 +23,7 @@ _woof__shepherd() {
 
     case "${cmd}" in
         woof__shepherd)
-            opts="-N -h -V --trigger --serve --persistent --cpu --memory --files --file-size --isolate --namespace --help --version"
+            opts="-N -h -V --trigger --serve --persistent --cpu --memory --files --file-size --isolate --env --namespace --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _woof__shepherd() {
                     return 0
                     ;;
                 --file-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --env)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -127,11 +127,13 @@ fn handlers_get_the_environment_contract_and_exactly_the_element_on_stdin() {
          env > \"$WOOF_NAMESPACE/env.tmp.$$\"\n\
          mv \"$WOOF_NAMESPACE/env.tmp.$$\" \"$WOOF_NAMESPACE/env.$WOOF_NAME.$WOOF_SEQNO\"\n",
     );
-    // Whatever the platform's own environment holds must not reach handlers.
+    // Nothing else of the platform's own environment reaches handlers: HOME and
+    // LANG do (when set), anything else does not.
     let mut cmd = ns.std_cmd("woof-platform");
     cmd.env("LEAKY_SECRET", "do-not-pass")
         .env("WOOF_LEAK", "nope")
-        .env("HOME", "/nonexistent-home");
+        .env("HOME", "/nonexistent-home")
+        .env("LANG", "C.UTF-8");
     let _platform = util::Platform::start(cmd);
 
     let all_bytes: Vec<u8> = (0..=255u8).collect();
@@ -167,6 +169,8 @@ fn handlers_get_the_environment_contract_and_exactly_the_element_on_stdin() {
             ("WOOF_ELEMENT_SIZE", size.to_string()),
             ("WOOF_TIMESTAMP", put_time_ns(&ns, woof, seqno).to_string()),
             ("WOOF_CAUSE", format!("{abs}#{trigger}")),
+            ("HOME", "/nonexistent-home".to_string()),
+            ("LANG", "C.UTF-8".to_string()),
         ];
         for (k, v) in &expect {
             assert_eq!(env.get(*k), Some(v), "{k} for {woof} {seqno}: {env:?}");
@@ -691,4 +695,76 @@ fn a_triggered_put_says_when_no_platform_serves_the_namespace_and_the_trigger_wa
         .stdout("2\n")
         .stderr("");
     assert!(wait_until(PROMPT, || ns.path().join("out.2").is_file()));
+}
+
+#[test]
+fn env_passes_named_variables_to_handlers_and_persistent_ones() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    let dump = "#!/bin/sh\n\
+                cat > /dev/null\n\
+                echo \"FOO=$FOO BAZ=$BAZ SECRET=$SECRET\" > \"$WOOF_NAMESPACE/env.tmp.$$\"\n\
+                mv \"$WOOF_NAMESPACE/env.tmp.$$\" \"$WOOF_NAMESPACE/env.$WOOF_SEQNO\"\n";
+    ns.handler("dump", dump);
+    // A persistent handler reports its environment once, when it starts.
+    ns.handler(
+        "pdump",
+        "#!/bin/sh\necho \"FOO=$FOO BAZ=$BAZ SECRET=$SECRET\" > \"$WOOF_NAMESPACE/penv.tmp\"\n\
+         mv \"$WOOF_NAMESPACE/penv.tmp\" \"$WOOF_NAMESPACE/penv\"\ncat > /dev/null\n",
+    );
+    let mut cmd = ns.std_cmd("woof-platform");
+    cmd.args([
+        "--env",
+        "FOO=bar baz",
+        "--env",
+        "BAZ",
+        "--persistent",
+        "pdump",
+    ])
+    .env("BAZ", "from the platform")
+    .env("SECRET", "stays behind");
+    let _platform = util::Platform::start(cmd);
+    assert_eq!(ns.put_h("w", "dump", b"x"), 1);
+    assert!(
+        wait_until(PROMPT, || ns.file("env.1").exists()),
+        "{:?}",
+        ns.results()
+    );
+    let want = "FOO=bar baz BAZ=from the platform SECRET=\n";
+    assert_eq!(ns.read("env.1"), want);
+    assert_eq!(ns.put_h("w", "pdump", b"y"), 2);
+    assert!(
+        wait_until(PROMPT, || ns.file("penv").exists()),
+        "{:?}",
+        ns.results()
+    );
+    assert_eq!(ns.read("penv"), want);
+}
+
+#[test]
+fn env_refuses_what_woof_sets_itself() {
+    let ns = Ns::new();
+    for (arg, why) in [
+        (
+            "PATH=/tmp",
+            "PATH is set by woof for every handler (see woof-shepherd(1))",
+        ),
+        (
+            "WOOF_SEQNO=3",
+            "WOOF_SEQNO is set by woof for every handler (see woof-shepherd(1))",
+        ),
+        (
+            "1X=2",
+            "'1X' is not a variable name (letters, digits and '_', not first a digit)",
+        ),
+    ] {
+        ns.cmd("woof-platform")
+            .args(["--env", arg])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::starts_with(format!(
+                "error: invalid value '{arg}' for '--env <NAME[=VALUE]>': {why}\n"
+            )));
+    }
 }

@@ -5,6 +5,7 @@
 //! is woof-process's. The woof-shepherd tool (`crate::shepherd`) and woof-platform
 //! both start handlers through here.
 
+pub mod env;
 pub mod isolate;
 mod job;
 mod refusal;

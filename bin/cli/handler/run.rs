@@ -110,11 +110,9 @@ pub fn environment(env: &[(&str, String)]) -> Result<Vec<CString>, Refusal> {
     for (k, v) in env {
         envp.push(c_string(format!("{k}={v}"))?);
     }
-    // Handlers that put to other hosts reach them as the platform was told to.
-    for k in ["WOOF_KEYS", "WOOF_TIMEOUT"] {
-        if let Some(v) = std::env::var_os(k) {
-            envp.push(c_string(format!("{k}={}", v.to_string_lossy()))?);
-        }
+    // HOME, LANG, the remote settings and --env (see env.rs).
+    for (k, v) in super::env::passed() {
+        envp.push(c_string(format!("{k}={v}"))?);
     }
     Ok(envp)
 }

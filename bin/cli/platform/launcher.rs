@@ -90,7 +90,7 @@ impl Launcher {
         )?;
         let mut cmd = Command::new(&self.program);
         cmd.args(&self.command).arg("--serve").env_clear();
-        let child = super::inherit_remote_env(&mut cmd)
+        let child = super::pass_env(&mut cmd)
             .stdin(Stdio::from(theirs))
             .stdout(Stdio::null())
             .spawn()

@@ -78,6 +78,10 @@ pub struct Args {
     /// Handler address-space limit, bytes with optional K/M/G suffix
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = handler::parse_size)]
     pub memory: u64,
+    /// Pass variable NAME to handlers, with VALUE or the platform's own (repeatable;
+    /// HOME, LANG, WOOF_KEYS and WOOF_TIMEOUT are passed when set)
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = handler::env::parse)]
+    pub env: Vec<handler::env::EnvArg>,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
@@ -120,6 +124,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
     ];
     if args.isolate {
         shepherd_args.push("--isolate".into());
+    }
+    // What handlers get, settled once; shepherds are handed the same (by name: the
+    // values go in their environment, not on their command line).
+    for (name, _) in handler::env::settle(&args.env) {
+        if !handler::env::DEFAULT.contains(&name.as_str()) {
+            shepherd_args.extend(["--env".to_string(), name.clone()]);
+        }
     }
     let program = shepherd::program();
     // Handlers start from the workers, posix_spawn-style; isolated ones need a
@@ -251,11 +262,12 @@ fn singleton(ns: &Namespace, dir: &std::path::Path) -> Result<File, Failure> {
 /// Shepherds start with an empty environment but these, which they hand on to
 /// handlers so that puts to other hosts reach them as the platform was told to
 /// (woof(7), NETWORK).
-fn inherit_remote_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
-    for k in ["WOOF_KEYS", "WOOF_TIMEOUT"] {
-        if let Some(v) = std::env::var_os(k) {
-            cmd.env(k, v);
-        }
+/// A shepherd the platform starts gets exactly what handlers get (`handler::env`):
+/// its environment is cleared, then those variables set; shepherd_args name the
+/// ones beyond the defaults with `--env NAME`.
+fn pass_env(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    for (k, v) in handler::env::passed() {
+        cmd.env(k, v);
     }
     cmd
 }

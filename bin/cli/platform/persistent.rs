@@ -511,7 +511,7 @@ fn spawn(
 ) -> std::io::Result<Running> {
     let mut cmd = Command::new(shepherd);
     cmd.args(args).args(["--persistent", handler]).env_clear();
-    let mut child = super::inherit_remote_env(&mut cmd)
+    let mut child = super::pass_env(&mut cmd)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -37,7 +37,9 @@ Examples:
 ///
 /// The handler gets the element on stdin (exactly the element size), the environment
 /// WOOF_NAMESPACE, WOOF_NAME, WOOF_SEQNO, WOOF_HANDLER, WOOF_ELEMENT_SIZE,
-/// WOOF_TIMESTAMP, WOOF_CAUSE and PATH, its own process group, the namespace as its
+/// WOOF_TIMESTAMP, WOOF_CAUSE and PATH (the woof tools' directory first), HOME,
+/// LANG, WOOF_KEYS and WOOF_TIMEOUT when set, and what --env names, and nothing else
+/// of the shepherd's environment; its own process group, the namespace as its
 /// working directory, and the rlimits below. If the element was overwritten before
 /// the handler could run, the handler is not run (exit 66, "evicted").
 #[derive(Debug, Clone, Parser)]
@@ -77,11 +79,16 @@ pub struct Args {
     /// everything but the namespace directory read-only. Fails if the kernel refuses.
     #[arg(long)]
     pub isolate: bool,
+    /// Pass variable NAME to the handler, with VALUE or the shepherd's own
+    /// (repeatable; HOME, LANG, WOOF_KEYS and WOOF_TIMEOUT are passed when set)
+    #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = crate::handler::env::parse)]
+    pub env: Vec<crate::handler::env::EnvArg>,
     #[command(flatten)]
     pub ns: crate::target::NamespaceArg,
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
+    crate::handler::env::settle(&args.env);
     let ns = args.ns.open()?;
     let dir = std::fs::canonicalize(ns.dir()).map_err(|e| Failure::io("namespace", e))?;
     if args.serve {
