@@ -131,7 +131,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Ok(());
     }
     let ns = args.ns.open()?;
-    woof::format::check_geometry(size, args.history).map_err(|e| e.within(&args.name))?;
+    woof::format::check_geometry(size, args.history)?;
     // Preallocated in full: say up front when it cannot fit, rather than fail (or
     // fill the disk) half way.
     let need = woof::format::file_len(size as u32, args.history);

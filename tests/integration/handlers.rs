@@ -768,3 +768,38 @@ fn env_refuses_what_woof_sets_itself() {
             )));
     }
 }
+
+#[test]
+fn a_failed_run_keeps_the_last_lines_of_its_stderr_in_the_results() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.handler(
+        "fails",
+        "#!/bin/sh\nfor i in 1 2 3 4; do echo \"step $i\" >&2; done\n\
+         echo 'config missing: /etc/x' >&2\nexit 3\n",
+    );
+    ns.handler("quiet", "#!/bin/sh\nexit 4\n");
+    ns.handler("ok", "#!/bin/sh\necho 'chatty but fine' >&2\n");
+    let _platform = ns.platform(&["--workers", "1"]);
+    ns.put_h("w", "fails", b"x");
+    ns.put_h("w", "quiet", b"x");
+    ns.put_h("w", "ok", b"x");
+    ns.wait_results(PROMPT, "3 runs", |r| finals(r).len() == 3);
+    let results = ns.results();
+    let done = finals(&results);
+    let by = |h: &str| {
+        done.iter()
+            .find(|r| r.handler == h)
+            .expect("a final record")
+    };
+    assert_eq!(by("fails").code, Some(3));
+    assert_eq!(
+        by("fails").detail,
+        "stderr: step 3 / step 4 / config missing: /etc/x"
+    );
+    assert_eq!(
+        (by("quiet").code, by("quiet").detail.as_str()),
+        (Some(4), "")
+    );
+    assert_eq!((by("ok").code, by("ok").detail.as_str()), (Some(0), ""));
+}

@@ -16,6 +16,7 @@ use woof::{Namespace, Woof, now_ns};
 
 use super::books::{self, Books};
 use super::launcher::{Launch, Launcher};
+use super::output::Tail;
 use super::persistent::{self, Done, Persistent};
 use super::timer::Timer;
 use crate::handler::{self, Job, Limits, Woofs};
@@ -30,6 +31,10 @@ enum Handed {
     /// Written to its persistent handler; what to record now.
     Written(Arc<Persistent>, Done),
 }
+
+/// How long a failed run's record waits for its stderr pipe to close, so the last
+/// lines are all there.
+const STDERR_SETTLE: Duration = Duration::from_millis(200);
 
 /// Times a job no shepherd took is offered again (100 ms apart) before the run is
 /// recorded failed.
@@ -243,9 +248,11 @@ impl Platform {
         // The exec happened: the child is the handler now.
         self.books.lock().running.insert(t, pgid);
         let label = format!("{}[{}]", trig.handler, trig.seqno);
-        self.books
-            .output
-            .add_all([(stdout, label.clone(), false), (stderr, label, true)]);
+        let tail = Arc::new(Tail::default());
+        self.books.output.add_all([
+            (stdout, label.clone(), false, None),
+            (stderr, label, true, Some(Arc::clone(&tail))),
+        ]);
         self.books
             .record(t, trig, start_ns, 0, Outcome::Started, "");
         let armed = self.timer.arm(Instant::now() + self.timeout, pgid);
@@ -268,7 +275,7 @@ impl Platform {
             Ok(WaitStatus::Signaled(_, s, _)) => Outcome::Signaled(s as i32),
             _ => Outcome::Failed,
         };
-        let detail = match outcome {
+        let mut detail = match outcome {
             Outcome::TimedOut => format!(
                 "ran past --timeout {}; its process group was killed",
                 humantime::format_duration(self.timeout)
@@ -279,6 +286,15 @@ impl Platform {
             }
             _ => String::new(),
         };
+        // A failed run says what it said last on stderr (once its pipe closes:
+        // at most a moment, unless a child it left behind holds it open).
+        if !matches!(outcome, Outcome::Exited(0) | Outcome::Killed) {
+            let said = tail.text(STDERR_SETTLE);
+            if !said.is_empty() {
+                let sep = if detail.is_empty() { "" } else { "; " };
+                detail = format!("{detail}{sep}stderr: {said}");
+            }
+        }
         self.books.record(
             t,
             trig,

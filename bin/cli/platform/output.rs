@@ -2,10 +2,12 @@
 //! platform's stdout or stderr, prefixed `HANDLER[SEQNO]: `. One thread polls every
 //! open pipe; new pipes arrive over a channel, announced through a wake-up pipe.
 
+use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
@@ -14,6 +16,58 @@ struct Stream {
     label: String,
     to_stderr: bool,
     partial: Vec<u8>,
+    /// Keeps the last lines, for the results of a run that fails.
+    tail: Option<Arc<Tail>>,
+}
+
+/// The last lines a handler wrote to stderr, kept so that the results log can say
+/// why a run failed (`woof-tail --results`), not only that it did.
+#[derive(Default)]
+pub struct Tail {
+    state: Mutex<(VecDeque<String>, bool)>,
+    closed: Condvar,
+}
+
+impl Tail {
+    /// Lines kept, and the bytes kept of each.
+    const LINES: usize = 3;
+    const WIDTH: usize = 160;
+
+    fn push(&self, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        let text = text.trim_end();
+        if text.is_empty() {
+            return;
+        }
+        let mut cut = text.len().min(Self::WIDTH);
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if st.0.len() == Self::LINES {
+            st.0.pop_front();
+        }
+        st.0.push_back(text[..cut].to_string());
+    }
+
+    fn close(&self) {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).1 = true;
+        self.closed.notify_all();
+    }
+
+    /// The kept lines joined with " / " once the pipe has closed (the handler and
+    /// whatever it started are gone), or what there is after `wait`.
+    pub fn text(&self, wait: Duration) -> String {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (st, _) = self
+            .closed
+            .wait_timeout_while(st, wait, |s| !s.1)
+            .unwrap_or_else(|p| p.into_inner());
+        st.0.iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(" / ")
+    }
 }
 
 /// Hands pipes to the output thread.
@@ -38,18 +92,20 @@ impl Output {
 
     /// Prefixes and forwards what `fd` carries until it closes.
     pub fn add(&self, fd: OwnedFd, label: String, to_stderr: bool) {
-        self.add_all([(fd, label, to_stderr)]);
+        self.add_all([(fd, label, to_stderr, None)]);
     }
 
-    /// As `add` for several pipes, with one wake-up of the output thread.
-    pub fn add_all<const N: usize>(&self, pipes: [(OwnedFd, String, bool); N]) {
+    /// As `add` for several pipes, with one wake-up of the output thread; a pipe
+    /// given a `Tail` also keeps its last lines there.
+    pub fn add_all<const N: usize>(&self, pipes: [(OwnedFd, String, bool, Option<Arc<Tail>>); N]) {
         if let Ok(tx) = self.tx.lock() {
-            for (fd, label, to_stderr) in pipes {
+            for (fd, label, to_stderr, tail) in pipes {
                 let _ = tx.send(Stream {
                     file: std::fs::File::from(fd),
                     label,
                     to_stderr,
                     partial: Vec::new(),
+                    tail,
                 });
             }
         }
@@ -94,6 +150,9 @@ fn pump(rx: Receiver<Stream>, mut wake: std::fs::File) {
                         s.partial.push(b'\n');
                         emit(s);
                     }
+                    if let Some(t) = &s.tail {
+                        t.close();
+                    }
                     closed.push(i);
                 }
                 Ok(n) => {
@@ -118,6 +177,9 @@ fn emit(s: &mut Stream) {
         out.extend_from_slice(s.label.as_bytes());
         out.extend_from_slice(b": ");
         out.extend_from_slice(line);
+        if let Some(t) = &s.tail {
+            t.push(line);
+        }
     }
     s.partial.drain(..=end);
     let _ = if s.to_stderr {
