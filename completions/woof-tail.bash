@@ -62,7 +62,7 @@ _woof__tail() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "raw hex dump csv json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "raw hex dump text table csv json" -- "${cur}"))
                     return 0
                     ;;
                 --time-format)

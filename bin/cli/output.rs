@@ -15,13 +15,21 @@ use woof::records::time::{self, TimeFormat};
 /// How elements are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
-    /// The element bytes, nothing else (default on a pipe)
+    /// The element bytes, nothing else (default on a pipe, untyped woofs)
     Raw,
     /// One line per element: its bytes in lowercase hex
     Hex,
-    /// Readable: a heading per element and a hex/ASCII dump (default on a terminal)
+    /// Readable: a heading per element and a hex/ASCII dump (default on a terminal,
+    /// untyped woofs)
     Dump,
-    /// seqno,put_time,hex (with a schema: seqno,put_time and the typed fields)
+    /// One line per element: its bytes up to the first NUL, as text (what
+    /// woof-put --lines put)
+    Text,
+    /// A typed woof's fields in aligned columns under a heading (default on a
+    /// terminal, typed woofs)
+    Table,
+    /// seqno,put_time,hex (with a schema: seqno,put_time and the typed fields;
+    /// the default on a pipe for a typed woof, with a header)
     Csv,
     /// One JSON object per line: seqno, put_time, put_time_ns, hex (with a schema:
     /// seqno, put_time and the typed fields)
@@ -29,14 +37,15 @@ pub enum Format {
 }
 
 impl Format {
-    /// The format asked for, or the default for where stdout goes.
-    pub fn choose(asked: Option<Format>) -> Format {
-        asked.unwrap_or_else(|| {
-            if io::stdout().is_terminal() {
-                Format::Dump
-            } else {
-                Format::Raw
-            }
+    /// The format asked for, or the default for where stdout goes and whether the
+    /// woof is typed: a table or CSV for a typed woof, a dump or raw bytes for
+    /// another.
+    pub fn choose(asked: Option<Format>, typed: bool) -> Format {
+        asked.unwrap_or_else(|| match (io::stdout().is_terminal(), typed) {
+            (true, true) => Format::Table,
+            (false, true) => Format::Csv,
+            (true, false) => Format::Dump,
+            (false, false) => Format::Raw,
         })
     }
 }
@@ -44,7 +53,8 @@ impl Format {
 /// How woof-get and woof-tail print: the options they share.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// Output format [default: dump on a terminal, raw otherwise]
+    /// Output format [default: for a typed woof, table on a terminal and csv with a
+    /// header otherwise; for another, dump on a terminal and raw otherwise]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// With --format csv: print a header line of column names first
@@ -129,6 +139,9 @@ impl<W: Write> Printer<W> {
             );
         }
         match &self.typed {
+            Some(t) if self.format == Format::Table => {
+                self.out.write_all(t.rows.table_header().as_bytes())
+            }
             Some(t) => self.out.write_all(t.rows.csv_header().as_bytes()),
             None => self.out.write_all(b"seqno,put_time,hex\n"),
         }
@@ -147,19 +160,30 @@ impl<W: Write> Printer<W> {
         source: &dyn crate::source::Source,
     ) -> Result<Printer<W>, Failure> {
         let (format, time) = (args.format, args.time_format);
+        let mut header = args.header;
         let mut printer = if results {
             Printer::for_results(out, format.unwrap_or(Format::Dump)).time_format(time)
         } else {
-            let format = Format::choose(format);
-            let schema = match format {
-                Format::Csv | Format::Json => woof::records::schema_from(source.schema(), name)?,
+            let typed = !source.schema().is_empty();
+            let chosen = Format::choose(format, typed);
+            let schema = match chosen {
+                Format::Csv | Format::Json | Format::Table => {
+                    woof::records::schema_from(source.schema(), name)?
+                }
                 _ => None,
             };
-            Printer::new(out, format)
+            if chosen == Format::Table && schema.is_none() {
+                return Err(Failure::usage(format!(
+                    "{name}: --format table needs a woof with a schema (this one has none)"
+                )));
+            }
+            // A table always has its heading; CSV chosen by default has its header.
+            header |= chosen == Format::Table || (format.is_none() && chosen == Format::Csv);
+            Printer::new(out, chosen)
                 .time_format(time)
                 .typed(schema, tool, name)
         };
-        if args.header {
+        if header {
             printer.header().map_err(Failure::stdout)?;
         }
         Ok(printer)
@@ -181,15 +205,25 @@ impl<W: Write> Printer<W> {
         } else {
             0
         };
-        if self.results && matches!(self.format, Format::Csv | Format::Json | Format::Dump) {
+        if self.results
+            && matches!(
+                self.format,
+                Format::Csv | Format::Json | Format::Dump | Format::Table | Format::Text
+            )
+        {
             result_line(line, self.format, self.time, now, el, data)?;
             return self.out.write_all(line);
         }
         let json = self.format == Format::Json;
         if let Some(t) = &self.typed
-            && (json || self.format == Format::Csv)
+            && matches!(self.format, Format::Csv | Format::Json | Format::Table)
         {
-            if let Err(why) = t.rows.push(line, el, data, json, now) {
+            let done = if self.format == Format::Table {
+                t.rows.push_table(line, el, data, now)
+            } else {
+                t.rows.push(line, el, data, json, now)
+            };
+            if let Err(why) = done {
                 warn(t.tool, &format!("{}: {why}", t.name));
                 self.errored = true;
             }
@@ -197,6 +231,13 @@ impl<W: Write> Printer<W> {
         }
         match self.format {
             Format::Raw => return self.out.write_all(data),
+            Format::Text => {
+                let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+                line.extend_from_slice(&data[..end]);
+                line.push(b'\n');
+            }
+            // Refused for untyped woofs in for_tool.
+            Format::Table => dump(line, el, data)?,
             Format::Hex => {
                 push_hex(line, data);
                 line.push(b'\n');

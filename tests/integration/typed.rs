@@ -575,3 +575,72 @@ fn json_printed_over_several_lines_as_jq_prints_it_is_one_record() {
         .stdout("4..4\n")
         .stderr("woof-put: t: line 2: object not closed before the end of input\n");
 }
+
+#[test]
+fn a_typed_woof_prints_csv_with_a_header_on_a_pipe_and_a_table_on_a_terminal() {
+    let ns = typed_ns("sensor:str8,celsius:f64,ok:bool,n:u16");
+    put(
+        &ns,
+        &["--csv"],
+        "kitchen,21.5,true,7\nattic,-3.25,false,65535\n",
+    );
+    let times: Vec<String> = get(&ns, &["1..2", "--format", "csv"])
+        .lines()
+        .map(|l| l.split(',').nth(1).expect("put_time").to_string())
+        .collect();
+    // On a pipe, without --format: CSV with its header (woof-get and woof-tail).
+    let csv = format!(
+        "seqno,put_time,sensor,celsius,ok,n\n1,{},kitchen,21.5,true,7\n2,{},attic,-3.25,false,65535\n",
+        times[0], times[1]
+    );
+    assert_eq!(get(&ns, &["1..2"]), csv);
+    assert_eq!(
+        text(ok_stdout(ns.cmd("woof-tail").arg("t"))),
+        csv,
+        "woof-tail too"
+    );
+    // What goes back into woof-put --csv puts the same records.
+    let again = typed_ns("sensor:str8,celsius:f64,ok:bool,n:u16");
+    put(&again, &["--csv"], &csv);
+    assert_eq!(
+        fields_only(&get(&again, &["1..2", "--format", "csv"])),
+        fields_only(&get(&ns, &["1..2", "--format", "csv"]))
+    );
+    // --format table: aligned columns under a heading, numbers to the right.
+    let table = format!(
+        " seqno  put_time                        sensor    celsius       ok     n\n     \
+         1  {}  kitchen           21.5   true      7\n     \
+         2  {}  attic            -3.25  false  65535\n",
+        times[0], times[1]
+    );
+    assert_eq!(get(&ns, &["1..2", "--format", "table"]), table);
+    // On a terminal, without --format: the table.
+    let cmd = format!(
+        "{} -N {} t 1..2",
+        util::exe("woof-get"),
+        ns.path().display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_clear()
+        .output()
+        .expect("script (util-linux)");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).replace('\r', ""),
+        table
+    );
+}
+
+#[test]
+fn text_prints_lines_put_with_lines_and_table_needs_a_schema() {
+    let ns = Ns::new();
+    ns.create("l", 16, 10);
+    ns.put_lines("l", "hello\nworld, again\n");
+    let out = ok_stdout(ns.cmd("woof-get").args(["l", "1..2", "--format", "text"]));
+    assert_eq!(text(out), "hello\nworld, again\n");
+    fails(
+        ns.cmd("woof-get").args(["l", "--format", "table"]),
+        2,
+        "woof-get: l: --format table needs a woof with a schema (this one has none)",
+    );
+}

@@ -11,7 +11,7 @@ pub mod time;
 use std::fmt;
 use std::io::{self, Write};
 
-use crate::schema::{RESERVED, Schema};
+use crate::schema::{RESERVED, Schema, Type, Value};
 use crate::{Element, Error, ErrorKind, Woof};
 use text::Style;
 use time::TimeFormat;
@@ -370,6 +370,95 @@ impl Rows {
         format!("{}\n", cols.join(","))
     }
 
+    /// The columns of `table` output: seqno, put time, then each field, each as
+    /// wide as its widest value can be (a string's declared length, capped at 24),
+    /// so that a followed table stays aligned without knowing what comes.
+    fn table_widths(&self) -> Vec<usize> {
+        let time = match self.time {
+            TimeFormat::Rfc3339 => 30,
+            TimeFormat::Unix => 20,
+            TimeFormat::UnixNs => 19,
+            TimeFormat::Relative => 14,
+        };
+        let mut w = vec![RESERVED[0].len().max(6), RESERVED[1].len().max(time)];
+        for f in self.schema.fields() {
+            let value = match f.ty {
+                Type::I8 => 4,
+                Type::U8 => 3,
+                Type::I16 => 6,
+                Type::U16 => 5,
+                Type::I32 => 11,
+                Type::U32 => 10,
+                Type::I64 | Type::U64 => 20,
+                Type::F32 | Type::F64 => 12,
+                Type::Bool => 5,
+                Type::Timestamp => time,
+                Type::Str(n) => n.min(24) as usize,
+                Type::Bytes(n) => (2 * n).min(24) as usize,
+            };
+            w.push(value.max(f.name.len()));
+        }
+        w
+    }
+
+    /// The heading of `table` output, padded to the columns.
+    pub fn table_header(&self) -> String {
+        let mut cols: Vec<&str> = RESERVED.to_vec();
+        cols.extend(self.schema.fields().iter().map(|f| f.name.as_str()));
+        let mut line = Vec::new();
+        for (i, (c, w)) in cols.iter().zip(self.table_widths()).enumerate() {
+            pad_cell(&mut line, c.as_bytes(), w, i == 0, i + 1 == cols.len());
+        }
+        line.push(b'\n');
+        String::from_utf8_lossy(&line).into_owned()
+    }
+
+    /// Appends one element as a row of aligned columns: numbers right-aligned, text
+    /// left, a string as it is (control characters shown as `?`), a field whose
+    /// bytes are not a value as `?`.
+    pub fn push_table(
+        &self,
+        line: &mut Vec<u8>,
+        el: &Element,
+        data: &[u8],
+        now: i64,
+    ) -> Result<(), String> {
+        let style = Style {
+            json: false,
+            time: self.time,
+            now,
+        };
+        let widths = self.table_widths();
+        let last = self.schema.fields().len() + 1;
+        let mut cell = Vec::with_capacity(32);
+        cell.extend_from_slice(itoa::Buffer::new().format(el.seqno).as_bytes());
+        pad_cell(line, &cell, widths[0], true, false);
+        cell.clear();
+        self.time.push(&mut cell, el.time_ns as i64, now, false);
+        pad_cell(line, &cell, widths[1], false, last == 1);
+        let mut bad = None;
+        for (i, f) in self.schema.fields().iter().enumerate() {
+            cell.clear();
+            let numeric = !matches!(f.ty, Type::Str(_) | Type::Bytes(_) | Type::Timestamp);
+            match f.decode(data) {
+                Ok(Value::Str(s)) => cell.extend(
+                    s.bytes()
+                        .map(|b| if b.is_ascii_control() { b'?' } else { b }),
+                ),
+                Ok(v) => text::push(&mut cell, v, style),
+                Err(why) => {
+                    cell.push(b'?');
+                    bad.get_or_insert_with(|| {
+                        format!("seqno {}, field {}: {why}", el.seqno, f.name)
+                    });
+                }
+            }
+            pad_cell(line, &cell, widths[i + 2], numeric, i + 2 == last);
+        }
+        line.push(b'\n');
+        bad.map_or(Ok(()), Err)
+    }
+
     /// Appends one element as a CSV row or JSON object (with its newline). A field
     /// whose bytes are not a value of its type is left empty (CSV) or null (JSON);
     /// the error names the first such field.
@@ -413,6 +502,23 @@ impl Rows {
         }
         line.extend_from_slice(if json { b"}\n" } else { b"\n" });
         bad.map_or(Ok(()), Err)
+    }
+}
+
+/// One table cell: two spaces before it (none before the first), padded to
+/// `width` characters on the left (`right`) or right; the last is not padded.
+fn pad_cell(line: &mut Vec<u8>, cell: &[u8], width: usize, right: bool, last: bool) {
+    if !line.is_empty() && line.last() != Some(&b'\n') {
+        line.extend_from_slice(b"  ");
+    }
+    let chars = String::from_utf8_lossy(cell).chars().count();
+    let pad = width.saturating_sub(chars);
+    if right {
+        line.resize(line.len() + pad, b' ');
+    }
+    line.extend_from_slice(cell);
+    if !right && !last {
+        line.resize(line.len() + pad, b' ');
     }
 }
 
