@@ -23,7 +23,7 @@ _woof__get() {
 
     case "${cmd}" in
         woof__get)
-            opts="-N -h -V --results --format --header --time-format --info --namespace --timeout --keys --help --version"
+            opts="-N -h -V --results --format --header --time-format --since --until --info --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -35,6 +35,14 @@ _woof__get() {
                     ;;
                 --time-format)
                     COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --namespace)

@@ -2,6 +2,7 @@ complete -c woof-tail -s n -l lines -d 'How many of the latest elements to print
 complete -c woof-tail -s C -l count -d 'Stop after printing N elements (counting the first ones), as mosquitto_sub -C' -r
 complete -c woof-tail -s W -l within -d 'With -f/-F: give up, exit 75, when DURATION passes without a new element (from the start, then from the last one printed)' -r
 complete -c woof-tail -l after -d 'Start right after this seqno (instead of the last N)' -r
+complete -c woof-tail -l since -d 'Start at the first element put at or after TIME (as woof-get --since)' -r
 complete -c woof-tail -l cursor -d 'Resume after the seqno stored in FILE, and keep FILE up to date' -r -F
 complete -c woof-tail -l format -d 'Output format [default: for a typed woof, table on a terminal and csv with a header otherwise; for another, dump on a terminal and raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe, untyped woofs)'
 hex\t'One line per element: its bytes in lowercase hex'

@@ -39,6 +39,13 @@ pub struct Args {
     pub which: String,
     #[command(flatten)]
     pub output: OutputArgs,
+    /// Only elements put at or after TIME: RFC 3339 (any offset), `2026-11-22
+    /// 06:00`, a date, today, yesterday (UTC), Unix seconds, now, or -1h (relative)
+    #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
+    pub since: Option<i64>,
+    /// Only elements put at or before TIME (as --since)
+    #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
+    pub until: Option<i64>,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
     pub info: bool,
@@ -62,6 +69,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
+    let by_time = args.since.is_some() || args.until.is_some();
+    if by_time && which != "0" {
+        return Err(Failure::usage(
+            "give a seqno or range, or --since/--until, not both",
+        ));
+    }
     let selection = range::parse(&which)?;
     let mut woof = source::open(&args.ns, &args.remote, &name, args.results, false)?;
     let stdout = io::stdout();
@@ -79,6 +92,15 @@ pub fn run(args: Args) -> Result<(), Failure> {
         &args.output,
         woof.as_ref(),
     )?;
+    let selection = if by_time {
+        match crate::when::range(woof.as_mut(), &name, args.since, args.until)? {
+            Some((from, to)) => Selection::Range(from, Some(to)),
+            // Nothing was put in that window: nothing to print, and no error.
+            None => return printer.flush().map_err(Failure::stdout),
+        }
+    } else {
+        selection
+    };
     let result = match selection {
         Selection::One(s) => print_one(woof.as_mut(), &name, s, &mut printer),
         Selection::Range(from, to) => print_range(woof.as_mut(), &name, from, to, &mut printer),

@@ -21,6 +21,7 @@ pub mod shepherd;
 pub mod source;
 pub mod tail;
 pub mod target;
+pub mod when;
 
 pub use woof_toolkit::exit;
 pub use woof_toolkit::{Failure, run_main};

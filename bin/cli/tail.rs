@@ -76,6 +76,9 @@ pub struct Args {
     /// Start right after this seqno (instead of the last N)
     #[arg(long, value_name = "SEQNO", conflicts_with = "count")]
     pub after: Option<u64>,
+    /// Start at the first element put at or after TIME (as woof-get --since)
+    #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true, conflicts_with_all = ["count", "after"])]
+    pub since: Option<i64>,
     /// Resume after the seqno stored in FILE, and keep FILE up to date
     #[arg(long, value_name = "FILE")]
     pub cursor: Option<PathBuf>,
@@ -125,7 +128,11 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let latest = woof.latest();
     // Where to start: an explicit --after, a stored cursor, the last N, or (a new
     // cursor without -n) everything the woof still holds.
-    let mut after = match (args.after, stored, args.count, &cursor) {
+    let since = match args.since {
+        Some(t) => Some(crate::when::first_at_or_after(woof.as_mut(), &name, t)?.saturating_sub(1)),
+        None => None,
+    };
+    let mut after = match (args.after.or(since), stored, args.count, &cursor) {
         (Some(a), _, _, _) => a,
         (None, Some(s), _, _) => s,
         (None, None, None, Some(_)) => 0,

@@ -678,3 +678,71 @@ fn on_a_terminal_woof_create_says_how_much_disk_the_woof_takes() {
         "woof-create: t: 1.0 MiB on disk (1024 elements of 1024 bytes)\n"
     );
 }
+
+#[test]
+fn since_and_until_select_by_put_time_locally_and_remotely() {
+    let ns = Ns::new();
+    ns.create("t", 8, 100);
+    for i in 1..=5u8 {
+        ns.put("t", &[i; 8]);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // The put times, as woof-get prints them (RFC 3339, ns).
+    let times: Vec<String> = ns
+        .get_csv("t", "1..5")
+        .into_iter()
+        .map(|l| l.time)
+        .collect();
+    let seqnos = |args: &[&str]| -> Vec<u64> {
+        let out = stdout_of(
+            ns.cmd("woof-get")
+                .arg("t")
+                .args(["--format", "csv"])
+                .args(args),
+        );
+        out.lines().map(|l| CsvLine::parse(l).seqno).collect()
+    };
+    assert_eq!(seqnos(&["--since", &times[1]]), [2, 3, 4, 5]);
+    assert_eq!(seqnos(&["--until", &times[2]]), [1, 2, 3]);
+    assert_eq!(
+        seqnos(&["--since", &times[1], "--until", &times[3]]),
+        [2, 3, 4]
+    );
+    assert_eq!(seqnos(&["--since", &times[4], "--until", &times[4]]), [5]);
+    assert_eq!(seqnos(&["--since", "-1h"]), [1, 2, 3, 4, 5]);
+    assert_eq!(
+        seqnos(&["--since", "yesterday", "--until", "now"]),
+        [1, 2, 3, 4, 5]
+    );
+    // A window with nothing in it: nothing printed, and no error.
+    assert_eq!(seqnos(&["--until", "2000-01-01"]), Vec::<u64>::new());
+    assert_eq!(seqnos(&["--since", "+1h"]), Vec::<u64>::new());
+    // woof-tail starts there.
+    let out = stdout_of(
+        ns.cmd("woof-tail")
+            .args(["t", "--format", "csv", "--since", &times[3]]),
+    );
+    let tailed: Vec<u64> = out.lines().map(|l| CsvLine::parse(l).seqno).collect();
+    assert_eq!(tailed, [4, 5]);
+    // Through a proxy: the same search, one get per step.
+    let proxy = util::Proxy::start(&[ns.path()], &[]);
+    let uri = proxy.uri(ns.path(), "t");
+    let out = stdout_of(util::bare("woof-get").args([
+        &uri, "--format", "csv", "--since", &times[2], "--until", &times[3],
+    ]));
+    let remote: Vec<u64> = out.lines().map(|l| CsvLine::parse(l).seqno).collect();
+    assert_eq!(remote, [3, 4]);
+    // Mistakes.
+    fails(
+        ns.cmd("woof-get").args(["t", "1..3", "--since", "-1h"]),
+        2,
+        "woof-get: give a seqno or range, or --since/--until, not both",
+    );
+    ns.cmd("woof-get")
+        .args(["t", "--since", "1733212800000"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "'1733212800000' would be after the year 5000 as Unix seconds; milliseconds? (1733212800)",
+        ));
+}

@@ -180,6 +180,36 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     rfc3339(text).ok_or_else(bad)?.ok_or_else(range)
 }
 
+/// Parses a point in time for `--since`/`--until`: what `parse` takes, and
+/// `today`, `yesterday`, a bare date `2026-11-22`, or `2026-11-22 06:00[:00]`
+/// without an offset, all in UTC. Unix seconds too large to be seconds (after the
+/// year 5000) are refused with a hint that they look like milliseconds.
+pub fn parse_when(text: &str, now: i64) -> Result<i64, String> {
+    const DAY: i64 = 86_400 * NS;
+    let midnight = now.div_euclid(DAY) * DAY;
+    match text {
+        "today" => return Ok(midnight),
+        "yesterday" => return Ok(midnight - DAY),
+        _ => {}
+    }
+    let b = text.as_bytes();
+    let date_like = b.len() >= 10 && b[4] == b'-' && b[7] == b'-';
+    if date_like && b.len() == 10 {
+        return parse(&format!("{text}T00:00:00Z"), now);
+    }
+    if date_like && (b.len() == 16 || b.len() == 19) && b[10] == b' ' {
+        let secs = if b.len() == 16 { ":00" } else { "" };
+        return parse(&format!("{text}{secs}Z"), now);
+    }
+    if b.iter().all(u8::is_ascii_digit) && text.len() >= 12 {
+        return Err(format!(
+            "'{text}' would be after the year 5000 as Unix seconds; milliseconds? ({})",
+            &text[..text.len() - 3]
+        ));
+    }
+    parse(text, now)
+}
+
 /// `[-]SECONDS[.FRACTION]`; `None` if it is not of that form, `Some(None)` if it is
 /// out of range.
 fn unix_seconds(text: &str) -> Option<Option<i64>> {
@@ -363,5 +393,20 @@ mod tests {
         let mut out = Vec::new();
         TimeFormat::Rfc3339.push(&mut out, 0, 0, true);
         assert_eq!(out, b"\"1970-01-01T00:00:00.000000000Z\"");
+    }
+
+    #[test]
+    fn when_takes_dates_days_and_local_looking_times_as_utc() {
+        let now = parse("2026-11-22T15:30:00Z", 0).expect("now");
+        let day = |s: &str| parse(s, 0).expect("time");
+        assert_eq!(parse_when("today", now), Ok(day("2026-11-22T00:00:00Z")));
+        assert_eq!(parse_when("yesterday", now), Ok(day("2026-11-21T00:00:00Z")));
+        assert_eq!(parse_when("2026-11-20", now), Ok(day("2026-11-20T00:00:00Z")));
+        assert_eq!(parse_when("2026-11-20 06:05", now), Ok(day("2026-11-20T06:05:00Z")));
+        assert_eq!(parse_when("2026-11-20 06:05:07", now), Ok(day("2026-11-20T06:05:07Z")));
+        assert_eq!(parse_when("-1h", now), Ok(now - 3_600 * NS));
+        assert!(parse_when("1733212800000", now).is_err());
+        assert_eq!(parse_when("1733212800", now), Ok(1_733_212_800 * NS));
+        assert!(parse_when("2026-13-01", now).is_err());
     }
 }
