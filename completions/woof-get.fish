@@ -11,6 +11,14 @@ unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'
 relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'"
 complete -c woof-get -l since -d 'Only elements put at or after TIME: RFC 3339 (any offset), `2026-11-22 06:00`, a date, today, yesterday (UTC), Unix seconds, now, or -1h (relative)' -r
 complete -c woof-get -l until -d 'Only elements put at or before TIME (as --since)' -r
+complete -c woof-get -l every -d 'Consolidate: one row per DURATION of put time (of the selection, or of all the woof holds), with --agg of each numeric field' -r
+complete -c woof-get -l agg -d 'With --every: the consolidation functions [default: avg]' -r -f -a "avg\t''
+min\t''
+max\t''
+last\t''
+sum\t''
+count\t''"
+complete -c woof-get -l field -d 'With --every: the fields to consolidate [default: every numeric one]' -r
 complete -c woof-get -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
 complete -c woof-get -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
 complete -c woof-get -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F

@@ -148,7 +148,7 @@ fn main() {
         }));
     }
     if run("typed-get") {
-        rows.extend(rows_with_binary("woof-get", &[TYPED_GET], |get| {
+        rows.extend(rows_with_binary("woof-get", &TYPED_GET, |get| {
             let put = binary("woof-put").ok_or("binary missing: woof-put")?;
             typed_get(get, &put, ns)
         }));

@@ -46,6 +46,27 @@ pub struct Args {
     /// Only elements put at or before TIME (as --since)
     #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
     pub until: Option<i64>,
+    /// Consolidate: one row per DURATION of put time (of the selection, or of all
+    /// the woof holds), with --agg of each numeric field
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// With --every: the consolidation functions [default: avg]
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_enum,
+        value_delimiter = ',',
+        requires = "every"
+    )]
+    pub agg: Vec<crate::consolidate::Agg>,
+    /// With --every: the fields to consolidate [default: every numeric one]
+    #[arg(
+        long = "field",
+        value_name = "LIST",
+        value_delimiter = ',',
+        requires = "every"
+    )]
+    pub fields: Vec<String>,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
     pub info: bool,
@@ -77,6 +98,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     let selection = range::parse(&which)?;
     let mut woof = source::open(&args.ns, &args.remote, &name, args.results, false)?;
+    if let Some(every) = args.every {
+        return consolidated(&args, woof.as_mut(), &name, selection, every);
+    }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {
@@ -112,6 +136,51 @@ pub fn run(args: Args) -> Result<(), Failure> {
         return Err(Failure::reported(&woof::ErrorKind::BadData));
     }
     result
+}
+
+/// `--every`: the selection (all the woof holds by default) consolidated.
+fn consolidated(
+    args: &Args,
+    woof: &mut dyn Source,
+    name: &str,
+    selection: Selection,
+    every: std::time::Duration,
+) -> Result<(), Failure> {
+    use crate::consolidate::{self, Agg, Plan};
+    let schema = woof::records::schema_from(woof.schema(), name)?;
+    let format = Format::choose(args.output.format, schema.is_some());
+    consolidate::check(schema.as_ref(), name, format)?;
+    let Some(schema) = schema else {
+        return Ok(());
+    };
+    let window = if args.since.is_some() || args.until.is_some() {
+        crate::when::range(woof, name, args.since, args.until)?
+    } else {
+        match selection {
+            Selection::One(0) => Some((woof.oldest().max(1), woof.latest())),
+            Selection::One(s) => Some((s, s)),
+            Selection::Range(from, to) => Some((from, to.unwrap_or(woof.latest()))),
+        }
+    };
+    let Some((from, to)) = window.filter(|(f, t)| f <= t && *t > 0) else {
+        return Ok(());
+    };
+    let aggs = if args.agg.is_empty() {
+        vec![Agg::Avg]
+    } else {
+        args.agg.clone()
+    };
+    let plan = Plan {
+        every,
+        aggs: &aggs,
+        fields: &args.fields,
+        format,
+        time: args.output.time_format,
+        header: args.output.header || args.output.format.is_none(),
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    consolidate::run(woof, name, &schema, from, to, &plan, &mut out)
 }
 
 fn print_one<W: Write>(

@@ -3,6 +3,7 @@
 //! `main` is one call into here, so man pages and completions are generated from the
 //! very definitions the binaries parse with (see `generate`).
 
+pub mod consolidate;
 pub mod create;
 pub mod cursor;
 pub mod generate;

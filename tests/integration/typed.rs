@@ -644,3 +644,110 @@ fn text_prints_lines_put_with_lines_and_table_needs_a_schema() {
         "woof-get: l: --format table needs a woof with a schema (this one has none)",
     );
 }
+
+#[test]
+fn every_consolidates_numeric_fields_by_put_time() {
+    let ns = typed_ns("v:f64,n:u32,s:str8");
+    put(&ns, &["--csv"], "1.5,10,a\n2.5,20,b\n-1,30,c\n");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    put(&ns, &["--csv"], "4,40,d\n");
+    // The buckets the test expects, from the put times woof-get reports.
+    let rows: Vec<(i64, f64, f64)> = get(
+        &ns,
+        &["1..4", "--format", "csv", "--time-format", "unix-ns"],
+    )
+    .lines()
+    .map(|l| {
+        let c: Vec<&str> = l.split(',').collect();
+        (
+            c[1].parse().expect("ns"),
+            c[2].parse().expect("v"),
+            c[3].parse().expect("n"),
+        )
+    })
+    .collect();
+    let second = 1_000_000_000i64;
+    let mut want = String::from("time,v_avg,v_min,v_max,v_count,n_sum,n_last\n");
+    let mut i = 0;
+    while i < rows.len() {
+        let b = rows[i].0.div_euclid(second) * second;
+        let group: Vec<&(i64, f64, f64)> = rows[i..]
+            .iter()
+            .take_while(|r| r.0.div_euclid(second) * second == b)
+            .collect();
+        let vs: Vec<f64> = group.iter().map(|r| r.1).collect();
+        let ns_: Vec<f64> = group.iter().map(|r| r.2).collect();
+        want += &format!(
+            "{b},{},{},{},{},{},{}\n",
+            vs.iter().sum::<f64>() / vs.len() as f64,
+            vs.iter().cloned().fold(f64::INFINITY, f64::min),
+            vs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+            vs.len(),
+            ns_.iter().sum::<f64>(),
+            ns_[ns_.len() - 1],
+        );
+        i += group.len();
+    }
+    assert!(want.lines().count() >= 3, "two buckets at least: {want}");
+    let got = get(
+        &ns,
+        &[
+            "--every",
+            "1s",
+            "--agg",
+            "avg,min,max,count",
+            "--field",
+            "v",
+            "--time-format",
+            "unix-ns",
+        ],
+    );
+    // Two runs of --every over the same data: v's figures, then n's.
+    let got_n = get(
+        &ns,
+        &[
+            "--every",
+            "1s",
+            "--agg",
+            "sum,last",
+            "--field",
+            "n",
+            "--time-format",
+            "unix-ns",
+        ],
+    );
+    let joined: Vec<String> = got
+        .lines()
+        .zip(got_n.lines())
+        .map(|(a, b)| format!("{a},{}", b.split_once(',').expect("time,").1))
+        .collect();
+    assert_eq!(format!("{}\n", joined.join("\n")), want);
+    // JSON: numbers bare, the time as the time format prints it.
+    let json = get(
+        &ns,
+        &["--every", "1000d", "--agg", "count,max", "--format", "json"],
+    );
+    assert!(
+        json.ends_with(",\"v_count\":4,\"v_max\":4,\"n_count\":4,\"n_max\":40}\n"),
+        "{json}"
+    );
+    // Mistakes: a field that is not a number, none at all, an untyped woof.
+    fails(
+        ns.cmd("woof-get")
+            .args(["t", "--every", "1m", "--field", "s"]),
+        2,
+        "woof-get: t: field s is not a number",
+    );
+    fails(
+        ns.cmd("woof-get")
+            .args(["t", "--every", "1m", "--field", "nope"]),
+        2,
+        "woof-get: t: no field nope in its schema",
+    );
+    ns.create("raw", 8, 10);
+    fails(
+        ns.cmd("woof-get").args(["raw", "--every", "1m"]),
+        65,
+        "woof-get: raw: --every needs a woof with a schema (this one has none)",
+    );
+}

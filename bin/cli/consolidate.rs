@@ -1,0 +1,285 @@
+//! Consolidation on read (`woof-get --every 5m --agg avg,min,max`), as rrdtool
+//! fetch consolidates: the numeric fields of a typed woof, in buckets of put time,
+//! one row per bucket. Buckets follow put order: if the clock was set back between
+//! puts, an earlier bucket can appear again after a later one.
+
+use std::io::{self, Write};
+use std::time::Duration;
+
+use clap::ValueEnum;
+use woof::records::escape::{csv_field, push_json_str};
+use woof::records::time::TimeFormat;
+use woof::schema::{Field, Schema, Type, Value};
+use woof::{Error, ErrorKind};
+
+use crate::exit::Failure;
+use crate::output::Format;
+use crate::source::Source;
+
+/// One consolidation function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Agg {
+    Avg,
+    Min,
+    Max,
+    Last,
+    Sum,
+    Count,
+}
+
+impl Agg {
+    fn name(self) -> &'static str {
+        match self {
+            Agg::Avg => "avg",
+            Agg::Min => "min",
+            Agg::Max => "max",
+            Agg::Last => "last",
+            Agg::Sum => "sum",
+            Agg::Count => "count",
+        }
+    }
+}
+
+/// What `--every` asks for.
+pub struct Plan<'a> {
+    pub every: Duration,
+    pub aggs: &'a [Agg],
+    /// Fields to consolidate (empty: every numeric one).
+    pub fields: &'a [String],
+    pub format: Format,
+    pub time: TimeFormat,
+    pub header: bool,
+}
+
+/// A field's running figures in the current bucket.
+#[derive(Clone, Copy)]
+struct Acc {
+    n: u64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+}
+
+impl Acc {
+    const EMPTY: Acc = Acc {
+        n: 0,
+        sum: 0.0,
+        min: f64::INFINITY,
+        max: f64::NEG_INFINITY,
+        last: f64::NAN,
+    };
+
+    fn add(&mut self, v: f64) {
+        self.n += 1;
+        self.sum += v;
+        self.min = self.min.min(v);
+        self.max = self.max.max(v);
+        self.last = v;
+    }
+
+    fn get(&self, agg: Agg) -> f64 {
+        match agg {
+            Agg::Avg => self.sum / self.n as f64,
+            Agg::Min => self.min,
+            Agg::Max => self.max,
+            Agg::Last => self.last,
+            Agg::Sum => self.sum,
+            Agg::Count => self.n as f64,
+        }
+    }
+}
+
+fn number(v: Value<'_>) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(i as f64),
+        Value::UInt(u) => Some(u as f64),
+        Value::Float(f) => Some(f),
+        Value::Float32(f) => Some(f64::from(f)),
+        _ => None,
+    }
+}
+
+fn numeric(ty: Type) -> bool {
+    !matches!(
+        ty,
+        Type::Bool | Type::Timestamp | Type::Str(_) | Type::Bytes(_)
+    )
+}
+
+/// The fields to consolidate: those named (each must be numeric), or every
+/// numeric one.
+fn pick<'s>(schema: &'s Schema, names: &[String], woof: &str) -> Result<Vec<&'s Field>, Failure> {
+    if names.is_empty() {
+        let all: Vec<&Field> = schema.fields().iter().filter(|f| numeric(f.ty)).collect();
+        if all.is_empty() {
+            return Err(Failure::usage(format!(
+                "{woof}: --every needs a numeric field, and this schema has none"
+            )));
+        }
+        return Ok(all);
+    }
+    names
+        .iter()
+        .map(|n| match schema.fields().iter().find(|f| &f.name == n) {
+            Some(f) if numeric(f.ty) => Ok(f),
+            Some(_) => Err(Failure::usage(format!("{woof}: field {n} is not a number"))),
+            None => Err(Failure::usage(format!(
+                "{woof}: no field {n} in its schema"
+            ))),
+        })
+        .collect()
+}
+
+/// Reads FROM..=TO of `src` and prints one row per bucket.
+pub fn run(
+    src: &mut dyn Source,
+    name: &str,
+    schema: &Schema,
+    from: u64,
+    to: u64,
+    plan: &Plan,
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let fields = pick(schema, plan.fields, name)?;
+    let step = plan.every.as_nanos().max(1) as i64;
+    let mut cols = vec!["time".to_string()];
+    for f in &fields {
+        for a in plan.aggs {
+            cols.push(format!("{}_{}", f.name, a.name()));
+        }
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut emit = |bucket: i64, accs: &[Acc]| {
+        let mut t = Vec::new();
+        plan.time.push(&mut t, bucket, woof::now_ns() as i64, false);
+        let mut row = vec![String::from_utf8_lossy(&t).into_owned()];
+        for acc in accs {
+            for a in plan.aggs {
+                let v = acc.get(*a);
+                row.push(if acc.n == 0 {
+                    String::new()
+                } else if *a == Agg::Count {
+                    acc.n.to_string()
+                } else {
+                    v.to_string()
+                });
+            }
+        }
+        rows.push(row);
+    };
+    let mut buf = vec![0u8; src.element_size()];
+    let mut accs = vec![Acc::EMPTY; fields.len()];
+    let mut bucket: Option<i64> = None;
+    let mut s = from;
+    while s <= to {
+        let el = match src.get(s, &mut buf, to) {
+            Ok(el) => el,
+            Err(e) => match e.kind() {
+                // Gone while reading: go on from what is there.
+                ErrorKind::Evicted { oldest, .. } => {
+                    s = (*oldest).max(s + 1);
+                    continue;
+                }
+                _ => return Err(Failure::from(e.within(name))),
+            },
+        };
+        s += 1;
+        let b = (el.time_ns as i64).div_euclid(step) * step;
+        if bucket.is_some_and(|cur| cur != b) {
+            emit(bucket.unwrap_or(b), &accs);
+            accs.fill(Acc::EMPTY);
+        }
+        bucket = Some(b);
+        for (acc, f) in accs.iter_mut().zip(&fields) {
+            if let Some(v) = f.decode(&buf).ok().and_then(number) {
+                acc.add(v);
+            }
+        }
+    }
+    if let Some(b) = bucket {
+        emit(b, &accs);
+    }
+    write_rows(out, &cols, &rows, plan).map_err(Failure::stdout)
+}
+
+fn write_rows(
+    out: &mut impl Write,
+    cols: &[String],
+    rows: &[Vec<String>],
+    plan: &Plan,
+) -> io::Result<()> {
+    match plan.format {
+        Format::Json => {
+            for r in rows {
+                let mut line = Vec::new();
+                line.push(b'{');
+                for (i, (c, v)) in cols.iter().zip(r).enumerate() {
+                    if i > 0 {
+                        line.push(b',');
+                    }
+                    push_json_str(&mut line, c);
+                    line.push(b':');
+                    if i == 0 && !matches!(plan.time, TimeFormat::Unix | TimeFormat::UnixNs) {
+                        push_json_str(&mut line, v);
+                    } else if v.is_empty() || v == "NaN" || v.ends_with("inf") {
+                        line.extend_from_slice(b"null");
+                    } else {
+                        line.extend_from_slice(v.as_bytes());
+                    }
+                }
+                line.extend_from_slice(b"}\n");
+                out.write_all(&line)?;
+            }
+        }
+        Format::Table => {
+            let mut width: Vec<usize> = cols.iter().map(String::len).collect();
+            for r in rows {
+                for (w, v) in width.iter_mut().zip(r) {
+                    *w = (*w).max(v.len());
+                }
+            }
+            let line = |cells: &[String]| {
+                let mut s = String::new();
+                for (i, (c, w)) in cells.iter().zip(&width).enumerate() {
+                    if i == 0 {
+                        s.push_str(&format!("{c:<w$}"));
+                    } else {
+                        s.push_str(&format!("  {c:>w$}"));
+                    }
+                }
+                s.trim_end().to_string()
+            };
+            writeln!(out, "{}", line(cols))?;
+            for r in rows {
+                writeln!(out, "{}", line(r))?;
+            }
+        }
+        _ => {
+            if plan.header {
+                writeln!(out, "{}", cols.join(","))?;
+            }
+            for r in rows {
+                let cells: Vec<String> = r.iter().map(|c| csv_field(c)).collect();
+                writeln!(out, "{}", cells.join(","))?;
+            }
+        }
+    }
+    out.flush()
+}
+
+/// Checked before anything is read: --every on what it cannot consolidate.
+pub fn check(schema: Option<&Schema>, name: &str, format: Format) -> Result<(), Failure> {
+    if schema.is_none() {
+        return Err(Failure::from(
+            Error::new(ErrorKind::BadData, name)
+                .detail("--every needs a woof with a schema (this one has none)"),
+        ));
+    }
+    if !matches!(format, Format::Csv | Format::Json | Format::Table) {
+        return Err(Failure::usage(
+            "--every prints csv, json or table (--format)",
+        ));
+    }
+    Ok(())
+}
