@@ -17,8 +17,9 @@ BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
 # with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and
-# the benchmarks. The client tools speak ZMTP themselves and link no libzmq.
-APT_PACKAGES := libzmq3-dev pkg-config
+# the benchmarks. The client tools speak ZMTP themselves and link no libzmq. groff
+# renders the man pages in a test (each must fit 80 columns without a warning).
+APT_PACKAGES := libzmq3-dev pkg-config groff-base
 
 # Release binaries are linked statically on Linux (glibc's crt-static): a one-shot
 # woof-put from cron then starts about as fast as /bin/true, where a dynamically

@@ -37,3 +37,33 @@ fn every_man_page_lists_exit_status_and_environment() {
         }
     }
 }
+
+#[test]
+fn every_man_page_renders_at_80_columns_without_a_warning() {
+    // groff as man-db runs it (tbl, continuous page) on an 80-column line.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let mut pages: Vec<_> = std::fs::read_dir(&dir)
+        .expect("man/")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    pages.sort();
+    assert!(pages.len() >= 10, "{pages:?}");
+    for page in pages {
+        let out = std::process::Command::new("groff")
+            .args(["-t", "-man", "-Tutf8", "-ww", "-rLL=80n", "-rcR=1"])
+            .arg(&page)
+            .output()
+            .expect("groff (make deps installs groff-base)");
+        assert!(out.status.success(), "{}", page.display());
+        // What an 80-column reader would see broken: a line or table too wide.
+        // (Page-break notes do not apply: man renders one continuous page.)
+        let said = String::from_utf8_lossy(&out.stderr);
+        for too_wide in ["wider than", "line width", "can't break", "cannot adjust"] {
+            assert!(
+                !said.contains(too_wide),
+                "{} at 80 columns: {said}",
+                page.display()
+            );
+        }
+    }
+}
