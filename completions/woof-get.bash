@@ -30,7 +30,7 @@ _woof__get() {
             fi
             case "${prev}" in
                 --format)
-                    COMPREPLY=($(compgen -W "raw hex dump text table csv json" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --time-format)

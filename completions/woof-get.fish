@@ -1,10 +1,4 @@
-complete -c woof-get -l format -d 'Output format [default: for a typed woof, table on a terminal and csv with a header otherwise; for another, dump on a terminal and raw otherwise]' -r -f -a "raw\t'The element bytes, nothing else (default on a pipe, untyped woofs)'
-hex\t'One line per element: its bytes in lowercase hex'
-dump\t'Readable: a heading per element and a hex/ASCII dump (default on a terminal, untyped woofs)'
-text\t'One line per element: its bytes up to the first NUL, as text (what woof-put --lines put)'
-table\t'A typed woof\'s fields in aligned columns under a heading (default on a terminal, typed woofs)'
-csv\t'seqno,put_time,hex (with a schema: seqno,put_time and the typed fields; the default on a pipe for a typed woof, with a header)'
-json\t'One JSON object per line: seqno, put_time, put_time_ns, hex (with a schema: seqno, put_time and the typed fields)'"
+complete -c woof-get -l format -d 'Output format: raw, hex, dump, text, table, csv, json, or a template such as \'%t %s %{celsius}\' (%s seqno, %t put time, %T put time in ns, %x hex, %v text, %{FIELD} a typed field, %% a percent) [default: for a typed woof, table on a terminal and csv with a header otherwise; for another, dump on a terminal and raw otherwise]' -r
 complete -c woof-get -l time-format -d 'How csv and json print times (put times, timestamp fields, results\' start)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
 unix\t'Seconds since the Unix epoch with nine decimals: 1795327200.000000000'
 unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'

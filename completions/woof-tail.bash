@@ -66,7 +66,7 @@ _woof__tail() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "raw hex dump text table csv json" -- "${cur}"))
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --time-format)

@@ -104,7 +104,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {
-        let json = args.output.format == Some(Format::Json);
+        let json = args.output.format() == Some(Format::Json);
         output::info(&mut out, &name, &woof.info()?, json).map_err(Failure::stdout)?;
         return out.flush().map_err(Failure::stdout);
     }
@@ -148,7 +148,7 @@ fn consolidated(
 ) -> Result<(), Failure> {
     use crate::consolidate::{self, Agg, Plan};
     let schema = woof::records::schema_from(woof.schema(), name)?;
-    let format = Format::choose(args.output.format, schema.is_some());
+    let format = Format::choose(args.output.format(), schema.is_some());
     consolidate::check(schema.as_ref(), name, format)?;
     let Some(schema) = schema else {
         return Ok(());
@@ -176,7 +176,7 @@ fn consolidated(
         fields: &args.fields,
         format,
         time: args.output.time_format,
-        header: args.output.header || args.output.format.is_none(),
+        header: args.output.header || args.output.format_arg.is_none(),
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());

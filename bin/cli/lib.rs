@@ -22,6 +22,7 @@ pub mod shepherd;
 pub mod source;
 pub mod tail;
 pub mod target;
+pub mod template;
 pub mod when;
 
 pub use woof_toolkit::exit;

@@ -3,6 +3,8 @@
 use std::io::{self, IsTerminal, Write};
 
 use clap::ValueEnum;
+
+use crate::template::Template;
 use woof::results::{Outcome, RunResult};
 use woof::schema::Schema;
 use woof::{Element, Info};
@@ -50,13 +52,34 @@ impl Format {
     }
 }
 
+/// `--format`: a named format, or a template (any value with a `%` in it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormatArg {
+    Named(Format),
+    Template(Template),
+}
+
+fn parse_format(s: &str) -> Result<FormatArg, String> {
+    if s.contains('%') {
+        return Template::parse(s).map(FormatArg::Template);
+    }
+    Format::from_str(s, true).map(FormatArg::Named).map_err(|_| {
+        format!(
+            "'{s}' is not a format (raw, hex, dump, text, table, csv, json) or a template (with %s %t %{{FIELD}} ...)"
+        )
+    })
+}
+
 /// How woof-get and woof-tail print: the options they share.
 #[derive(Debug, clap::Args)]
 pub struct OutputArgs {
-    /// Output format [default: for a typed woof, table on a terminal and csv with a
-    /// header otherwise; for another, dump on a terminal and raw otherwise]
-    #[arg(long, value_enum)]
-    pub format: Option<Format>,
+    /// Output format: raw, hex, dump, text, table, csv, json, or a template such as
+    /// '%t %s %{celsius}' (%s seqno, %t put time, %T put time in ns, %x hex, %v text,
+    /// %{FIELD} a typed field, %% a percent) [default: for a typed woof, table on a
+    /// terminal and csv with a header otherwise; for another, dump on a terminal
+    /// and raw otherwise]
+    #[arg(long = "format", value_name = "FORMAT|TEMPLATE", value_parser = parse_format)]
+    pub format_arg: Option<FormatArg>,
     /// With --format csv: print a header line of column names first
     #[arg(long)]
     pub header: bool,
@@ -66,9 +89,25 @@ pub struct OutputArgs {
 }
 
 impl OutputArgs {
+    /// The named format asked for (None: the default, or a template).
+    pub fn format(&self) -> Option<Format> {
+        match &self.format_arg {
+            Some(FormatArg::Named(f)) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The template asked for, if one was.
+    pub fn template(&self) -> Option<&Template> {
+        match &self.format_arg {
+            Some(FormatArg::Template(t)) => Some(t),
+            _ => None,
+        }
+    }
+
     /// Options that only make sense together.
     pub fn check(&self) -> Result<(), Failure> {
-        if self.header && self.format != Some(Format::Csv) {
+        if self.header && self.format() != Some(Format::Csv) {
             return Err(Failure::usage("--header needs --format csv"));
         }
         Ok(())
@@ -85,6 +124,8 @@ pub struct Printer<W: Write> {
     /// The woof's schema: csv and json decode typed fields.
     typed: Option<Typed>,
     time: TimeFormat,
+    /// `--format` with a template, and the schema its fields come from.
+    template: Option<(Template, Option<Schema>)>,
     /// Set when an element could not be decoded (reported on stderr; exit 65).
     pub errored: bool,
 }
@@ -110,6 +151,7 @@ impl<W: Write> Printer<W> {
             results: false,
             typed: None,
             time: TimeFormat::Rfc3339,
+            template: None,
             errored: false,
         }
     }
@@ -159,9 +201,19 @@ impl<W: Write> Printer<W> {
         args: &OutputArgs,
         source: &dyn crate::source::Source,
     ) -> Result<Printer<W>, Failure> {
-        let (format, time) = (args.format, args.time_format);
+        let (format, time) = (args.format(), args.time_format);
         let mut header = args.header;
-        let mut printer = if results {
+        let mut printer = if let Some(t) = args.template().filter(|_| !results) {
+            let schema = woof::records::schema_from(source.schema(), name)?;
+            if let Some(field) = t.missing_field(schema.as_ref()) {
+                return Err(Failure::usage(format!(
+                    "{name}: the template's %{{{field}}} is not a field of this woof"
+                )));
+            }
+            let mut p = Printer::new(out, Format::Raw).time_format(time);
+            p.template = Some((t.clone(), schema));
+            p
+        } else if results {
             Printer::for_results(out, format.unwrap_or(Format::Dump)).time_format(time)
         } else {
             let typed = !source.schema().is_empty();
@@ -212,6 +264,10 @@ impl<W: Write> Printer<W> {
             )
         {
             result_line(line, self.format, self.time, now, el, data)?;
+            return self.out.write_all(line);
+        }
+        if let Some((t, schema)) = &self.template {
+            t.push(line, el, data, schema.as_ref(), self.time, now);
             return self.out.write_all(line);
         }
         let json = self.format == Format::Json;

@@ -751,3 +751,43 @@ fn every_consolidates_numeric_fields_by_put_time() {
         "woof-get: raw: --every needs a woof with a schema (this one has none)",
     );
 }
+
+#[test]
+fn a_template_prints_fields_by_name() {
+    let ns = typed_ns("sensor:str8,celsius:f64,ok:bool");
+    put(&ns, &["--csv"], "kitchen,21.5,true\nattic,-3.25,false\n");
+    let ns_times = get(&ns, &["1..2", "--format", "%T"]);
+    let times: Vec<&str> = ns_times.lines().collect();
+    assert_eq!(
+        text(ok_stdout(ns.cmd("woof-tail").args([
+            "t",
+            "--format",
+            "%s %{sensor}: %{celsius}°C (%{ok}) at %t, 100%%",
+            "--time-format",
+            "unix-ns",
+        ]))),
+        format!(
+            "1 kitchen: 21.5°C (true) at {}, 100%\n2 attic: -3.25°C (false) at {}, 100%\n",
+            times[0], times[1]
+        )
+    );
+    // Untyped woofs: seqno, text, hex.
+    ns.create("l", 8, 10);
+    ns.put_lines("l", "hi\n");
+    assert_eq!(
+        text(ok_stdout(
+            ns.cmd("woof-get").args(["l", "--format", "%s=%v|%x"])
+        )),
+        "1=hi|6869000000000000\n"
+    );
+    fails(
+        ns.cmd("woof-get").args(["t", "--format", "%{nope}"]),
+        2,
+        "woof-get: t: the template's %{nope} is not a field of this woof",
+    );
+    ns.cmd("woof-get")
+        .args(["t", "--format", "%q"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("unknown directive %q"));
+}
