@@ -400,10 +400,22 @@ mod tests {
         let now = parse("2026-11-22T15:30:00Z", 0).expect("now");
         let day = |s: &str| parse(s, 0).expect("time");
         assert_eq!(parse_when("today", now), Ok(day("2026-11-22T00:00:00Z")));
-        assert_eq!(parse_when("yesterday", now), Ok(day("2026-11-21T00:00:00Z")));
-        assert_eq!(parse_when("2026-11-20", now), Ok(day("2026-11-20T00:00:00Z")));
-        assert_eq!(parse_when("2026-11-20 06:05", now), Ok(day("2026-11-20T06:05:00Z")));
-        assert_eq!(parse_when("2026-11-20 06:05:07", now), Ok(day("2026-11-20T06:05:07Z")));
+        assert_eq!(
+            parse_when("yesterday", now),
+            Ok(day("2026-11-21T00:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("2026-11-20", now),
+            Ok(day("2026-11-20T00:00:00Z"))
+        );
+        assert_eq!(
+            parse_when("2026-11-20 06:05", now),
+            Ok(day("2026-11-20T06:05:00Z"))
+        );
+        assert_eq!(
+            parse_when("2026-11-20 06:05:07", now),
+            Ok(day("2026-11-20T06:05:07Z"))
+        );
         assert_eq!(parse_when("-1h", now), Ok(now - 3_600 * NS));
         assert!(parse_when("1733212800000", now).is_err());
         assert_eq!(parse_when("1733212800", now), Ok(1_733_212_800 * NS));
