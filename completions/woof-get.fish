@@ -1,5 +1,5 @@
 complete -c woof-get -l format -d 'Output format: raw, hex, dump, text, table, csv, json, or a template such as \'%t %s %{celsius}\' (%s seqno, %t put time, %T put time in ns, %x hex, %v text, %{FIELD} a typed field, %% a percent) [default: for a typed woof, table on a terminal and csv with a header otherwise; for another, dump on a terminal and raw otherwise]' -r
-complete -c woof-get -l time-format -d 'How csv and json print times (put times, timestamp fields, results\' start)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
+complete -c woof-get -l time-format -d 'How times are printed (put times, timestamp fields, results\' start, --info\'s created)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
 unix\t'Seconds since the Unix epoch with nine decimals: 1795327200.000000000'
 unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'
 relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'"

@@ -105,7 +105,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
     if args.info {
         let json = args.output.format() == Some(Format::Json);
-        output::info(&mut out, &name, &woof.info()?, json).map_err(Failure::stdout)?;
+        let time = args.output.time_format;
+        output::info(&mut out, &name, &woof.info()?, json, time).map_err(Failure::stdout)?;
         return out.flush().map_err(Failure::stdout);
     }
     let mut printer = Printer::for_tool(

@@ -83,7 +83,8 @@ pub struct OutputArgs {
     /// With --format csv: print a header line of column names first
     #[arg(long)]
     pub header: bool,
-    /// How csv and json print times (put times, timestamp fields, results' start)
+    /// How times are printed (put times, timestamp fields, results' start, --info's
+    /// created)
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
     pub time_format: TimeFormat,
 }
@@ -444,8 +445,19 @@ fn dump(line: &mut Vec<u8>, el: &Element, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// `--info` as `key: value` lines, or one JSON object.
-pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Result<()> {
+/// `--info` as `key: value` lines, or one JSON object; `created` in `time`.
+pub fn info(
+    out: &mut impl Write,
+    name: &str,
+    info: &Info,
+    json: bool,
+    time: TimeFormat,
+) -> io::Result<()> {
+    let created = {
+        let mut t = Vec::new();
+        time.push(&mut t, info.created_ns as i64, woof::now_ns() as i64, json);
+        String::from_utf8_lossy(&t).into_owned()
+    };
     let oldest = if info.latest == 0 {
         "-".to_string()
     } else {
@@ -457,13 +469,13 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
         write!(
             out,
             "{{\"name\":\"{name}\",\"element_size\":{},\"history\":{},\"latest\":{},\"oldest\":{},\
-             \"durability\":\"{}\",\"created\":\"{}\",\"created_ns\":{},\"file_size\":{},\"schema\":{}",
+             \"durability\":\"{}\",\"created\":{},\"created_ns\":{},\"file_size\":{},\"schema\":{}",
             info.element_size,
             info.history,
             info.latest,
             info.oldest,
             info.durability.name(),
-            rfc3339(info.created_ns),
+            created,
             info.created_ns,
             info.file_len,
             if schema.is_empty() {
@@ -486,7 +498,7 @@ pub fn info(out: &mut impl Write, name: &str, info: &Info, json: bool) -> io::Re
         writeln!(out, "latest:       {}", info.latest)?;
         writeln!(out, "oldest:       {oldest}")?;
         writeln!(out, "durability:   {}", info.durability.name())?;
-        writeln!(out, "created:      {}", rfc3339(info.created_ns))?;
+        writeln!(out, "created:      {created}")?;
         writeln!(out, "file size:    {} bytes", info.file_len)?;
         if !schema.is_empty() {
             writeln!(out, "schema:       {schema}")?;

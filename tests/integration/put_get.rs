@@ -746,3 +746,40 @@ fn since_and_until_select_by_put_time_locally_and_remotely() {
             "'1733212800000' would be after the year 5000 as Unix seconds; milliseconds? (1733212800)",
         ));
 }
+
+#[test]
+fn time_format_applies_to_info_too() {
+    let ns = Ns::new();
+    ns.create("t", 8, 10);
+    let json = stdout_of(ns.cmd("woof-get").args(["t", "--info", "--format", "json"]));
+    let created_ns: u64 = json
+        .split("\"created_ns\":")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .expect("created_ns");
+    assert!(
+        json.contains(&format!("\"created\":\"{}\"", rfc3339(created_ns))),
+        "{json}"
+    );
+    let text = stdout_of(
+        ns.cmd("woof-get")
+            .args(["t", "--info", "--time-format", "unix-ns"]),
+    );
+    assert!(
+        text.contains(&format!("created:      {created_ns}\n")),
+        "{text}"
+    );
+    let json = stdout_of(ns.cmd("woof-get").args([
+        "t",
+        "--info",
+        "--format",
+        "json",
+        "--time-format",
+        "unix-ns",
+    ]));
+    assert!(
+        json.contains(&format!("\"created\":{created_ns},")),
+        "{json}"
+    );
+}
