@@ -23,7 +23,7 @@ _woof__tail() {
 
     case "${cmd}" in
         woof__tail)
-            opts="-n -f -F -C -W -N -h -V --results --lines --follow --follow-retry --count --within --after --since --cursor --format --header --time-format --namespace --timeout --keys --help --version"
+            opts="-n -f -F -C -W -N -h -V --results --lines --follow --follow-retry --count --within --after --since --until --cursor --format --header --time-format --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +58,10 @@ _woof__tail() {
                     return 0
                     ;;
                 --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -3,6 +3,7 @@ complete -c woof-tail -s C -l count -d 'Stop after printing N elements (counting
 complete -c woof-tail -s W -l within -d 'With -f/-F: give up, exit 75, when DURATION passes without a new element (from the start, then from the last one printed)' -r
 complete -c woof-tail -l after -d 'Start right after this seqno (instead of the last N)' -r
 complete -c woof-tail -l since -d 'Start at the first element put at or after TIME (as woof-get --since)' -r
+complete -c woof-tail -l until -d 'Stop (exit 0) at the first element put after TIME; with -f, wait for it' -r
 complete -c woof-tail -l cursor -d 'Resume after the seqno stored in FILE, and keep FILE up to date' -r -F
 complete -c woof-tail -l format -d 'Output format: raw, hex, dump, text, table, csv, json, or a template such as \'%t %s %{celsius}\' (%s seqno, %t put time, %T put time in ns, %x hex, %v text, %{FIELD} a typed field, %% a percent) [default: for a typed woof, table on a terminal and csv with a header otherwise; for another, dump on a terminal and raw otherwise]' -r
 complete -c woof-tail -l time-format -d 'How times are printed (put times, timestamp fields, results\' start, --info\'s created)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'

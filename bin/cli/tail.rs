@@ -79,6 +79,9 @@ pub struct Args {
     /// Start at the first element put at or after TIME (as woof-get --since)
     #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true, conflicts_with_all = ["count", "after"])]
     pub since: Option<i64>,
+    /// Stop (exit 0) at the first element put after TIME; with -f, wait for it
+    #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
+    pub until: Option<i64>,
     /// Resume after the seqno stored in FILE, and keep FILE up to date
     #[arg(long, value_name = "FILE")]
     pub cursor: Option<PathBuf>,
@@ -180,6 +183,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         let upto = left.map_or(latest, |n| latest.min(after.saturating_add(n)));
         let writing = busy.as_ref().map(|b| b.lock());
         let mut shown = 0;
+        let mut past = false;
         let printed = print_after(
             woof.as_mut(),
             &name,
@@ -190,6 +194,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
             &mut printer,
             &mut failed,
             &mut shown,
+            (args.until, &mut past),
         );
         let printed = match printed {
             Ok(p) => p,
@@ -217,6 +222,10 @@ pub fn run(args: Args) -> Result<(), Failure> {
             if *n == 0 {
                 break;
             }
+        }
+        if past {
+            // --until: an element put after it came; it and what follows are not ours.
+            break;
         }
         if !follow {
             break;
@@ -322,11 +331,16 @@ fn print_after<W: Write>(
     printer: &mut Printer<W>,
     failed: &mut Option<woof::ErrorKind>,
     shown: &mut u64,
+    (until, past): (Option<i64>, &mut bool),
 ) -> Result<u64, Failure> {
     let mut s = after + 1;
     let mut done = after;
     while s <= latest {
         match woof.get(s, buf, latest) {
+            Ok(el) if until.is_some_and(|u| el.time_ns as i64 > u) => {
+                *past = true;
+                break;
+            }
             Ok(el) => {
                 printer.element(&el, buf).map_err(Failure::stdout)?;
                 *shown += 1;

@@ -437,3 +437,35 @@ fn w_bounds_a_remote_follow_too() {
     ]));
     assert_eq!(seqnos(&String::from_utf8_lossy(&out)), [1]);
 }
+
+#[test]
+fn until_stops_at_the_first_element_put_after_it() {
+    let ns = ns_with(0, 100);
+    for i in 1..=3 {
+        ns.put("t", &element(i));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let times: Vec<String> = ns
+        .get_csv("t", "1..3")
+        .into_iter()
+        .map(|l| l.time)
+        .collect();
+    assert_eq!(seqnos(&tail_out(&ns, &["--until", &times[1]])), [1, 2]);
+    assert_eq!(
+        seqnos(&tail_out(
+            &ns,
+            &["--since", &times[1], "--until", &times[1]]
+        )),
+        [2]
+    );
+    // Following: what comes before the bound is printed; the first element put
+    // after it ends the follow (exit 0) without being printed.
+    let bound = util::rfc3339(util::now_ns() + 400_000_000);
+    let mut tail = follower(&ns, &["-f", "--after", "3", "--until", &bound]);
+    ns.put("t", &element(4));
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    ns.put("t", &element(5));
+    let (status, lines) = tail.finish(PROMPT);
+    assert!(status.success(), "{}", tail.stderr_text());
+    assert_eq!(seqnos(&lines.join("\n")), [4]);
+}
