@@ -21,6 +21,7 @@ mod handlers;
 mod harness;
 mod network;
 mod parsers;
+mod select;
 mod storage;
 mod typed;
 // The tests' helpers (tests/util/): the rows share its daemons instead of copies.
@@ -32,6 +33,7 @@ use follow::*;
 use handlers::*;
 use harness::*;
 use parsers::*;
+use select::*;
 use storage::*;
 use typed::*;
 
@@ -76,12 +78,13 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 12] = [
+const GROUPS: [&str; 13] = [
     "in-process",
     "parsers",
     "bulk",
     "typed-put",
     "typed-get",
+    "select",
     "durable",
     "oneshot",
     "follow",
@@ -151,6 +154,11 @@ fn main() {
         rows.extend(rows_with_binary("woof-get", &TYPED_GET, |get| {
             let put = binary("woof-put").ok_or("binary missing: woof-put")?;
             typed_get(get, &put, ns)
+        }));
+    }
+    if run("select") {
+        rows.extend(rows_with_binary("woof-get", &[SELECT], |get| {
+            select(get, ns)
         }));
     }
     if run("durable") {
