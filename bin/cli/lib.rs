@@ -21,6 +21,7 @@ pub mod reader;
 pub mod shepherd;
 pub mod source;
 pub mod tail;
+pub mod tail_many;
 pub mod target;
 pub mod template;
 pub mod when;

@@ -43,10 +43,19 @@ impl Format {
     /// woof is typed: a table or CSV for a typed woof, a dump or raw bytes for
     /// another.
     pub fn choose(asked: Option<Format>, typed: bool) -> Format {
-        asked.unwrap_or_else(|| match (io::stdout().is_terminal(), typed) {
+        // A woof-tail following several woofs hands each one's lines to its parent
+        // to tag (tail_many.rs): it chooses as for the parent's stdout, and text
+        // instead of raw bytes, which cannot be tagged.
+        let tagged = std::env::var(crate::tail_many::TAGGED).ok();
+        let terminal = match tagged.as_deref() {
+            Some(t) => t == "terminal",
+            None => io::stdout().is_terminal(),
+        };
+        asked.unwrap_or(match (terminal, typed) {
             (true, true) => Format::Table,
             (false, true) => Format::Csv,
             (true, false) => Format::Dump,
+            (false, false) if tagged.is_some() => Format::Hex,
             (false, false) => Format::Raw,
         })
     }

@@ -25,7 +25,8 @@ Examples:
   woof-tail -f temps --format raw | woof-put --batch -N /other/ns temps
   woof-tail -f woof://cloud/srv/ns/temps --cursor ~/.cur   remote follow, resumable
   woof-tail -F woof://cloud/srv/ns/temps --cursor ~/.cur   ... and across proxy restarts
-  woof-tail -f temps -n 0 -C 1 -W 30s    the next element, or exit 75 after 30 s without one";
+  woof-tail -f temps -n 0 -C 1 -W 30s    the next element, or exit 75 after 30 s without one
+  woof-tail -f temps humidity door       several woofs, each line tagged with its woof";
 
 /// Print the last elements of a woof, and follow it.
 ///
@@ -48,9 +49,10 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-tail", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to read (a name, or a woof://host/namespace/name URI)
-    #[arg(required_unless_present = "results")]
-    pub name: Option<String>,
+    /// Woofs to read (names, or woof://host/namespace/name URIs); with several,
+    /// each is followed at once and every line is tagged with its woof
+    #[arg(required_unless_present = "results", value_name = "NAME")]
+    pub names: Vec<String>,
     /// Read the handler results log of the namespace instead of a woof
     #[arg(long)]
     pub results: bool,
@@ -95,7 +97,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     args.output.check()?;
-    let name = match (&args.name, args.results) {
+    if args.names.len() > 1 {
+        return crate::tail_many::run(&args);
+    }
+    let name = match (args.names.first(), args.results) {
         (None, true) => "results".to_string(),
         (Some(n), false) => n.clone(),
         (Some(_), true) => {

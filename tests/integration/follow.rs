@@ -469,3 +469,84 @@ fn until_stops_at_the_first_element_put_after_it() {
     assert!(status.success(), "{}", tail.stderr_text());
     assert_eq!(seqnos(&lines.join("\n")), [4]);
 }
+
+#[test]
+fn several_woofs_local_and_remote_are_followed_at_once_each_line_tagged() {
+    let ns = ns_with(0, 100);
+    ns.create("u", 4, 10);
+    let proxy = util::Proxy::start(&[ns.path()], &[]);
+    let remote_u = proxy.uri(ns.path(), "u");
+    // t locally, u through the proxy: csv lines get a woof column, hex ones a prefix.
+    let mut cmd = ns.std_cmd("woof-tail");
+    cmd.args([
+        "-f", "t", &remote_u, "--format", "csv", "--after", "0", "-C", "2",
+    ]);
+    let mut tail = Running::spawn(cmd);
+    ns.put("t", &element(1));
+    ns.put("u", b"abcd");
+    ns.put("t", &element(2));
+    ns.put("u", b"efgh");
+    let (status, lines) = tail.finish(PROMPT);
+    assert!(status.success(), "{}", tail.stderr_text());
+    let mut t_rows: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with("t,"))
+        .cloned()
+        .collect();
+    let mut u_rows: Vec<String> = lines
+        .iter()
+        .filter(|l| {
+            l.starts_with(&format!("{},", remote_u)) || l.starts_with(&format!("\"{remote_u}\","))
+        })
+        .cloned()
+        .collect();
+    assert_eq!((t_rows.len(), u_rows.len()), (2, 2), "{lines:?}");
+    t_rows.sort();
+    u_rows.sort();
+    assert!(t_rows[0].ends_with(&hex(&element(1))), "{t_rows:?}");
+    assert!(u_rows[1].ends_with(&hex(b"efgh")), "{u_rows:?}");
+    // JSON gets a woof member; other formats a prefix.
+    let json = tail_out_many(&ns, &["t", "u", "--format", "json"]);
+    assert!(
+        json.iter()
+            .any(|l| l.starts_with("{\"woof\":\"t\",\"seqno\":1,")),
+        "{json:?}"
+    );
+    assert!(
+        json.iter()
+            .any(|l| l.starts_with("{\"woof\":\"u\",\"seqno\":2,")),
+        "{json:?}"
+    );
+    let hexed = tail_out_many(&ns, &["t", "u", "--format", "hex"]);
+    assert!(hexed.contains(&format!("u: {}", hex(b"abcd"))), "{hexed:?}");
+}
+
+fn tail_out_many(ns: &Ns, args: &[&str]) -> Vec<String> {
+    let out = util::ok_stdout(ns.cmd("woof-tail").args(args));
+    String::from_utf8(out)
+        .expect("utf8")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn several_woofs_end_with_the_first_failure_and_refuse_what_cannot_be_tagged() {
+    let ns = ns_with(2, 100);
+    ns.cmd("woof-tail")
+        .args(["t", "nope", "--format", "csv"])
+        .assert()
+        .code(66)
+        .stdout(predicates::str::contains("t,1,"))
+        .stderr(format!("woof-tail: nope: no such woof in {}\n", ns.abs()));
+    fails(
+        ns.cmd("woof-tail").args(["t", "t", "--format", "raw"]),
+        2,
+        "woof-tail: --format raw cannot tag several woofs' elements (try hex, text or csv)",
+    );
+    fails(
+        ns.cmd("woof-tail").args(["t", "t", "--cursor", "c"]),
+        2,
+        "woof-tail: --cursor resumes one woof: give one name",
+    );
+}
