@@ -67,3 +67,25 @@ fn every_man_page_renders_at_80_columns_without_a_warning() {
         }
     }
 }
+
+#[test]
+fn synopsis_lines_show_what_each_option_takes() {
+    let put = commands()
+        .into_iter()
+        .find(|c| c.get_name() == "woof-put")
+        .expect("woof-put");
+    let page = String::from_utf8(generate::man_page(&put)).expect("utf8");
+    let synopsis = page
+        .split(".SH SYNOPSIS\n")
+        .nth(1)
+        .and_then(|s| s.lines().next())
+        .expect("a synopsis line");
+    for want in [
+        r"[\fB\-N\fR|\fB\-\-namespace\fR \fIDIR\fR]",
+        r"[\fB\-H\fR|\fB\-\-handler\fR \fIHANDLER\fR]",
+        r"[\fB\-\-pad\fR]",
+        r"<\fINAME\fR>",
+    ] {
+        assert!(synopsis.contains(want), "{want} in {synopsis}");
+    }
+}

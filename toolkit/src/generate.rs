@@ -121,7 +121,7 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
     // into a Vec cannot fail.
     let _ = man.render_title(&mut out);
     let _ = man.render_name_section(&mut out);
-    let _ = man.render_synopsis_section(&mut out);
+    out.extend_from_slice(synopsis(cmd).as_bytes());
     let _ = man.render_description_section(&mut out);
     let _ = man.render_options_section(&mut out);
     out.extend_from_slice(examples(cmd).as_bytes());
@@ -145,6 +145,56 @@ pub fn man_page(cmd: &Command) -> Vec<u8> {
         .collect();
     out.extend_from_slice(format!(".SH \"SEE ALSO\"\n{}\n", others.join(", ")).as_bytes());
     out
+}
+
+/// The SYNOPSIS section: every option with the placeholder of its value
+/// (`[-N|--namespace DIR]`), then the operands (`<NAME>`, `[NAME]...`).
+/// clap_mangen's own leaves the placeholders out.
+fn synopsis(cmd: &Command) -> String {
+    let roff = |s: &str| s.replace('\\', "\\e").replace('-', "\\-");
+    let mut parts = vec![format!("\\fB{}\\fR", roff(cmd.get_name()))];
+    let mut operands = Vec::new();
+    for arg in cmd.get_arguments().filter(|a| !a.is_hide_set()) {
+        let values: Vec<String> = arg
+            .get_value_names()
+            .map(|v| v.iter().map(|n| n.to_string()).collect())
+            .unwrap_or_default();
+        let many = matches!(arg.get_action(), clap::ArgAction::Append);
+        if arg.is_positional() {
+            let name = values
+                .first()
+                .cloned()
+                .unwrap_or_else(|| arg.get_id().to_string().to_uppercase());
+            let name = format!("\\fI{}\\fR", roff(&name));
+            let dots = if many { "..." } else { "" };
+            operands.push(if arg.is_required_set() {
+                format!("<{name}>{dots}")
+            } else {
+                format!("[{name}]{dots}")
+            });
+            continue;
+        }
+        let mut names = Vec::new();
+        if let Some(s) = arg.get_short() {
+            names.push(format!("\\fB\\-{}\\fR", roff(&s.to_string())));
+        }
+        if let Some(l) = arg.get_long() {
+            names.push(format!("\\fB\\-\\-{}\\fR", roff(l)));
+        }
+        let takes = arg.get_action().takes_values();
+        let value = match (takes, values.first()) {
+            (true, Some(v)) => format!(" \\fI{}\\fR", roff(v)),
+            (true, None) => format!(
+                " \\fI{}\\fR",
+                roff(&arg.get_id().to_string().to_uppercase())
+            ),
+            _ => String::new(),
+        };
+        let dots = if many && takes { "..." } else { "" };
+        parts.push(format!("[{}{value}]{dots}", names.join("|")));
+    }
+    parts.extend(operands);
+    format!(".SH SYNOPSIS\n{}\n", parts.join(" "))
 }
 
 /// The `Examples:` block of `--help` as an EXAMPLES section, verbatim.
