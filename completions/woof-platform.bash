@@ -23,7 +23,7 @@ _woof__platform() {
 
     case "${cmd}" in
         woof__platform)
-            opts="-N -h -V --namespace --workers --timeout --grace --persistent --isolate --cpu --memory --env --help --version"
+            opts="-N -h -V --namespace --workers --timeout --grace --persistent --isolate --cpu --memory --status --env --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

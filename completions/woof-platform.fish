@@ -7,5 +7,6 @@ complete -c woof-platform -l cpu -d 'Handler CPU time limit, seconds' -r
 complete -c woof-platform -l memory -d 'Handler address-space limit, bytes with optional K/M/G suffix' -r
 complete -c woof-platform -l env -d 'Pass variable NAME to handlers, with VALUE or the platform\'s own (repeatable; HOME, LANG, WOOF_KEYS and WOOF_TIMEOUT are passed when set)' -r
 complete -c woof-platform -l isolate -d 'Run handlers isolated (see woof-shepherd --isolate)'
+complete -c woof-platform -l status -d 'Say what the namespace\'s platform is doing (serving or not, triggers put, finished, running and waiting) and exit; takes nothing from a running one'
 complete -c woof-platform -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-platform -s V -l version -d 'Print version'

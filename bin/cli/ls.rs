@@ -155,7 +155,8 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
                     i.oldest.to_string()
                 },
                 e.last_put.map_or_else(|| "-".into(), put_time),
-                e.last_put.map_or_else(|| "-".into(), |t| age(now, t)),
+                e.last_put
+                    .map_or_else(|| "-".into(), |t| crate::quantity::ago(now, t)),
                 i.durability.name().into(),
                 schema_text(i),
             ],
@@ -212,18 +213,6 @@ fn put_time(ns: u64) -> String {
     match full.split_once('.') {
         Some((secs, _)) => format!("{secs}Z"),
         None => full,
-    }
-}
-
-/// How long ago `then` was, in its largest whole unit: `42s`, `5m`, `3h`, `2d`
-/// (is the sensor alive?). A put "in the future" (a clock set back) is `0s`.
-fn age(now: u64, then: u64) -> String {
-    let s = now.saturating_sub(then) / 1_000_000_000;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
     }
 }
 

@@ -53,6 +53,18 @@ pub fn human(bytes: u64) -> String {
     format!("{v:.1} {}", UNITS[unit])
 }
 
+/// How long ago `then` was (ns since the epoch), in its largest whole unit: `42s`,
+/// `5m`, `3h`, `2d`. A time "in the future" (a clock set back) is `0s`.
+pub fn ago(now: u64, then: u64) -> String {
+    let s = now.saturating_sub(then) / 1_000_000_000;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

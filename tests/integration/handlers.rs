@@ -803,3 +803,54 @@ fn a_failed_run_keeps_the_last_lines_of_its_stderr_in_the_results() {
     );
     assert_eq!((by("ok").code, by("ok").detail.as_str()), (Some(0), ""));
 }
+
+#[test]
+fn status_says_what_the_platform_is_doing_without_disturbing_it() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    // The handler waits until the test lets it end.
+    ns.handler(
+        "gate",
+        "#!/bin/sh\nwhile [ ! -e \"$WOOF_NAMESPACE/open\" ]; do sleep 0.02; done\n",
+    );
+    let status = || {
+        String::from_utf8(util::ok_stdout(ns.cmd("woof-platform").arg("--status"))).expect("utf8")
+    };
+    let dir = ns.abs();
+    assert_eq!(
+        status(),
+        format!(
+            "namespace:  {dir}\nplatform:   not running (puts with -H wait for one)\ntriggers:   none yet\n"
+        )
+    );
+    for _ in 0..3 {
+        ns.put_h("w", "gate", b"x");
+    }
+    let before = status();
+    assert!(
+        before.contains(
+            "triggers:   3 put, 0 finished, 0 running, 3 waiting\nwaiting:    gate[1] put "
+        ),
+        "{before}"
+    );
+    let platform = ns.platform(&["--workers", "1"]);
+    assert!(
+        wait_until(PROMPT, || status().contains("1 running, 2 waiting")),
+        "{}",
+        status()
+    );
+    let now = status();
+    assert!(
+        now.contains(&format!("platform:   serving (pid {})", platform.pid())),
+        "{now}"
+    );
+    assert!(now.contains("running:    gate[1] running for "), "{now}");
+    assert!(now.contains("(trigger 1)"), "{now}");
+    std::fs::write(ns.file("open"), b"").expect("open the gate");
+    assert!(
+        wait_until(PROMPT, || status()
+            .contains("3 put, 3 finished, 0 running, 0 waiting")),
+        "{}",
+        status()
+    );
+}

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use woof::Woof;
 use woof::results::{Outcome, RESULT_SIZE, RunResult};
 use woof::trigger_log::Trigger;
 
@@ -18,33 +19,43 @@ use super::books::Books;
 /// little).
 const SCAN_MARGIN: u64 = 4096;
 
-/// Records every run that the previous platform started and never ended.
-pub fn record_dead_runs(p: &Books) {
-    let consumed = p.triggers.consumed();
-    let (latest, oldest) = (p.results.latest(), p.results.oldest());
+/// The latest record of every trigger above the watermark `consumed` (a run that
+/// is still going, or that a dead platform left `started`, has a latest record
+/// that is not final; a finished one out of order, a final one).
+pub fn above_watermark(results: &Woof, consumed: u64) -> Vec<RunResult> {
+    let (latest, oldest) = (results.latest(), results.oldest());
     let mut seen = HashSet::new();
-    let mut dead = Vec::new();
+    let mut runs = Vec::new();
     let mut rec = [0u8; RESULT_SIZE];
     let mut s = latest;
     while s >= oldest && s > 0 {
-        if p.results.get(s, &mut rec).is_ok()
+        if results.get(s, &mut rec).is_ok()
             && let Ok(r) = RunResult::decode(&rec)
         {
             if r.trigger.saturating_add(SCAN_MARGIN) <= consumed {
                 break;
             }
-            // Backwards, the first record of a trigger is its latest: a run whose
-            // latest record is `started` never ended.
-            if r.trigger > consumed && seen.insert(r.trigger) && !r.outcome.is_final() {
-                dead.push(r);
+            // Backwards, the first record of a trigger is its latest.
+            if r.trigger > consumed && seen.insert(r.trigger) {
+                runs.push(r);
             }
         }
         s -= 1;
     }
+    runs.sort_by_key(|r| r.trigger);
+    runs
+}
+
+/// Records every run that the previous platform started and never ended.
+pub fn record_dead_runs(p: &Books) {
+    let consumed = p.triggers.consumed();
+    let dead: Vec<RunResult> = above_watermark(&p.results, consumed)
+        .into_iter()
+        .filter(|r| !r.outcome.is_final())
+        .collect();
     if dead.is_empty() {
         return;
     }
-    dead.sort_by_key(|r| r.trigger);
     let list: Vec<String> = dead.iter().map(|r| r.trigger.to_string()).collect();
     eprintln!(
         "woof-platform: {} run(s) did not end before the previous platform stopped \

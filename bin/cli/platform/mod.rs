@@ -9,6 +9,7 @@ mod launcher;
 mod ledger;
 mod output;
 mod persistent;
+mod status;
 mod timer;
 
 use std::collections::HashMap;
@@ -78,6 +79,10 @@ pub struct Args {
     /// Handler address-space limit, bytes with optional K/M/G suffix
     #[arg(long, value_name = "BYTES", default_value = "4G", value_parser = handler::parse_size)]
     pub memory: u64,
+    /// Say what the namespace's platform is doing (serving or not, triggers put,
+    /// finished, running and waiting) and exit; takes nothing from a running one
+    #[arg(long)]
+    pub status: bool,
     /// Pass variable NAME to handlers, with VALUE or the platform's own (repeatable;
     /// HOME, LANG, WOOF_KEYS and WOOF_TIMEOUT are passed when set)
     #[arg(long = "env", value_name = "NAME[=VALUE]", value_parser = handler::env::parse)]
@@ -95,6 +100,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ));
     }
     ns.check_layout()?;
+    if args.status {
+        return status::print(&ns, &dir);
+    }
     for h in &args.persistent {
         ns.handler_path(h)?;
     }
