@@ -34,7 +34,7 @@ _woof__get() {
                     return 0
                     ;;
                 --time-format)
-                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative local" -- "${cur}"))
                     return 0
                     ;;
                 --since)

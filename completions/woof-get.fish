@@ -2,7 +2,8 @@ complete -c woof-get -l format -d 'Output format: raw, hex, dump, text, table, c
 complete -c woof-get -l time-format -d 'How times are printed (put times, timestamp fields, results\' start, --info\'s created)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
 unix\t'Seconds since the Unix epoch with nine decimals: 1795327200.000000000'
 unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'
-relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'"
+relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'
+local\t'RFC 3339 in the system\'s time zone (TZ, else /etc/localtime), with its offset: 2026-11-22T07:00:00.000000000+01:00'"
 complete -c woof-get -l since -d 'Only elements put at or after TIME: RFC 3339 (any offset), `2026-11-22 06:00`, a date, today, yesterday (UTC), Unix seconds, now, or -1h (relative)' -r
 complete -c woof-get -l until -d 'Only elements put at or before TIME (as --since)' -r
 complete -c woof-get -l every -d 'Consolidate: one row per DURATION of put time (of the selection, or of all the woof holds), with --agg of each numeric field' -r

@@ -74,7 +74,7 @@ _woof__tail() {
                     return 0
                     ;;
                 --time-format)
-                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "rfc3339 unix unix-ns relative local" -- "${cur}"))
                     return 0
                     ;;
                 --namespace)

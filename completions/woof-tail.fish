@@ -9,7 +9,8 @@ complete -c woof-tail -l format -d 'Output format: raw, hex, dump, text, table, 
 complete -c woof-tail -l time-format -d 'How times are printed (put times, timestamp fields, results\' start, --info\'s created)' -r -f -a "rfc3339\t'2026-11-22T06:00:00.000000000Z (UTC, nanoseconds)'
 unix\t'Seconds since the Unix epoch with nine decimals: 1795327200.000000000'
 unix-ns\t'Nanoseconds since the Unix epoch: 1795327200000000000'
-relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'"
+relative\t'Relative to now, as woof-put accepts it: -5m3s250ms'
+local\t'RFC 3339 in the system\'s time zone (TZ, else /etc/localtime), with its offset: 2026-11-22T07:00:00.000000000+01:00'"
 complete -c woof-tail -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
 complete -c woof-tail -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
 complete -c woof-tail -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F

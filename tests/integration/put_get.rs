@@ -783,3 +783,37 @@ fn time_format_applies_to_info_too() {
         "{json}"
     );
 }
+
+#[test]
+fn time_format_local_prints_the_system_zone_with_its_offset() {
+    let ns = Ns::new();
+    ns.create("t", 8, 10);
+    ns.put("t", b"12345678");
+    let utc = ns.get_csv("t", "1").remove(0).time;
+    let ns_since_epoch: i64 = stdout_of(ns.cmd("woof-get").args(["t", "1", "--format", "%T"]))
+        .trim()
+        .parse()
+        .expect("ns");
+    // Fixed-offset POSIX zones: no tz database needed.
+    for (tz, hours, sign) in [("XST-3", 3i64, '+'), ("YST+5", -5, '-')] {
+        let out = stdout_of(ns.cmd("woof-get").env("TZ", tz).args([
+            "t",
+            "1",
+            "--format",
+            "csv",
+            "--time-format",
+            "local",
+        ]));
+        let shifted = rfc3339((ns_since_epoch + hours * 3_600_000_000_000) as u64);
+        let want = format!(
+            "{}{sign}{:02}:00",
+            shifted.trim_end_matches('Z'),
+            hours.abs()
+        );
+        assert_eq!(
+            out.split(',').nth(1),
+            Some(want.as_str()),
+            "{tz}: {out} (UTC {utc})"
+        );
+    }
+}

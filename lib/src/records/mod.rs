@@ -379,6 +379,7 @@ impl Rows {
             TimeFormat::Unix => 20,
             TimeFormat::UnixNs => 19,
             TimeFormat::Relative => 14,
+            TimeFormat::Local => 35,
         };
         let mut w = vec![RESERVED[0].len().max(6), RESERVED[1].len().max(time)];
         for f in self.schema.fields() {

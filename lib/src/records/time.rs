@@ -23,6 +23,9 @@ pub enum TimeFormat {
     UnixNs,
     /// Relative to now, as woof-put accepts it: -5m3s250ms
     Relative,
+    /// RFC 3339 in the system's time zone (TZ, else /etc/localtime), with its
+    /// offset: 2026-11-22T07:00:00.000000000+01:00
+    Local,
 }
 
 const NS: i64 = 1_000_000_000;
@@ -98,6 +101,27 @@ pub fn push_rfc3339(out: &mut Vec<u8>, ns: i64) {
     out.push(b'Z');
 }
 
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnn+HH:MM` in the system's time zone (its offset at
+/// that instant, DST included); UTC's `Z` form when the zone cannot be had.
+fn push_local(out: &mut Vec<u8>, ns: i64) {
+    static ZONE: std::sync::OnceLock<jiff::tz::TimeZone> = std::sync::OnceLock::new();
+    let zone = ZONE.get_or_init(jiff::tz::TimeZone::system);
+    let Ok(at) = jiff::Timestamp::from_nanosecond(i128::from(ns)) else {
+        return push_rfc3339(out, ns);
+    };
+    let offset = i64::from(zone.to_offset(at).seconds());
+    let Some(shifted) = ns.checked_add(offset * NS) else {
+        return push_rfc3339(out, ns);
+    };
+    push_rfc3339(out, shifted);
+    out.pop(); // the Z
+    out.push(if offset < 0 { b'-' } else { b'+' });
+    let abs = offset.unsigned_abs() / 60;
+    push_digits(out, abs / 60, 2);
+    out.push(b':');
+    push_digits(out, abs % 60, 2);
+}
+
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` as a string.
 pub fn rfc3339_string(ns: i64) -> String {
     let mut out = Vec::with_capacity(30);
@@ -133,7 +157,11 @@ impl TimeFormat {
     /// Appends `ns` in this format; `now` only matters for `relative`. `json` quotes
     /// the text forms (numbers stay bare).
     pub fn push(self, out: &mut Vec<u8>, ns: i64, now: i64, json: bool) {
-        let quoted = json && matches!(self, TimeFormat::Rfc3339 | TimeFormat::Relative);
+        let quoted = json
+            && matches!(
+                self,
+                TimeFormat::Rfc3339 | TimeFormat::Relative | TimeFormat::Local
+            );
         if quoted {
             out.push(b'"');
         }
@@ -144,6 +172,7 @@ impl TimeFormat {
                 out.extend_from_slice(itoa::Buffer::new().format(ns).as_bytes());
             }
             TimeFormat::Relative => push_relative(out, ns, now),
+            TimeFormat::Local => push_local(out, ns),
         }
         if quoted {
             out.push(b'"');
