@@ -134,12 +134,13 @@ pub fn run(args: Args) -> Result<(), Failure> {
         None => (None, None),
     };
     let latest = woof.latest();
-    // Where to start: an explicit --after, a stored cursor, the last N, or (a new
-    // cursor without -n) everything the woof still holds.
+    // --since is an --after found by put time.
     let since = match args.since {
         Some(t) => Some(crate::when::first_at_or_after(woof.as_mut(), &name, t)?.saturating_sub(1)),
         None => None,
     };
+    // Where to start: an explicit --after (or --since), a stored cursor, the last N,
+    // -n +N, or (a new cursor without -n) everything the woof still holds.
     let mut after = match (args.after.or(since), stored, args.count, &cursor) {
         (Some(a), _, _, _) => a,
         (None, Some(s), _, _) => s,
