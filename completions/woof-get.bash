@@ -23,7 +23,7 @@ _woof__get() {
 
     case "${cmd}" in
         woof__get)
-            opts="-N -h -V --results --format --header --time-format --since --until --every --agg --field --info --namespace --timeout --keys --help --version"
+            opts="-N -h -V --results --format --header --time-format --since --until --every --agg --field --plot --info --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -54,6 +54,10 @@ _woof__get() {
                     return 0
                     ;;
                 --field)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --plot)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

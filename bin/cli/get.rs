@@ -67,6 +67,16 @@ pub struct Args {
         requires = "every"
     )]
     pub fields: Vec<String>,
+    /// Chart these numeric fields in the terminal (sized to COLUMNS and LINES), by
+    /// put time in seconds from the first element (of the selection, or of all the
+    /// woof holds)
+    #[arg(
+        long,
+        value_name = "FIELDS",
+        value_delimiter = ',',
+        conflicts_with = "every"
+    )]
+    pub plot: Vec<String>,
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
     pub info: bool,
@@ -100,6 +110,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let mut woof = source::open(&args.ns, &args.remote, &name, args.results, false)?;
     if let Some(every) = args.every {
         return consolidated(&args, woof.as_mut(), &name, selection, every);
+    }
+    if !args.plot.is_empty() {
+        return plotted(&args, woof.as_mut(), &name, selection);
     }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
@@ -139,6 +152,47 @@ pub fn run(args: Args) -> Result<(), Failure> {
     result
 }
 
+/// The window --every and --plot read: --since/--until, a range, one seqno, or
+/// (the default) all the woof holds; None when it is empty.
+fn window(
+    args: &Args,
+    woof: &mut dyn Source,
+    name: &str,
+    selection: Selection,
+) -> Result<Option<(u64, u64)>, Failure> {
+    let w = if args.since.is_some() || args.until.is_some() {
+        crate::when::range(woof, name, args.since, args.until)?
+    } else {
+        match selection {
+            Selection::One(0) => Some((woof.oldest().max(1), woof.latest())),
+            Selection::One(s) => Some((s, s)),
+            Selection::Range(from, to) => Some((from, to.unwrap_or(woof.latest()))),
+        }
+    };
+    Ok(w.filter(|(f, t)| f <= t && *t > 0))
+}
+
+/// `--plot`: charts of the window's numeric fields.
+fn plotted(
+    args: &Args,
+    woof: &mut dyn Source,
+    name: &str,
+    selection: Selection,
+) -> Result<(), Failure> {
+    let Some(schema) = woof::records::schema_from(woof.schema(), name)? else {
+        return Err(Failure::from(
+            woof::Error::new(ErrorKind::BadData, name)
+                .detail("--plot needs a woof with a schema (this one has none)"),
+        ));
+    };
+    let Some(w) = window(args, woof, name, selection)? else {
+        return Ok(());
+    };
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    crate::plot::run(woof, name, &schema, &args.plot, w, &mut out)
+}
+
 /// `--every`: the selection (all the woof holds by default) consolidated.
 fn consolidated(
     args: &Args,
@@ -154,16 +208,7 @@ fn consolidated(
     let Some(schema) = schema else {
         return Ok(());
     };
-    let window = if args.since.is_some() || args.until.is_some() {
-        crate::when::range(woof, name, args.since, args.until)?
-    } else {
-        match selection {
-            Selection::One(0) => Some((woof.oldest().max(1), woof.latest())),
-            Selection::One(s) => Some((s, s)),
-            Selection::Range(from, to) => Some((from, to.unwrap_or(woof.latest()))),
-        }
-    };
-    let Some((from, to)) = window.filter(|(f, t)| f <= t && *t > 0) else {
+    let Some((from, to)) = window(args, woof, name, selection)? else {
         return Ok(());
     };
     let aggs = if args.agg.is_empty() {

@@ -13,6 +13,7 @@ pub mod input;
 pub mod ls;
 pub mod output;
 pub mod platform;
+pub mod plot;
 pub mod progress;
 pub mod put;
 pub mod quantity;

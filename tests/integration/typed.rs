@@ -791,3 +791,48 @@ fn a_template_prints_fields_by_name() {
         .code(2)
         .stderr(predicates::str::contains("unknown directive %q"));
 }
+
+#[test]
+fn plot_draws_each_field_in_the_terminal_sized_to_it() {
+    let ns = typed_ns("v:f64,n:u16,s:str4");
+    put(&ns, &["--csv"], "12.5,1,a\n-3.25,2,b\n40,3,c\n7,4,d\n");
+    let out = text(ok_stdout(
+        ns.cmd("woof-get")
+            .env("COLUMNS", "60")
+            .env("LINES", "20")
+            .args(["t", "--plot", "v"]),
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("v  ") && lines[0].contains("Z .. "),
+        "{out}"
+    );
+    // The y labels are the data's extremes, top and bottom.
+    assert!(lines[1].ends_with(" 40.0"), "{out}");
+    let chart_rows: Vec<&&str> = lines[1..lines.len() - 1].iter().collect();
+    assert!(
+        chart_rows.last().is_some_and(|l| l.ends_with(" -3.2")),
+        "{out}"
+    );
+    assert!(lines[lines.len() - 1].starts_with("0.0"), "{out}");
+    // Sized to the terminal: no line wider than its 60 columns.
+    assert!(out.lines().all(|l| l.chars().count() <= 60), "{out}");
+    // Braille dots, not text: every chart row is drawn.
+    assert!(
+        chart_rows
+            .iter()
+            .all(|l| l.starts_with(|c: char| ('\u{2800}'..='\u{28ff}').contains(&c))),
+        "{out}"
+    );
+    fails(
+        ns.cmd("woof-get").args(["t", "--plot", "s"]),
+        2,
+        "woof-get: t: field s is not a number",
+    );
+    ns.create("raw", 8, 10);
+    fails(
+        ns.cmd("woof-get").args(["raw", "--plot", "v"]),
+        65,
+        "woof-get: raw: --plot needs a woof with a schema (this one has none)",
+    );
+}

@@ -1,0 +1,176 @@
+//! `woof-get --plot FIELD[,FIELD]`: a typed woof's numeric fields as charts in the
+//! terminal (Unicode braille, textplots), one per field, sized to the terminal
+//! (COLUMNS and LINES, else 80×24). Put time runs left to right, in seconds from
+//! the first element; each pixel column keeps the minimum and maximum of the
+//! points that fall in it, so a million points draw as fast as a thousand and a
+//! spike is never averaged away; a pause of more than 3× the usual spacing is a
+//! gap, not a line.
+
+use std::io::Write;
+
+use textplots::{Chart, Plot, Shape};
+use woof::schema::{Field, Schema, Type, Value};
+use woof::{ErrorKind, records::time};
+
+use crate::exit::Failure;
+use crate::source::Source;
+
+fn number(v: Value<'_>) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(i as f64),
+        Value::UInt(u) => Some(u as f64),
+        Value::Float(f) => Some(f),
+        Value::Float32(f) => Some(f64::from(f)),
+        _ => None,
+    }
+}
+
+/// Terminal columns and lines from the environment (what the shell exports).
+fn screen() -> (u32, u32) {
+    let get = |k: &str, d: u32| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    (get("COLUMNS", 80).max(40), get("LINES", 24).max(8))
+}
+
+/// Prints FROM..=TO of `src` as one chart per field of `names`.
+pub fn run(
+    src: &mut dyn Source,
+    name: &str,
+    schema: &Schema,
+    names: &[String],
+    (from, to): (u64, u64),
+    out: &mut impl Write,
+) -> Result<(), Failure> {
+    let fields: Vec<&Field> = names
+        .iter()
+        .map(|n| match schema.fields().iter().find(|f| &f.name == n) {
+            Some(f)
+                if !matches!(
+                    f.ty,
+                    Type::Bool | Type::Timestamp | Type::Str(_) | Type::Bytes(_)
+                ) =>
+            {
+                Ok(f)
+            }
+            Some(_) => Err(Failure::usage(format!("{name}: field {n} is not a number"))),
+            None => Err(Failure::usage(format!(
+                "{name}: no field {n} in its schema"
+            ))),
+        })
+        .collect::<Result<_, _>>()?;
+    // (put time, value) of each field, in put order.
+    let mut series: Vec<Vec<(i64, f64)>> = vec![Vec::new(); fields.len()];
+    let mut buf = vec![0u8; src.element_size()];
+    let mut s = from;
+    while s <= to {
+        match src.get(s, &mut buf, to) {
+            Ok(el) => {
+                for (f, points) in fields.iter().zip(series.iter_mut()) {
+                    if let Some(v) = f.decode(&buf).ok().and_then(number) {
+                        points.push((el.time_ns as i64, v));
+                    }
+                }
+                s += 1;
+            }
+            Err(e) => match e.kind() {
+                ErrorKind::Evicted { oldest, .. } => s = (*oldest).max(s + 1),
+                _ => return Err(Failure::from(e.within(name))),
+            },
+        }
+    }
+    let (cols, lines) = screen();
+    // Braille: 2 dots a column, 4 a line; room for the labels and the heading.
+    let width = (2 * cols.saturating_sub(12)).max(32);
+    let height =
+        (4 * (lines.saturating_sub(3) / fields.len().max(1) as u32).saturating_sub(3)).max(8);
+    for (f, points) in fields.iter().zip(&series) {
+        let text = chart(&f.name, points, width, height);
+        out.write_all(text.as_bytes()).map_err(Failure::stdout)?;
+    }
+    out.flush().map_err(Failure::stdout)
+}
+
+/// One field's chart, with a heading line naming it and its time span.
+fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return format!("{field}: no elements in the selection\n");
+    };
+    let span = (last.0 - first.0).max(1) as f64 / 1e9;
+    let x = |t: i64| ((t - first.0) as f64 / 1e9) as f32;
+    // Min and max per pixel column, in put order.
+    let per_column = span / f64::from(width);
+    let mut kept: Vec<(i64, f64)> = Vec::new();
+    let mut col = -1i64;
+    let (mut lo, mut hi) = ((0, 0.0), (0, 0.0));
+    let flush = |kept: &mut Vec<(i64, f64)>, lo: (i64, f64), hi: (i64, f64)| {
+        let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+        kept.push(a);
+        if b != a {
+            kept.push(b);
+        }
+    };
+    for &p in points {
+        let c = (((p.0 - first.0) as f64 / 1e9) / per_column) as i64;
+        if c != col {
+            if col >= 0 {
+                flush(&mut kept, lo, hi);
+            }
+            col = c;
+            (lo, hi) = (p, p);
+        } else {
+            if p.1 < lo.1 {
+                lo = p;
+            }
+            if p.1 > hi.1 {
+                hi = p;
+            }
+        }
+    }
+    flush(&mut kept, lo, hi);
+    // Gaps: a pause much longer than the usual spacing breaks the line.
+    let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    steps.sort_unstable();
+    let usual = steps.get(steps.len() / 2).copied().unwrap_or(0).max(1);
+    let mut runs: Vec<Vec<(f32, f32)>> = vec![Vec::new()];
+    for w in kept.windows(2) {
+        if let Some(r) = runs.last_mut().filter(|r| r.is_empty()) {
+            r.push((x(w[0].0), w[0].1 as f32));
+        }
+        if w[1].0 - w[0].0 > 3 * usual && w[1].0 - w[0].0 > (per_column * 2e9) as i64 {
+            runs.push(Vec::new());
+        }
+        if let Some(r) = runs.last_mut() {
+            r.push((x(w[1].0), w[1].1 as f32));
+        }
+    }
+    if kept.len() == 1 {
+        runs = vec![vec![(0.0, kept[0].1 as f32)]];
+    }
+    let shapes: Vec<Shape> = runs
+        .iter()
+        .map(|r| {
+            if r.len() == 1 {
+                Shape::Points(r)
+            } else {
+                Shape::Lines(r)
+            }
+        })
+        .collect();
+    let mut c = Chart::new(width, height, 0.0, span as f32);
+    let mut plot = &mut c;
+    for s in &shapes {
+        plot = plot.lineplot(s);
+    }
+    plot.figures();
+    // To the second, so the heading fits the narrowest chart.
+    let secs = |ns: i64| {
+        let t = time::rfc3339_string(ns);
+        t.split_once('.')
+            .map_or(t.clone(), |(s, _)| format!("{s}Z"))
+    };
+    format!("{field}  {} .. {}\n{plot}", secs(first.0), secs(last.0))
+}
