@@ -15,6 +15,8 @@ sum\t''
 count\t''"
 complete -c woof-get -l field -d 'With --every: the fields to consolidate [default: every numeric one]' -r
 complete -c woof-get -l plot -d 'Chart these numeric fields in the terminal (sized to COLUMNS and LINES), by put time in seconds from the first element (of the selection, or of all the woof holds)' -r
+complete -c woof-get -l output -d 'With --plot: draw into FILE instead of the terminal (SVG: FILE.svg)' -r -F
+complete -c woof-get -l size -d 'With --output: the image\'s width and height in pixels' -r
 complete -c woof-get -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
 complete -c woof-get -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
 complete -c woof-get -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F

@@ -7,6 +7,7 @@
 //! gap, not a line.
 
 use std::io::Write;
+use std::path::Path;
 
 use textplots::{Chart, Plot, Shape};
 use woof::schema::{Field, Schema, Type, Value};
@@ -36,13 +37,20 @@ fn screen() -> (u32, u32) {
     (get("COLUMNS", 80).max(40), get("LINES", 24).max(8))
 }
 
-/// Prints FROM..=TO of `src` as one chart per field of `names`.
+/// Where a chart goes: the terminal, or an SVG file of a size.
+pub enum Target<'a> {
+    Terminal,
+    Svg(&'a Path, (u32, u32)),
+}
+
+/// Draws FROM..=TO of `src` as one chart per field of `names`.
 pub fn run(
     src: &mut dyn Source,
     name: &str,
     schema: &Schema,
     names: &[String],
     (from, to): (u64, u64),
+    target: Target,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
     let fields: Vec<&Field> = names
@@ -82,6 +90,9 @@ pub fn run(
             },
         }
     }
+    if let Target::Svg(path, size) = target {
+        return svg(path, size, &fields, &series);
+    }
     let (cols, lines) = screen();
     // Braille: 2 dots a column, 4 a line; room for the labels and the heading.
     let width = (2 * cols.saturating_sub(12)).max(32);
@@ -94,15 +105,15 @@ pub fn run(
     out.flush().map_err(Failure::stdout)
 }
 
-/// One field's chart, with a heading line naming it and its time span.
-fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String {
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return format!("{field}: no elements in the selection\n");
+/// The points to draw across `width` pixel columns: each column's minimum and
+/// maximum, in put order, cut into runs where the data pauses (a gap).
+pub fn reduce(points: &[(i64, f64)], width: u32) -> Vec<Vec<(i64, f64)>> {
+    let Some(first) = points.first() else {
+        return Vec::new();
     };
+    let last = points[points.len() - 1];
     let span = (last.0 - first.0).max(1) as f64 / 1e9;
-    let x = |t: i64| ((t - first.0) as f64 / 1e9) as f32;
-    // Min and max per pixel column, in put order.
-    let per_column = span / f64::from(width);
+    let per_column = span / f64::from(width.max(1));
     let mut kept: Vec<(i64, f64)> = Vec::new();
     let mut col = -1i64;
     let (mut lo, mut hi) = ((0, 0.0), (0, 0.0));
@@ -131,25 +142,43 @@ fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String 
         }
     }
     flush(&mut kept, lo, hi);
-    // Gaps: a pause much longer than the usual spacing breaks the line.
+    // Gaps: a pause much longer than the usual spacing breaks the line (a usual
+    // spacing needs a few steps to be one: with fewer, no gaps).
     let mut steps: Vec<i64> = points.windows(2).map(|w| w[1].0 - w[0].0).collect();
     steps.sort_unstable();
-    let usual = steps.get(steps.len() / 2).copied().unwrap_or(0).max(1);
-    let mut runs: Vec<Vec<(f32, f32)>> = vec![Vec::new()];
+    let usual = match steps.len() {
+        0..8 => i64::MAX / 4,
+        n => steps[n / 2].max(1),
+    };
+    let mut runs: Vec<Vec<(i64, f64)>> = vec![Vec::new()];
     for w in kept.windows(2) {
         if let Some(r) = runs.last_mut().filter(|r| r.is_empty()) {
-            r.push((x(w[0].0), w[0].1 as f32));
+            r.push(w[0]);
         }
         if w[1].0 - w[0].0 > 3 * usual && w[1].0 - w[0].0 > (per_column * 2e9) as i64 {
             runs.push(Vec::new());
         }
         if let Some(r) = runs.last_mut() {
-            r.push((x(w[1].0), w[1].1 as f32));
+            r.push(w[1]);
         }
     }
     if kept.len() == 1 {
-        runs = vec![vec![(0.0, kept[0].1 as f32)]];
+        runs = vec![kept];
     }
+    runs
+}
+
+/// One field's chart, with a heading line naming it and its time span.
+fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String {
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return format!("{field}: no elements in the selection\n");
+    };
+    let span = (last.0 - first.0).max(1) as f64 / 1e9;
+    let x = |t: i64| ((t - first.0) as f64 / 1e9) as f32;
+    let runs: Vec<Vec<(f32, f32)>> = reduce(points, width)
+        .into_iter()
+        .map(|r| r.into_iter().map(|(t, v)| (x(t), v as f32)).collect())
+        .collect();
     let shapes: Vec<Shape> = runs
         .iter()
         .map(|r| {
@@ -173,4 +202,91 @@ fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String 
             .map_or(t.clone(), |(s, _)| format!("{s}Z"))
     };
     format!("{field}  {} .. {}\n{plot}", secs(first.0), secs(last.0))
+}
+
+/// The charts as an SVG file of `width`×`height`, one above the other, put time
+/// along the bottom (UTC); text is SVG text, so no font is needed to draw it.
+fn svg(
+    path: &Path,
+    (width, height): (u32, u32),
+    fields: &[&Field],
+    series: &[Vec<(i64, f64)>],
+) -> Result<(), Failure> {
+    use plotters::prelude::*;
+    let failed = |e: &dyn std::fmt::Display| {
+        Failure::from(
+            woof::Error::new(ErrorKind::Io, path.display().to_string()).detail(e.to_string()),
+        )
+    };
+    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| failed(&e))?;
+    let areas = root.split_evenly((fields.len().max(1), 1));
+    for ((f, points), area) in fields.iter().zip(series).zip(&areas) {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let (lo, hi) = points
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+                (l.min(p.1), h.max(p.1))
+            });
+        let (lo, hi) = if lo < hi {
+            (lo, hi)
+        } else {
+            (lo - 1.0, hi + 1.0)
+        };
+        let (t0, t1) = (first.0, last.0.max(first.0 + 1));
+        let mut chart = ChartBuilder::on(area)
+            .caption(&f.name, ("sans-serif", 16))
+            .margin(10)
+            .x_label_area_size(30)
+            .y_label_area_size(60)
+            .build_cartesian_2d(t0..t1, lo..hi)
+            .map_err(|e| failed(&e))?;
+        let label = |t: &i64| {
+            let text = time::rfc3339_string(*t);
+            text.get(11..19).unwrap_or(&text).to_string()
+        };
+        chart
+            .configure_mesh()
+            .x_labels(6)
+            .x_label_formatter(&label)
+            .draw()
+            .map_err(|e| failed(&e))?;
+        let plot_width = width.saturating_sub(80);
+        for run in reduce(points, plot_width) {
+            chart
+                .draw_series(LineSeries::new(run, &BLUE))
+                .map_err(|e| failed(&e))?;
+        }
+    }
+    root.present().map_err(|e| failed(&e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: i64 = 1_000_000_000;
+
+    #[test]
+    fn a_pause_is_a_gap_and_a_column_keeps_its_extremes() {
+        // 20 points a second apart, a 100 s pause, 20 more.
+        let mut pts: Vec<(i64, f64)> = (0..20).map(|i| (i * S, i as f64)).collect();
+        pts.extend((0..20).map(|i| ((120 + i) * S, 100.0 + i as f64)));
+        let runs = reduce(&pts, 1000);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!((runs[0].len(), runs[1].len()), (20, 20));
+        // 1000 points into 10 columns: each keeps its min and max, in put order.
+        let many: Vec<(i64, f64)> = (0..1000)
+            .map(|i| (i * S, ((i * 37) % 101) as f64))
+            .collect();
+        let kept: Vec<(i64, f64)> = reduce(&many, 10).concat();
+        assert!(kept.len() <= 22, "{}", kept.len());
+        let all_min = many.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let all_max = many.iter().map(|p| p.1).fold(f64::NEG_INFINITY, f64::max);
+        assert!(kept.iter().any(|p| p.1 == all_min) && kept.iter().any(|p| p.1 == all_max));
+        assert!(kept.windows(2).all(|w| w[0].0 <= w[1].0));
+    }
 }

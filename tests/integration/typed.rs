@@ -836,3 +836,50 @@ fn plot_draws_each_field_in_the_terminal_sized_to_it() {
         "woof-get: raw: --plot needs a woof with a schema (this one has none)",
     );
 }
+
+#[test]
+fn plot_output_draws_an_svg_of_the_asked_size_with_the_data_points() {
+    let ns = typed_ns("v:f64,n:u16");
+    put(&ns, &["--csv"], "12.5,1\n-3.25,2\n40,3\n7,4\n");
+    let file = ns.path().join("v.svg");
+    ns.cmd("woof-get")
+        .args(["t", "--plot", "v", "--size", "600x300", "--output"])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("");
+    let svg = std::fs::read_to_string(&file).expect("the SVG");
+    assert!(
+        svg.starts_with("<svg width=\"600\" height=\"300\""),
+        "{}",
+        &svg[..100]
+    );
+    assert!(svg.trim_end().ends_with("</svg>"));
+    // The data's line: its points in put order, the highest value drawn highest.
+    let points: Vec<(f64, f64)> = svg
+        .split("stroke=\"#0000FF\"")
+        .nth(1)
+        .and_then(|s| s.split("points=\"").nth(1))
+        .and_then(|s| s.split('"').next())
+        .expect("the data's polyline")
+        .split_whitespace()
+        .map(|p| {
+            let (x, y) = p.split_once(',').expect("x,y");
+            (x.parse().expect("x"), y.parse().expect("y"))
+        })
+        .collect();
+    assert_eq!(points.len(), 4, "{points:?}");
+    assert!(
+        points.windows(2).all(|w| w[0].0 <= w[1].0),
+        "left to right: {points:?}"
+    );
+    let y = |i: usize| points[i].1;
+    // Values 12.5, -3.25, 40, 7: SVG y grows downwards.
+    assert!(y(2) < y(0) && y(0) < y(3) && y(3) < y(1), "{points:?}");
+    fails(
+        ns.cmd("woof-get")
+            .args(["t", "--plot", "v", "--output", "v.png"]),
+        2,
+        "woof-get: v.png: --output draws SVG (FILE.svg); PNG is not there yet",
+    );
+}
