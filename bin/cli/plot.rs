@@ -243,9 +243,18 @@ fn svg(
             .y_label_area_size(60)
             .build_cartesian_2d(t0..t1, lo..hi)
             .map_err(|e| failed(&e))?;
-        let label = |t: &i64| {
+        // As fine as the span needs: milliseconds under 10 s, a date past 2 days.
+        let span = t1 - t0;
+        let label = move |t: &i64| {
             let text = time::rfc3339_string(*t);
-            text.get(11..19).unwrap_or(&text).to_string()
+            let cut = if span < 10 * 1_000_000_000 {
+                text.get(11..23)
+            } else if span < 2 * 86_400 * 1_000_000_000 {
+                text.get(11..19)
+            } else {
+                text.get(5..16)
+            };
+            cut.unwrap_or(&text).replace('T', " ")
         };
         chart
             .configure_mesh()
@@ -255,9 +264,16 @@ fn svg(
             .map_err(|e| failed(&e))?;
         let plot_width = width.saturating_sub(80);
         for run in reduce(points, plot_width) {
-            chart
-                .draw_series(LineSeries::new(run, &BLUE))
-                .map_err(|e| failed(&e))?;
+            if let [only] = run[..] {
+                // A point alone between two gaps: a dot, not nothing.
+                chart
+                    .draw_series(std::iter::once(Circle::new(only, 2, BLUE.filled())))
+                    .map_err(|e| failed(&e))?;
+            } else {
+                chart
+                    .draw_series(LineSeries::new(run, &BLUE))
+                    .map_err(|e| failed(&e))?;
+            }
         }
     }
     root.present().map_err(|e| failed(&e))?;
