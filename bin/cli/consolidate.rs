@@ -9,12 +9,12 @@ use std::time::Duration;
 use clap::ValueEnum;
 use woof::records::escape::{csv_field, push_json_str};
 use woof::records::time::TimeFormat;
-use woof::schema::{Field, Schema, Type, Value};
+use woof::schema::{Schema, Value};
 use woof::{Error, ErrorKind};
 
 use crate::exit::Failure;
 use crate::output::Format;
-use crate::source::Source;
+use crate::source::{self, Source};
 
 /// One consolidation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,58 +90,22 @@ impl Acc {
     }
 }
 
-fn number(v: Value<'_>) -> Option<f64> {
-    match v {
-        Value::Int(i) => Some(i as f64),
-        Value::UInt(u) => Some(u as f64),
-        Value::Float(f) => Some(f),
-        Value::Float32(f) => Some(f64::from(f)),
-        _ => None,
-    }
-}
-
-fn numeric(ty: Type) -> bool {
-    !matches!(
-        ty,
-        Type::Bool | Type::Timestamp | Type::Str(_) | Type::Bytes(_)
-    )
-}
-
-/// The fields to consolidate: those named (each must be numeric), or every
-/// numeric one.
-fn pick<'s>(schema: &'s Schema, names: &[String], woof: &str) -> Result<Vec<&'s Field>, Failure> {
-    if names.is_empty() {
-        let all: Vec<&Field> = schema.fields().iter().filter(|f| numeric(f.ty)).collect();
-        if all.is_empty() {
-            return Err(Failure::usage(format!(
-                "{woof}: --every needs a numeric field, and this schema has none"
-            )));
-        }
-        return Ok(all);
-    }
-    names
-        .iter()
-        .map(|n| match schema.fields().iter().find(|f| &f.name == n) {
-            Some(f) if numeric(f.ty) => Ok(f),
-            Some(_) => Err(Failure::usage(format!("{woof}: field {n} is not a number"))),
-            None => Err(Failure::usage(format!(
-                "{woof}: no field {n} in its schema"
-            ))),
-        })
-        .collect()
-}
-
-/// Reads FROM..=TO of `src` and prints one row per bucket.
+/// Reads FROM..=TO of `src` and prints one row per bucket; prints nothing for an
+/// empty window (None), once the fields asked for are known to be numbers.
 pub fn run(
     src: &mut dyn Source,
     name: &str,
     schema: &Schema,
-    from: u64,
-    to: u64,
+    window: Option<(u64, u64)>,
     plan: &Plan,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let fields = pick(schema, plan.fields, name)?;
+    let fields = schema
+        .numeric_fields(plan.fields)
+        .map_err(|why| Failure::usage(format!("{name}: {why}")))?;
+    let Some((from, to)) = window else {
+        return Ok(());
+    };
     let step = plan.every.as_nanos().max(1) as i64;
     let mut cols = vec!["time".to_string()];
     for f in &fields {
@@ -168,23 +132,9 @@ pub fn run(
         }
         rows.push(row);
     };
-    let mut buf = vec![0u8; src.element_size()];
     let mut accs = vec![Acc::EMPTY; fields.len()];
     let mut bucket: Option<i64> = None;
-    let mut s = from;
-    while s <= to {
-        let el = match src.get(s, &mut buf, to) {
-            Ok(el) => el,
-            Err(e) => match e.kind() {
-                // Gone while reading: go on from what is there.
-                ErrorKind::Evicted { oldest, .. } => {
-                    s = (*oldest).max(s + 1);
-                    continue;
-                }
-                _ => return Err(Failure::from(e.within(name))),
-            },
-        };
-        s += 1;
+    source::each_held(src, name, (from, to), |el, data| {
         let b = (el.time_ns as i64).div_euclid(step) * step;
         if bucket.is_some_and(|cur| cur != b) {
             emit(bucket.unwrap_or(b), &accs);
@@ -192,11 +142,11 @@ pub fn run(
         }
         bucket = Some(b);
         for (acc, f) in accs.iter_mut().zip(&fields) {
-            if let Some(v) = f.decode(&buf).ok().and_then(number) {
+            if let Some(v) = f.decode(data).ok().and_then(Value::as_f64) {
                 acc.add(v);
             }
         }
-    }
+    })?;
     if let Some(b) = bucket {
         emit(b, &accs);
     }

@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long = "output", value_name = "FILE", requires = "plot")]
     pub plot_file: Option<std::path::PathBuf>,
     /// With --output: the image's width and height in pixels
-    #[arg(long, value_name = "WxH", default_value = "1000x500", value_parser = parse_size)]
+    #[arg(long, value_name = "WxH", default_value = "1000x500", value_parser = parse_pixels)]
     pub size: (u32, u32),
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
@@ -191,9 +191,6 @@ fn plotted(
                 .detail("--plot needs a woof with a schema (this one has none)"),
         ));
     };
-    let Some(w) = window(args, woof, name, selection)? else {
-        return Ok(());
-    };
     let target = match &args.plot_file {
         None => crate::plot::Target::Terminal,
         Some(p) if p.extension().is_some_and(|e| e == "svg") => {
@@ -206,13 +203,14 @@ fn plotted(
             )));
         }
     };
+    let w = window(args, woof, name, selection)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     crate::plot::run(woof, name, &schema, &args.plot, w, target, &mut out)
 }
 
 /// `WxH` in pixels, each at least 100.
-fn parse_size(s: &str) -> Result<(u32, u32), String> {
+fn parse_pixels(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("'{s}' is not a size (WIDTHxHEIGHT in pixels, at least 100x100)");
     let (w, h) = s.split_once('x').ok_or_else(bad)?;
     let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
@@ -237,9 +235,7 @@ fn consolidated(
     let Some(schema) = schema else {
         return Ok(());
     };
-    let Some((from, to)) = window(args, woof, name, selection)? else {
-        return Ok(());
-    };
+    let w = window(args, woof, name, selection)?;
     let aggs = if args.agg.is_empty() {
         vec![Agg::Avg]
     } else {
@@ -255,7 +251,7 @@ fn consolidated(
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    consolidate::run(woof, name, &schema, from, to, &plan, &mut out)
+    consolidate::run(woof, name, &schema, w, &plan, &mut out)
 }
 
 fn print_one<W: Write>(

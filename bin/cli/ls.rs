@@ -154,7 +154,8 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
                 } else {
                     i.oldest.to_string()
                 },
-                e.last_put.map_or_else(|| "-".into(), put_time),
+                e.last_put
+                    .map_or_else(|| "-".into(), |t| time::rfc3339_seconds(t as i64)),
                 e.last_put
                     .map_or_else(|| "-".into(), |t| crate::quantity::ago(now, t)),
                 i.durability.name().into(),
@@ -205,15 +206,6 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// The time of a put, to the second, in UTC: `2026-12-03T07:51:09Z`.
-fn put_time(ns: u64) -> String {
-    let full = time::rfc3339_string(ns as i64);
-    match full.split_once('.') {
-        Some((secs, _)) => format!("{secs}Z"),
-        None => full,
-    }
 }
 
 fn csv(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {

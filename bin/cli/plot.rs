@@ -10,21 +10,11 @@ use std::io::Write;
 use std::path::Path;
 
 use textplots::{Chart, Plot, Shape};
-use woof::schema::{Field, Schema, Type, Value};
+use woof::schema::{Field, Schema, Value};
 use woof::{ErrorKind, records::time};
 
 use crate::exit::Failure;
-use crate::source::Source;
-
-fn number(v: Value<'_>) -> Option<f64> {
-    match v {
-        Value::Int(i) => Some(i as f64),
-        Value::UInt(u) => Some(u as f64),
-        Value::Float(f) => Some(f),
-        Value::Float32(f) => Some(f64::from(f)),
-        _ => None,
-    }
-}
+use crate::source::{self, Source};
 
 /// Terminal columns and lines from the environment (what the shell exports).
 fn screen() -> (u32, u32) {
@@ -43,53 +33,32 @@ pub enum Target<'a> {
     Svg(&'a Path, (u32, u32)),
 }
 
-/// Draws FROM..=TO of `src` as one chart per field of `names`.
+/// Draws FROM..=TO of `src` as one chart per field of `names`; draws nothing for
+/// an empty window (None), once the fields asked for are known to be numbers.
 pub fn run(
     src: &mut dyn Source,
     name: &str,
     schema: &Schema,
     names: &[String],
-    (from, to): (u64, u64),
+    window: Option<(u64, u64)>,
     target: Target,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
-    let fields: Vec<&Field> = names
-        .iter()
-        .map(|n| match schema.fields().iter().find(|f| &f.name == n) {
-            Some(f)
-                if !matches!(
-                    f.ty,
-                    Type::Bool | Type::Timestamp | Type::Str(_) | Type::Bytes(_)
-                ) =>
-            {
-                Ok(f)
-            }
-            Some(_) => Err(Failure::usage(format!("{name}: field {n} is not a number"))),
-            None => Err(Failure::usage(format!(
-                "{name}: no field {n} in its schema"
-            ))),
-        })
-        .collect::<Result<_, _>>()?;
+    let fields = schema
+        .numeric_fields(names)
+        .map_err(|why| Failure::usage(format!("{name}: {why}")))?;
+    let Some((from, to)) = window else {
+        return Ok(());
+    };
     // (put time, value) of each field, in put order.
     let mut series: Vec<Vec<(i64, f64)>> = vec![Vec::new(); fields.len()];
-    let mut buf = vec![0u8; src.element_size()];
-    let mut s = from;
-    while s <= to {
-        match src.get(s, &mut buf, to) {
-            Ok(el) => {
-                for (f, points) in fields.iter().zip(series.iter_mut()) {
-                    if let Some(v) = f.decode(&buf).ok().and_then(number) {
-                        points.push((el.time_ns as i64, v));
-                    }
-                }
-                s += 1;
+    source::each_held(src, name, (from, to), |el, data| {
+        for (f, points) in fields.iter().zip(series.iter_mut()) {
+            if let Some(v) = f.decode(data).ok().and_then(Value::as_f64) {
+                points.push((el.time_ns as i64, v));
             }
-            Err(e) => match e.kind() {
-                ErrorKind::Evicted { oldest, .. } => s = (*oldest).max(s + 1),
-                _ => return Err(Failure::from(e.within(name))),
-            },
         }
-    }
+    })?;
     if let Target::Svg(path, size) = target {
         return svg(path, size, &fields, &series);
     }
@@ -196,11 +165,7 @@ fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String 
     }
     plot.figures();
     // To the second, so the heading fits the narrowest chart.
-    let secs = |ns: i64| {
-        let t = time::rfc3339_string(ns);
-        t.split_once('.')
-            .map_or(t.clone(), |(s, _)| format!("{s}Z"))
-    };
+    let secs = time::rfc3339_seconds;
     format!("{field}  {} .. {}\n{plot}", secs(first.0), secs(last.0))
 }
 

@@ -87,6 +87,32 @@ fn retry_delay(attempt: u32) -> Duration {
     Duration::from_millis(base + jitter_ms(base))
 }
 
+/// Hands each element of FROM..=TO still held to `f`, in order; those evicted
+/// while reading are passed over (what is gone is gone; the rest is read), any
+/// other error ends it. For the readers that summarise (`--every`, `--plot`).
+pub fn each_held(
+    src: &mut dyn Source,
+    name: &str,
+    (from, to): (u64, u64),
+    mut f: impl FnMut(&Element, &[u8]),
+) -> Result<(), Failure> {
+    let mut buf = vec![0u8; src.element_size()];
+    let mut s = from;
+    while s <= to {
+        match src.get(s, &mut buf, to) {
+            Ok(el) => {
+                f(&el, &buf);
+                s += 1;
+            }
+            Err(e) => match e.kind() {
+                ErrorKind::Evicted { oldest, .. } => s = (*oldest).max(s + 1),
+                _ => return Err(Failure::from(e.within(name))),
+            },
+        }
+    }
+    Ok(())
+}
+
 /// Whether what stopped a follower may come back by itself: the proxy unreachable,
 /// busy or timing out (it restarts), or the woof missing (it is being replaced).
 pub fn may_come_back(f: &Failure) -> bool {

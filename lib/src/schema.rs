@@ -50,6 +50,14 @@ const SCALARS: [(&str, Type); 12] = [
 const KNOWN: &str = "i8 i16 i32 i64 u8 u16 u32 u64 f32 f64 bool timestamp strN bytesN";
 
 impl Type {
+    /// Whether its values are numbers (what `--every` and `--plot` draw on).
+    pub fn is_numeric(self) -> bool {
+        !matches!(
+            self,
+            Type::Bool | Type::Timestamp | Type::Str(_) | Type::Bytes(_)
+        )
+    }
+
     /// Bytes the field takes in the element.
     pub fn size(self) -> usize {
         match self {
@@ -136,6 +144,19 @@ pub enum Value<'a> {
     Time(i64),
     Str(&'a str),
     Bytes(&'a [u8]),
+}
+
+impl Value<'_> {
+    /// The value as a number, if it is one.
+    pub fn as_f64(self) -> Option<f64> {
+        match self {
+            Value::Int(i) => Some(i as f64),
+            Value::UInt(u) => Some(u as f64),
+            Value::Float(f) => Some(f),
+            Value::Float32(f) => Some(f64::from(f)),
+            _ => None,
+        }
+    }
 }
 
 /// A parsed schema: its fields in layout order.
@@ -247,6 +268,26 @@ impl Schema {
 
     pub fn fields(&self) -> &[Field] {
         &self.fields
+    }
+
+    /// The numeric fields called `names` (all the numeric ones when `names` is
+    /// empty); the error says which name is not one.
+    pub fn numeric_fields(&self, names: &[String]) -> std::result::Result<Vec<&Field>, String> {
+        if names.is_empty() {
+            let all: Vec<&Field> = self.fields.iter().filter(|f| f.ty.is_numeric()).collect();
+            if all.is_empty() {
+                return Err("this schema has no numeric field".into());
+            }
+            return Ok(all);
+        }
+        names
+            .iter()
+            .map(|n| match self.fields.iter().find(|f| &f.name == n) {
+                Some(f) if f.ty.is_numeric() => Ok(f),
+                Some(_) => Err(format!("field {n} is not a number")),
+                None => Err(format!("no field {n} in its schema")),
+            })
+            .collect()
     }
 
     /// Index of the field called `name`.

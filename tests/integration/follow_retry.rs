@@ -2,7 +2,6 @@
 //! restarts, a woof replaced by `woof-create --force`), losing and repeating
 //! nothing, and that still stops for what will not.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::util;
@@ -19,23 +18,6 @@ fn counter(line: &str) -> u64 {
     let hex = line.rsplit(',').next().unwrap_or("");
     let bytes = util::unhex(hex).unwrap_or_default();
     String::from_utf8_lossy(&bytes).parse().unwrap_or(u64::MAX)
-}
-
-/// A proxy serving `ns` on `listen` (retried while a killed one's port is freed).
-fn proxy_on(ns: &Path, listen: &str) -> Proxy {
-    for _ in 0..100 {
-        let mut cmd = util::bare_std("woof-proxy");
-        cmd.arg("--export")
-            .arg(ns)
-            .args(["--listen", listen, "--timeout", "2s"]);
-        let started =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Proxy::spawn(cmd, 1)));
-        if let Ok(p) = started {
-            return p;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("woof-proxy did not start on {listen}");
 }
 
 #[test]
@@ -70,7 +52,7 @@ fn a_remote_follower_with_a_cursor_loses_and_repeats_nothing_across_proxy_restar
             // Down for longer than the client's timeout: the follower keeps trying.
             std::thread::sleep(Duration::from_millis(2500));
         }
-        proxy = proxy_on(ns.path(), &listen);
+        proxy = Proxy::start_on(ns.path(), &listen);
         while (seen.len() as u64) < next - 1 {
             seen.push(counter(&tail.line(Duration::from_secs(20))));
         }

@@ -165,23 +165,11 @@ fn start_platform(run: &Run) -> Platform {
     panic!("woof-platform kept being refused after a SIGKILL");
 }
 
-/// A proxy on the run's port, retried while the port is still taken.
+/// A proxy on the run's port.
 fn start_proxy(run: &Run) -> Proxy {
-    let listen = format!("tcp://127.0.0.1:{}", run.port);
-    for _ in 0..100 {
-        let mut cmd = util::bare_std("woof-proxy");
-        cmd.arg("--export")
-            .arg(run.ns.path())
-            .args(["--listen", &listen, "--timeout", "2s"]);
-        let result =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Proxy::spawn(cmd, 1)));
-        if let Ok(p) = result {
-            run.proxy.pid.store(p.run.child.id(), Ordering::Relaxed);
-            return p;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("woof-proxy did not start on {listen}");
+    let p = Proxy::start_on(run.ns.path(), &format!("tcp://127.0.0.1:{}", run.port));
+    run.proxy.pid.store(p.run.child.id(), Ordering::Relaxed);
+    p
 }
 
 /// Kills and restarts a daemon at random intervals until stopped.

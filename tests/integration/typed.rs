@@ -882,4 +882,40 @@ fn plot_output_draws_an_svg_of_the_asked_size_with_the_data_points() {
         2,
         "woof-get: v.png: --output draws SVG (FILE.svg); PNG is not there yet",
     );
+    for size in ["600", "50x300", "600xq"] {
+        ns.cmd("woof-get")
+            .args(["t", "--plot", "v", "--output", "bad.svg", "--size", size])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicates::str::starts_with(format!(
+                "error: invalid value '{size}' for '--size <WxH>': '{size}' is not a size (WIDTHxHEIGHT in pixels, at least 100x100)\n"
+            )));
+    }
+    assert!(!ns.path().join("bad.svg").exists(), "nothing drawn");
+}
+
+#[test]
+fn every_and_plot_refuse_what_is_not_a_number_even_on_an_empty_woof() {
+    let ns = Ns::new();
+    ns.cmd("woof-create")
+        .args(["w", "-n", "10", "--schema", "s:str4,ok:bool"])
+        .assert()
+        .success();
+    fails(
+        ns.cmd("woof-get").args(["w", "--every", "1m"]),
+        2,
+        "woof-get: w: this schema has no numeric field",
+    );
+    fails(
+        ns.cmd("woof-get").args(["w", "--plot", "ok"]),
+        2,
+        "woof-get: w: field ok is not a number",
+    );
+    fails(
+        ns.cmd("woof-get")
+            .args(["w", "--plot", "s", "--output", "w.png"]),
+        2,
+        "woof-get: w.png: --output draws SVG (FILE.svg); PNG is not there yet",
+    );
 }

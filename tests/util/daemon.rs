@@ -298,6 +298,25 @@ impl Proxy {
         Proxy::spawn(cmd, 1)
     }
 
+    /// A proxy exporting `ns` on the fixed endpoint `listen` (`--timeout 2s`), so a
+    /// restart comes back where its clients expect it; tried again while a killed
+    /// one's port is still taken.
+    pub fn start_on(ns: &Path, listen: &str) -> Proxy {
+        for _ in 0..100 {
+            let mut cmd = bare_std("woof-proxy");
+            cmd.arg("--export")
+                .arg(ns)
+                .args(["--listen", listen, "--timeout", "2s"]);
+            let started =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Proxy::spawn(cmd, 1)));
+            if let Ok(p) = started {
+                return p;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("woof-proxy did not start on {listen}");
+    }
+
     /// Runs `cmd` (a woof-proxy command) and waits for `n` "serving" lines.
     pub fn spawn(cmd: std::process::Command, n: usize) -> Proxy {
         let mut run = Running::spawn(cmd);

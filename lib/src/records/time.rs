@@ -129,6 +129,15 @@ pub fn rfc3339_string(ns: i64) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ`: to the second, for headings and listings.
+pub fn rfc3339_seconds(ns: i64) -> String {
+    let mut out = Vec::with_capacity(30);
+    push_rfc3339(&mut out, ns.div_euclid(NS) * NS);
+    out.truncate(19);
+    out.push(b'Z');
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Seconds with nine decimals, e.g. `-1.500000000`.
 fn push_unix(out: &mut Vec<u8>, ns: i64) {
     if ns < 0 {
@@ -449,5 +458,12 @@ mod tests {
         assert!(parse_when("1733212800000", now).is_err());
         assert_eq!(parse_when("1733212800", now), Ok(1_733_212_800 * NS));
         assert!(parse_when("2026-13-01", now).is_err());
+    }
+
+    #[test]
+    fn to_the_second() {
+        let ns = parse("2026-11-22T06:00:07.999999999Z", 0).expect("time");
+        assert_eq!(rfc3339_seconds(ns), "2026-11-22T06:00:07Z");
+        assert_eq!(rfc3339_seconds(-1), "1969-12-31T23:59:59Z");
     }
 }
