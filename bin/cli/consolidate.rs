@@ -115,9 +115,7 @@ pub fn run(
     }
     let mut rows: Vec<Vec<String>> = Vec::new();
     let mut emit = |bucket: i64, accs: &[Acc]| {
-        let mut t = Vec::new();
-        plan.time.push(&mut t, bucket, woof::now_ns() as i64, false);
-        let mut row = vec![String::from_utf8_lossy(&t).into_owned()];
+        let mut row = vec![plan.time.text(bucket, woof::now_ns() as i64, false)];
         for acc in accs {
             for a in plan.aggs {
                 let v = acc.get(*a);

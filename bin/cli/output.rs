@@ -367,7 +367,7 @@ fn result_line(
             } else {
                 code
             },
-            start(time, r.start_ns, now, true),
+            time.text(r.start_ns as i64, now, true),
             r.start_ns,
             json_str(&r.cause),
             json_str(&r.detail),
@@ -381,7 +381,7 @@ fn result_line(
             r.seqno,
             csv_field(&r.handler),
             r.outcome.name(),
-            start(time, r.start_ns, now, false),
+            time.text(r.start_ns as i64, now, false),
             csv_field(&r.cause),
             csv_field(&r.detail),
         ),
@@ -412,13 +412,6 @@ fn result_line(
             writeln!(line)
         }
     }
-}
-
-/// A result's start time in `time` (quoted for JSON where it is text).
-fn start(time: TimeFormat, ns: u64, now: i64, json: bool) -> String {
-    let mut out = Vec::with_capacity(32);
-    time.push(&mut out, ns as i64, now, json);
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `hexdump -C` style, under a heading line.
@@ -462,11 +455,7 @@ pub fn info(
     json: bool,
     time: TimeFormat,
 ) -> io::Result<()> {
-    let created = {
-        let mut t = Vec::new();
-        time.push(&mut t, info.created_ns as i64, woof::now_ns() as i64, json);
-        String::from_utf8_lossy(&t).into_owned()
-    };
+    let created = time.text(info.created_ns as i64, woof::now_ns() as i64, json);
     let oldest = if info.latest == 0 {
         "-".to_string()
     } else {

@@ -124,10 +124,7 @@ pub struct RunResult {
 
 fn put_text(rec: &mut [u8], idx: usize, off: usize, max: usize, text: &str) {
     // Truncate on a char boundary: details are for people, never parsed.
-    let mut end = text.len().min(max);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = text.floor_char_boundary(max);
     let l = OFF_LENS + idx * 2;
     rec[l..l + 2].copy_from_slice(&(end as u16).to_le_bytes());
     rec[off..off + end].copy_from_slice(&text.as_bytes()[..end]);

@@ -39,10 +39,7 @@ impl Tail {
         if text.is_empty() {
             return;
         }
-        let mut cut = text.len().min(Self::WIDTH);
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
+        let cut = text.floor_char_boundary(Self::WIDTH);
         let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if st.0.len() == Self::LINES {
             st.0.pop_front();

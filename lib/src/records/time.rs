@@ -163,6 +163,13 @@ fn push_relative(out: &mut Vec<u8>, ns: i64, now: i64) {
 }
 
 impl TimeFormat {
+    /// `ns` in this format, as a string (quoted for JSON where it is text).
+    pub fn text(self, ns: i64, now: i64, json: bool) -> String {
+        let mut out = Vec::with_capacity(40);
+        self.push(&mut out, ns, now, json);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
     /// Appends `ns` in this format; `now` only matters for `relative`. `json` quotes
     /// the text forms (numbers stay bare).
     pub fn push(self, out: &mut Vec<u8>, ns: i64, now: i64, json: bool) {
