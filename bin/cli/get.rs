@@ -230,7 +230,7 @@ fn consolidated(
 ) -> Result<(), Failure> {
     use crate::consolidate::{self, Agg, Plan};
     let schema = woof::records::schema_from(woof.schema(), name)?;
-    let format = Format::choose(args.output.format(), schema.is_some());
+    let format = args.output.choose(schema.is_some());
     consolidate::check(schema.as_ref(), name, format)?;
     let Some(schema) = schema else {
         return Ok(());

@@ -38,27 +38,12 @@ pub enum Format {
     Json,
 }
 
-impl Format {
-    /// The format asked for, or the default for where stdout goes and whether the
-    /// woof is typed: a table or CSV for a typed woof, a dump or raw bytes for
-    /// another.
-    pub fn choose(asked: Option<Format>, typed: bool) -> Format {
-        // A woof-tail following several woofs hands each one's lines to its parent
-        // to tag (tail_many.rs): it chooses as for the parent's stdout, and text
-        // instead of raw bytes, which cannot be tagged.
-        let tagged = std::env::var(crate::tail_many::TAGGED).ok();
-        let terminal = match tagged.as_deref() {
-            Some(t) => t == "terminal",
-            None => io::stdout().is_terminal(),
-        };
-        asked.unwrap_or(match (terminal, typed) {
-            (true, true) => Format::Table,
-            (false, true) => Format::Csv,
-            (true, false) => Format::Dump,
-            (false, false) if tagged.is_some() => Format::Hex,
-            (false, false) => Format::Raw,
-        })
-    }
+/// Where a woof-tail's lines end up, when its parent tags them (tail_many.rs):
+/// the parent's stdout decides the defaults, not the pipe to the parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaggedFor {
+    Terminal,
+    Pipe,
 }
 
 /// `--format`: a named format, or a template (any value with a `%` in it).
@@ -92,6 +77,9 @@ pub struct OutputArgs {
     /// With --format csv: print a header line of column names first
     #[arg(long)]
     pub header: bool,
+    /// Set (not an option) when a parent woof-tail tags these lines.
+    #[arg(skip)]
+    pub tagged_for: Option<TaggedFor>,
     /// How times are printed (put times, timestamp fields, results' start, --info's
     /// created)
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
@@ -105,6 +93,23 @@ impl OutputArgs {
             Some(FormatArg::Named(f)) => Some(*f),
             _ => None,
         }
+    }
+
+    /// The format asked for, or the default for where the lines go and whether the
+    /// woof is typed: a table or CSV for a typed woof, a dump or raw bytes for
+    /// another (hex, not raw bytes, for a parent to tag).
+    pub fn choose(&self, typed: bool) -> Format {
+        let terminal = match self.tagged_for {
+            Some(t) => t == TaggedFor::Terminal,
+            None => io::stdout().is_terminal(),
+        };
+        self.format().unwrap_or(match (terminal, typed) {
+            (true, true) => Format::Table,
+            (false, true) => Format::Csv,
+            (true, false) => Format::Dump,
+            (false, false) if self.tagged_for.is_some() => Format::Hex,
+            (false, false) => Format::Raw,
+        })
     }
 
     /// The template asked for, if one was.
@@ -227,7 +232,7 @@ impl<W: Write> Printer<W> {
             Printer::for_results(out, format.unwrap_or(Format::Dump)).time_format(time)
         } else {
             let typed = !source.schema().is_empty();
-            let chosen = Format::choose(format, typed);
+            let chosen = args.choose(typed);
             let schema = match chosen {
                 Format::Csv | Format::Json | Format::Table => {
                     woof::records::schema_from(source.schema(), name)?

@@ -95,8 +95,9 @@ pub struct Args {
     pub remote: RemoteArgs,
 }
 
-pub fn run(args: Args) -> Result<(), Failure> {
+pub fn run(mut args: Args) -> Result<(), Failure> {
     args.output.check()?;
+    args.output.tagged_for = crate::tail_many::tagged_for();
     if args.names.len() > 1 {
         return crate::tail_many::run(&args);
     }

@@ -15,11 +15,19 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use woof::records::escape::{csv_field, json_str};
 
 use crate::exit::Failure;
-use crate::output::Format;
+use crate::output::{Format, TaggedFor};
 use crate::tail::Args;
 
-/// Tells a child how its parent's stdout looks (`terminal` or `pipe`).
-pub const TAGGED: &str = "WOOF_TAIL_TAGGED";
+/// Tells a child woof-tail how its parent's stdout looks (`terminal` or `pipe`).
+const TAGGED: &str = "WOOF_TAIL_TAGGED";
+
+/// Whether this woof-tail is such a child, and for what.
+pub fn tagged_for() -> Option<TaggedFor> {
+    match std::env::var(TAGGED).ok()?.as_str() {
+        "terminal" => Some(TaggedFor::Terminal),
+        _ => Some(TaggedFor::Pipe),
+    }
+}
 
 /// One followed woof: its child, its name, and the part of a line not yet ended.
 struct Feed {
@@ -63,6 +71,7 @@ pub fn run(args: &Args) -> Result<(), Failure> {
                 cmd.arg(a);
             }
         }
+        // The child chooses its defaults for our stdout, not for its pipe to us.
         cmd.env(TAGGED, if terminal { "terminal" } else { "pipe" })
             .stdin(Stdio::null())
             .stdout(Stdio::piped());
