@@ -185,6 +185,8 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
     // -C: elements still to print; -W: when to give up waiting.
     let mut left = args.stop_after;
     let mut deadline = args.within.map(|w| Instant::now() + w);
+    // The last wait ended without a new element (a timeout).
+    let mut quiet = false;
     loop {
         let latest = woof.latest();
         let upto = left.map_or(latest, |n| latest.min(after.saturating_add(n)));
@@ -238,7 +240,9 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
             break;
         }
         drop(writing);
-        if args.follow_retry && woof.replaced() {
+        // Only after a wait that brought nothing: a replaced woof gets no puts, and
+        // a busy one is not looked up (two syscalls) at every wake-up.
+        if args.follow_retry && quiet && woof.replaced() {
             // A new woof under the name: its seqnos start again, so follow it from
             // its start (what the old one held after `after` is gone with it).
             let lost = Failure::new(
@@ -271,8 +275,9 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
             }
             None => check,
         };
-        match woof.wait_after(after.max(latest), bound) {
-            Ok(_) => {}
+        let waited_after = after.max(latest);
+        match woof.wait_after(waited_after, bound) {
+            Ok(now) => quiet = now <= waited_after,
             Err(lost) if args.follow_retry => {
                 woof = source::reopen(&args.ns, &args.remote, &name, args.results, lost)?;
                 check_same_shape(woof.as_mut(), &name, size, &schema)?;
