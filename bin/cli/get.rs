@@ -81,7 +81,7 @@ pub struct Args {
     #[arg(long = "output", value_name = "FILE", requires = "plot")]
     pub plot_file: Option<std::path::PathBuf>,
     /// With --output: the image's width and height in pixels
-    #[arg(long, value_name = "WxH", default_value = "1000x500", value_parser = parse_pixels)]
+    #[arg(long, value_name = "WxH", default_value = "1000x500", value_parser = crate::plot::parse_pixels)]
     pub size: (u32, u32),
     /// Describe the woof instead (with --format json: as one JSON object)
     #[arg(long)]
@@ -191,33 +191,11 @@ fn plotted(
                 .detail("--plot needs a woof with a schema (this one has none)"),
         ));
     };
-    let target = match &args.plot_file {
-        None => crate::plot::Target::Terminal,
-        Some(p) if p.extension().is_some_and(|e| e == "svg") => {
-            crate::plot::Target::Svg(p, args.size)
-        }
-        Some(p) => {
-            return Err(Failure::usage(format!(
-                "{}: --output draws SVG (FILE.svg); PNG is not there yet",
-                p.display()
-            )));
-        }
-    };
+    let target = crate::plot::Target::of(args.plot_file.as_deref(), args.size)?;
     let w = window(args, woof, name, selection)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     crate::plot::run(woof, name, &schema, &args.plot, w, target, &mut out)
-}
-
-/// `WxH` in pixels, each at least 100.
-fn parse_pixels(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("'{s}' is not a size (WIDTHxHEIGHT in pixels, at least 100x100)");
-    let (w, h) = s.split_once('x').ok_or_else(bad)?;
-    let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
-    if w < 100 || h < 100 || w > 20_000 || h > 20_000 {
-        return Err(bad());
-    }
-    Ok((w, h))
 }
 
 /// `--every`: the selection (all the woof holds by default) consolidated.

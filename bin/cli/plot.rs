@@ -33,6 +33,31 @@ pub enum Target<'a> {
     Svg(&'a Path, (u32, u32)),
 }
 
+impl<'a> Target<'a> {
+    /// The terminal, or the file `--output` names (SVG only, for now).
+    pub fn of(file: Option<&'a Path>, size: (u32, u32)) -> Result<Target<'a>, Failure> {
+        match file {
+            None => Ok(Target::Terminal),
+            Some(p) if p.extension().is_some_and(|e| e == "svg") => Ok(Target::Svg(p, size)),
+            Some(p) => Err(Failure::usage(format!(
+                "{}: --output draws SVG (FILE.svg); PNG is not there yet",
+                p.display()
+            ))),
+        }
+    }
+}
+
+/// `WxH` in pixels, each at least 100.
+pub fn parse_pixels(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("'{s}' is not a size (WIDTHxHEIGHT in pixels, at least 100x100)");
+    let (w, h) = s.split_once('x').ok_or_else(bad)?;
+    let (w, h): (u32, u32) = (w.parse().map_err(|_| bad())?, h.parse().map_err(|_| bad())?);
+    if w < 100 || h < 100 || w > 20_000 || h > 20_000 {
+        return Err(bad());
+    }
+    Ok((w, h))
+}
+
 /// Draws FROM..=TO of `src` as one chart per field of `names`; draws nothing for
 /// an empty window (None), once the fields asked for are known to be numbers.
 pub fn run(

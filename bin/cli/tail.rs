@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use woof::ErrorKind;
 
 use crate::cursor::Cursor;
@@ -99,7 +99,13 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
     args.output.check()?;
     args.output.tagged_for = crate::tail_many::tagged_for();
     if args.names.len() > 1 {
-        return crate::tail_many::run(&args);
+        return crate::tail_many::run(crate::tail_many::Asked {
+            names: &args.names,
+            results: args.results,
+            cursor: args.cursor.is_some(),
+            output: &args.output,
+            command: Args::command(),
+        });
     }
     let name = match (args.names.first(), args.results) {
         (None, true) => "results".to_string(),

@@ -10,13 +10,11 @@ use std::io::{self, Read, Write};
 use std::os::fd::AsFd;
 use std::process::{Child, ChildStdout, Command, Stdio};
 
-use clap::CommandFactory;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use woof::records::escape::{csv_field, json_str};
 
 use crate::exit::Failure;
-use crate::output::{Format, TaggedFor};
-use crate::tail::Args;
+use crate::output::{Format, OutputArgs, TaggedFor};
 
 /// Tells a child woof-tail how its parent's stdout looks (`terminal` or `pipe`).
 const TAGGED: &str = "WOOF_TAIL_TAGGED";
@@ -37,13 +35,23 @@ struct Feed {
     partial: Vec<u8>,
 }
 
-pub fn run(args: &Args) -> Result<(), Failure> {
+/// What woof-tail was asked, as far as following several woofs needs to know.
+pub struct Asked<'a> {
+    pub names: &'a [String],
+    pub results: bool,
+    pub cursor: bool,
+    pub output: &'a OutputArgs,
+    /// woof-tail's command line definition, to find the names on ours.
+    pub command: clap::Command,
+}
+
+pub fn run(args: Asked) -> Result<(), Failure> {
     if args.results {
         return Err(Failure::usage(
             "--results reads one log: give no woof names",
         ));
     }
-    if args.cursor.is_some() {
+    if args.cursor {
         return Err(Failure::usage("--cursor resumes one woof: give one name"));
     }
     if args.output.format() == Some(Format::Raw) {
@@ -54,7 +62,8 @@ pub fn run(args: &Args) -> Result<(), Failure> {
     // The positions of the names on our command line, to leave the others out of
     // each child's.
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let matches = Args::command()
+    let matches = args
+        .command
         .try_get_matches_from(&argv)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let at: Vec<usize> = matches
