@@ -121,6 +121,7 @@ pub fn client_replies() -> Seeds {
         durability: woof::Durability::Always,
         schema: b"t:timestamp,v:f64".to_vec(),
         file_len: 4096 + 16 * 40,
+        incarnation: 7,
     };
     let mut meta = Vec::new();
     for seqno in 1..=2u64 {

@@ -49,6 +49,12 @@ pub enum ErrorKind {
     Unavailable,
     /// A remote peer sent something the protocol does not allow.
     Protocol,
+    /// A forwarded batch would leave a hole: the destination holds its origin's
+    /// elements up to `mark` only (woof-forward resends from there).
+    Gap { mark: u64 },
+    /// A forwarded batch comes from a new incarnation of its source (re-created with
+    /// --force) while the destination counts in an older one.
+    Reincarnated,
 }
 
 /// A core error: what kind, about what, and the underlying cause when there is one.
@@ -127,6 +133,7 @@ impl ErrorKind {
         match self {
             ErrorKind::BadArgument | ErrorKind::BadName => 2,
             ErrorKind::Size { .. } | ErrorKind::BadData | ErrorKind::Corrupt => 65,
+            ErrorKind::Gap { .. } | ErrorKind::Reincarnated => 65,
             ErrorKind::Version { .. } => 65,
             ErrorKind::NotFound
             | ErrorKind::Empty
@@ -204,6 +211,8 @@ mod tests {
             ),
             (ErrorKind::BadData, 65),
             (ErrorKind::Corrupt, 65),
+            (ErrorKind::Gap { mark: 1 }, 65),
+            (ErrorKind::Reincarnated, 65),
             (
                 ErrorKind::Version {
                     found: 9,

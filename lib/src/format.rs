@@ -24,6 +24,10 @@ pub const OFF_HISTORY: usize = OFF_SLOT_SIZE + 4; // 24
 pub const OFF_CREATED: usize = OFF_HISTORY + 8; // 32
 pub const OFF_DURABILITY: usize = OFF_CREATED + 8; // 40
 pub const OFF_SCHEMA_LEN: usize = OFF_DURABILITY + 4; // 44
+/// A random id, new at each create (and `--force`): tells a re-created woof from the
+/// one it replaced, whose seqnos started over (woof-forward, DESIGN §9). Files made
+/// before it existed hold 0 here; readers then use `created_ns`.
+pub const OFF_INCARNATION: usize = OFF_SCHEMA_LEN + 4; // 48
 pub const OFF_HEADER_CRC: usize = 252;
 /// End of the static fields (the checksum covers [0, OFF_HEADER_CRC) and the schema).
 pub const STATIC_END: usize = 256;
@@ -45,6 +49,15 @@ pub const OFF_WAITERS: usize = 452;
 /// Consumer watermark (u64): every seqno ≤ it has been fully processed by the woof's
 /// consumer. Trigger logs use it: the platform advances it, puts check it for room.
 pub const OFF_CONSUMED: usize = 512;
+/// Forwarded puts' journal (`origins.rs`): what the batch being appended will make
+/// of its origin's entry, so that a writer killed between publish and the entry's
+/// update is repaired by the next one.
+pub const OFF_FWD_JOURNAL: usize = 576;
+pub const FWD_JOURNAL_SIZE: usize = 40;
+/// The origins table: per forwarding origin, the highest source seqno appended.
+pub const OFF_ORIGINS: usize = 640;
+pub const ORIGIN_ENTRY: usize = 48;
+pub const MAX_ORIGINS: usize = 8;
 /// Schema text (typed records), up to `MAX_SCHEMA` bytes.
 pub const OFF_SCHEMA: usize = 1024;
 pub const MAX_SCHEMA: usize = HEADER_SIZE as usize - OFF_SCHEMA;
@@ -117,6 +130,8 @@ pub struct Header {
     pub created_ns: u64,
     pub durability: Durability,
     pub schema: Vec<u8>,
+    /// Random, new at each create; `created_ns` for files made before it existed.
+    pub incarnation: u64,
 }
 
 /// Bytes of one slot for a given element size: 24-byte slot header + data, 8-aligned.
@@ -198,6 +213,7 @@ impl Header {
         page[OFF_HISTORY..OFF_HISTORY + 8].copy_from_slice(&self.history.to_le_bytes());
         page[OFF_CREATED..OFF_CREATED + 8].copy_from_slice(&self.created_ns.to_le_bytes());
         page[OFF_DURABILITY] = self.durability.code();
+        page[OFF_INCARNATION..OFF_INCARNATION + 8].copy_from_slice(&self.incarnation.to_le_bytes());
         page[OFF_SCHEMA_LEN..OFF_SCHEMA_LEN + 4]
             .copy_from_slice(&(self.schema.len() as u32).to_le_bytes());
         page[OFF_SCHEMA..OFF_SCHEMA + self.schema.len()].copy_from_slice(&self.schema);
@@ -263,6 +279,10 @@ impl Header {
             created_ns: get_u64(page, OFF_CREATED),
             durability,
             schema: page[OFF_SCHEMA..OFF_SCHEMA + schema_len].to_vec(),
+            incarnation: match get_u64(page, OFF_INCARNATION) {
+                0 => get_u64(page, OFF_CREATED),
+                id => id,
+            },
         })
     }
 
@@ -291,6 +311,7 @@ mod tests {
             created_ns: 1_763_793_000_000_000_000,
             durability: Durability::Batch,
             schema: b"time:timestamp".to_vec(),
+            incarnation: 0x5eed_cafe_f00d,
         }
     }
 
@@ -315,6 +336,7 @@ mod tests {
             ("created_ns", OFF_CREATED, 8),
             ("durability", OFF_DURABILITY, 1),
             ("schema_len", OFF_SCHEMA_LEN, 4),
+            ("incarnation", OFF_INCARNATION, 8),
             ("header_crc", OFF_HEADER_CRC, 4),
             ("lock", OFF_LOCK, LOCK_SPACE),
             ("lock_boot", OFF_LOCK_BOOT, 16),
@@ -323,6 +345,8 @@ mod tests {
             ("wake", OFF_WAKE, 4),
             ("waiters", OFF_WAITERS, 4),
             ("consumed", OFF_CONSUMED, 8),
+            ("fwd_journal", OFF_FWD_JOURNAL, FWD_JOURNAL_SIZE),
+            ("origins", OFF_ORIGINS, ORIGIN_ENTRY * MAX_ORIGINS),
             ("schema", OFF_SCHEMA, MAX_SCHEMA),
             ("slot.seqno", SLOT_SEQNO, 8),
             ("slot.time_ns", SLOT_TIME, 8),

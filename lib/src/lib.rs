@@ -22,6 +22,7 @@ mod lock;
 mod map;
 pub mod name;
 pub mod namespace;
+pub mod origins;
 pub mod put_run;
 pub mod records;
 pub mod results;

@@ -41,7 +41,13 @@ pub(crate) fn ensure_epoch(file: &File, map: &Map) -> io::Result<()> {
     }
     // Only the first writer of a boot gets here; the flock serialises those racing.
     file.lock()?;
-    let res = if is_current(map) { Ok(()) } else { init(map) };
+    let res = if is_current(map) {
+        Ok(())
+    } else {
+        // A machine crash may have cut a forwarded batch short.
+        crate::origins::recover(map);
+        init(map)
+    };
     file.unlock()?;
     res
 }
@@ -93,7 +99,12 @@ fn reinit_if_stale(file: &File, map: &Map, owner: Option<u32>) -> io::Result<()>
             matches!(map.mutex_trylock(OFF_LOCK), Err(e) if e.raw_os_error() == Some(libc::EINVAL))
         }
     };
-    let res = if still { init(map) } else { Ok(()) };
+    let res = if still {
+        crate::origins::recover(map);
+        init(map)
+    } else {
+        Ok(())
+    };
     file.unlock()?;
     if still {
         // Waiters asleep on the old word wake and retry; a dead holder may also
@@ -134,6 +145,8 @@ fn taken(map: &Map, how: Locked) -> io::Result<Guard<'_>> {
     if how == Locked::OwnerDied {
         // The dead writer either never published its slot (the next append
         // overwrites it) or published it whole; only a wake may be missing.
+        // A forwarded batch it was appending is settled before anyone appends.
+        crate::origins::recover(map);
         let latest = map.u64_at(OFF_PUBLISHED).load(Ordering::Acquire);
         wake::notify(map, latest);
         map.mutex_consistent(OFF_LOCK)?;

@@ -5,16 +5,9 @@
 
 use crate::error::Result;
 use crate::format::Durability;
+pub use crate::trigger_log::Triggered;
 use crate::trigger_log::put_triggered;
 use crate::woof::{Woof, Writer};
-
-/// Puts with a handler: each element gets a trigger in the namespace's trigger log.
-pub struct Triggered<'a> {
-    pub log: &'a Woof,
-    pub handler: &'a str,
-    /// What caused these puts (WOOF_CAUSE of the handler that makes them), or empty.
-    pub cause: &'a str,
-}
 
 pub struct PutRun<'a> {
     woof: &'a Woof,

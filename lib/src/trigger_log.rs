@@ -6,7 +6,7 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::format::Durability;
 use crate::format::get_u64;
-use crate::woof::{Woof, now_ns};
+use crate::woof::{Woof, Writer, now_ns};
 
 /// Bytes of one trigger record.
 pub const TRIGGER_SIZE: usize = 768;
@@ -113,6 +113,14 @@ pub fn validate_cause(cause: &str) -> Result<()> {
 /// so triggers appear in the order of their elements. Refuses (nothing written) when
 /// the log has no room: the platform is a whole log behind. Returns the element's
 /// seqno and the trigger's.
+/// Puts with a handler: each element gets a trigger in the namespace's trigger log.
+pub struct Triggered<'a> {
+    pub log: &'a Woof,
+    pub handler: &'a str,
+    /// What caused these puts (WOOF_CAUSE of the handler that makes them), or empty.
+    pub cause: &'a str,
+}
+
 pub fn put_triggered(
     triggers: &Woof,
     target: &Woof,
@@ -122,7 +130,37 @@ pub fn put_triggered(
     cause: &str,
     durability: Durability,
 ) -> Result<(u64, u64)> {
-    validate_cause(cause)?;
+    target.check_size(data.len())?;
+    let t = Triggered {
+        log: triggers,
+        handler,
+        cause,
+    };
+    let put = put_triggered_by(&t, target, name, |w| {
+        let time = now_ns();
+        Ok(Some((w.append_at(data, time)?, time)))
+    })?;
+    let (seqno, t) = put.unwrap_or((0, 0));
+    if durability != Durability::None && seqno != 0 {
+        target.sync(seqno, seqno)?;
+        triggers.sync(t, t)?;
+    }
+    Ok((seqno, t))
+}
+
+/// A triggered put whose append is `append`: it runs holding `target`'s lock (taken
+/// under the trigger log's, the lock order of every triggered put) and returns the
+/// seqno and put time of the element it appended, or None when it appended nothing
+/// (then no trigger is written). The element is published before its trigger.
+/// Returns (seqno, trigger seqno), nothing synced.
+pub(crate) fn put_triggered_by(
+    t: &Triggered<'_>,
+    target: &Woof,
+    name: &str,
+    append: impl FnOnce(&mut Writer<'_>) -> Result<Option<(u64, u64)>>,
+) -> Result<Option<(u64, u64)>> {
+    validate_cause(t.cause)?;
+    let triggers = t.log;
     let mut tw = triggers.writer()?;
     let pending = tw.next_seqno() - 1 - triggers.consumed();
     if pending >= triggers.history() {
@@ -130,28 +168,24 @@ pub fn put_triggered(
             "full: {pending} triggers not yet run (is woof-platform running?); this element was not put"
         )));
     }
-    target.check_size(data.len())?;
-    let put_time_ns = now_ns();
-    let seqno = {
+    let appended = {
         let mut w = target.writer()?;
-        w.append_at(data, put_time_ns)?
+        append(&mut w)?
         // dropped here: the element is published before its trigger
+    };
+    let Some((seqno, put_time_ns)) = appended else {
+        return Ok(None);
     };
     let rec = Trigger {
         woof: name.to_string(),
         seqno,
-        handler: handler.to_string(),
+        handler: t.handler.to_string(),
         put_time_ns,
-        cause: cause.to_string(),
+        cause: t.cause.to_string(),
     }
     .encode()?;
-    let t = tw.append(&rec)?;
-    drop(tw);
-    if durability != Durability::None {
-        target.sync(seqno, seqno)?;
-        triggers.sync(t, t)?;
-    }
-    Ok((seqno, t))
+    let trig = tw.append(&rec)?;
+    Ok(Some((seqno, trig)))
 }
 
 #[cfg(test)]

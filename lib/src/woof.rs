@@ -61,6 +61,9 @@ pub struct Info {
     pub created_ns: u64,
     pub schema: Vec<u8>,
     pub file_len: u64,
+    /// Random, new at each create (FORMAT.md `incarnation`); 0 when not known
+    /// (a CSPOT host, an older proxy).
+    pub incarnation: u64,
 }
 
 /// An open woof file.
@@ -98,6 +101,7 @@ impl Woof {
             created_ns: now_ns(),
             durability: opts.durability,
             schema: opts.schema.clone(),
+            incarnation: new_incarnation(),
         };
         let exists = |p: &Path| {
             Error::new(ErrorKind::Exists, p.display().to_string())
@@ -208,6 +212,10 @@ impl Woof {
         &self.header
     }
 
+    pub(crate) fn map(&self) -> &Map {
+        &self.map
+    }
+
     pub fn element_size(&self) -> usize {
         self.header.element_size as usize
     }
@@ -275,6 +283,7 @@ impl Woof {
             created_ns: self.header.created_ns,
             schema: self.header.schema.clone(),
             file_len: self.header.file_len(),
+            incarnation: self.header.incarnation,
         }
     }
 
@@ -558,6 +567,17 @@ impl Drop for Writer<'_> {
         // "append means visible" contract even on early return.
         self.publish();
     }
+}
+
+/// A non-zero random id for a new woof. Without the kernel's randomness, time and
+/// pid still tell two creates apart.
+fn new_incarnation() -> u64 {
+    let mut b = [0u8; 8];
+    let id = match getrandom::fill(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => now_ns() ^ (u64::from(std::process::id()) << 40),
+    };
+    id.max(1)
 }
 
 fn temp_path(path: &Path) -> PathBuf {

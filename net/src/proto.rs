@@ -150,6 +150,8 @@ pub fn error_reply(e: &Error) -> Vec<Vec<u8>> {
         ErrorKind::CantCreate => ("cantcreate", 0, 0),
         ErrorKind::Unavailable => ("unavailable", 0, 0),
         ErrorKind::Protocol => ("protocol", 0, 0),
+        ErrorKind::Gap { mark } => ("gap", *mark, 0),
+        ErrorKind::Reincarnated => ("reincarnated", 0, 0),
         _ => ("io", 0, 0),
     };
     vec![
@@ -202,6 +204,8 @@ pub fn parse_error(frames: &[Vec<u8>]) -> Error {
         b"cantcreate" => ErrorKind::CantCreate,
         b"unavailable" => ErrorKind::Unavailable,
         b"protocol" => ErrorKind::Protocol,
+        b"gap" => ErrorKind::Gap { mark: a },
+        b"reincarnated" => ErrorKind::Reincarnated,
         _ => ErrorKind::Io,
     };
     let mut e = Error::new(kind, String::from_utf8_lossy(context).into_owned());
@@ -214,7 +218,7 @@ pub fn parse_error(frames: &[Vec<u8>]) -> Error {
 /// `Info` as the text of an info reply: `key=value` lines.
 pub fn info_text(i: &Info) -> Vec<u8> {
     format!(
-        "element_size={}\nhistory={}\nlatest={}\noldest={}\ndurability={}\ncreated_ns={}\nfile_len={}\nschema={}\n",
+        "element_size={}\nhistory={}\nlatest={}\noldest={}\ndurability={}\ncreated_ns={}\nfile_len={}\nincarnation={}\nschema={}\n",
         i.element_size,
         i.history,
         i.latest,
@@ -222,6 +226,7 @@ pub fn info_text(i: &Info) -> Vec<u8> {
         i.durability.name(),
         i.created_ns,
         i.file_len,
+        i.incarnation,
         String::from_utf8_lossy(&i.schema).replace('\n', " "),
     )
     .into_bytes()
@@ -239,6 +244,7 @@ pub fn parse_info(text: &[u8]) -> Result<Info, Error> {
         created_ns: 0,
         schema: Vec::new(),
         file_len: 0,
+        incarnation: 0,
     };
     for line in text.lines() {
         let Some((k, v)) = line.split_once('=') else {
@@ -255,6 +261,7 @@ pub fn parse_info(text: &[u8]) -> Result<Info, Error> {
             "oldest" => info.oldest = n()?,
             "created_ns" => info.created_ns = n()?,
             "file_len" => info.file_len = n()?,
+            "incarnation" => info.incarnation = n()?,
             "durability" => {
                 info.durability =
                     parse_durability(v.as_bytes())?.ok_or_else(|| bad("durability missing"))?
@@ -367,6 +374,7 @@ mod tests {
             created_ns: 7,
             schema: b"a:u8,b:str63".to_vec(),
             file_len: 4096 + 880,
+            incarnation: 0xfeed,
         };
         assert_eq!(parse_info(&info_text(&i)).expect("info"), i);
         for (size, history) in [(1u64 << 60, 10), (u64::MAX, 10), (64, u64::MAX)] {
