@@ -13,7 +13,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 
 # The binaries `make install` copies from $(RELEASE).
-BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-proxy
+BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-forward woof-proxy
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
 # with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and

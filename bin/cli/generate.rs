@@ -14,5 +14,6 @@ pub fn commands() -> Vec<Command> {
         crate::platform::Args::command(),
         crate::shepherd::Args::command(),
         crate::ls::Args::command(),
+        crate::forward::Args::command(),
     ]
 }

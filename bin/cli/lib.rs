@@ -6,6 +6,7 @@
 pub mod consolidate;
 pub mod create;
 pub mod cursor;
+pub mod forward;
 pub mod generate;
 pub mod get;
 pub mod handler;

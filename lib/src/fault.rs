@@ -13,6 +13,10 @@ pub const POINTS: &[&str] = &[
     "put:published",
 ];
 
+/// The points a forwarded batch passes at its destination, after the put's own:
+/// the journal written, then the batch published (see FORMAT.md, "Origins").
+pub const FORWARD_POINTS: &[&str] = &["fwd:journaled", "fwd:published"];
+
 #[cfg(feature = "fault-injection")]
 pub(crate) fn point(name: &str) {
     use std::sync::OnceLock;

@@ -179,7 +179,7 @@ impl Woof {
         let Some(i) = find(map, &origin.key) else {
             return Ok(None);
         };
-        check_owner(map, i, origin, self)?;
+        check_owner(map, i, origin)?;
         Ok(Some(state_at(map, i)))
     }
 
@@ -276,7 +276,7 @@ impl Woof {
         let refuse = |why: String| Err(Error::new(ErrorKind::BadData, name).detail(why));
         let i = match find(map, &batch.origin.key) {
             Some(i) => {
-                check_owner(map, i, &batch.origin, self)?;
+                check_owner(map, i, &batch.origin).map_err(|e| e.within(name))?;
                 i
             }
             None => match (0..MAX_ORIGINS).find(|&i| key_at(map, i) == [0u8; 16]) {
@@ -365,15 +365,12 @@ impl Woof {
     }
 }
 
-fn check_owner(map: &Map, i: usize, origin: &OriginId, woof: &Woof) -> Result<()> {
+fn check_owner(map: &Map, i: usize, origin: &OriginId) -> Result<()> {
     if load(map, entry_off(i) + E_OWNER) == origin.owner {
         return Ok(());
     }
-    Err(
-        Error::new(ErrorKind::Denied, woof.path().display().to_string()).detail(
-            "this origin is forwarded by another client key; a client forwards only its own",
-        ),
-    )
+    Err(Error::new(ErrorKind::Denied, "")
+        .detail("this origin is forwarded by another client key; a client forwards only its own"))
 }
 
 #[cfg(test)]

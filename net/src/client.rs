@@ -278,6 +278,100 @@ impl Client {
     }
 }
 
+/// What a destination holds of a forwarding origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Mark {
+    /// Whether anything was ever forwarded from this origin.
+    pub known: bool,
+    pub incarnation: u64,
+    /// Every source seqno ≤ mark is in the destination (or counted in `gaps`).
+    pub mark: u64,
+    pub gaps: u64,
+}
+
+/// A forwarded batch (see `proto`, `fput`).
+pub struct ForwardBatch<'a> {
+    pub origin: &'a str,
+    pub incarnation: u64,
+    pub first: u64,
+    pub lost: bool,
+    pub reset: bool,
+    pub handler: &'a str,
+    pub durability: Option<Durability>,
+    /// Put times, 8 bytes little-endian each.
+    pub times: &'a [u8],
+    pub data: &'a [u8],
+}
+
+/// What a destination did with a forwarded batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Forwarded {
+    pub mark: Mark,
+    pub appended: u64,
+    pub duplicates: u64,
+}
+
+impl Client {
+    /// The destination's mark for `origin` and the woof's info, in one round trip.
+    pub fn origin(&mut self, origin: &str) -> Result<(Mark, Info), Error> {
+        let r = self.call(Op::Origin, &[origin.as_bytes()], Duration::ZERO)?;
+        let [known, inc, mark, gaps, info] = &r[..] else {
+            return Err(Error::new(ErrorKind::Protocol, "origin reply")
+                .detail("expected found, incarnation, mark, gaps, info"));
+        };
+        let mark = Mark {
+            known: parse_num(known, "found")? == 1,
+            incarnation: parse_num(inc, "incarnation")?,
+            mark: parse_num(mark, "mark")?,
+            gaps: parse_num(gaps, "gaps")?,
+        };
+        Ok((mark, proto::parse_info(info)?))
+    }
+
+    /// Sends a forwarded batch without waiting (pipelining); `recv_forward` reads
+    /// the replies in order.
+    pub fn send_forward(&mut self, b: &ForwardBatch<'_>) -> Result<(), Error> {
+        let (inc, first) = (num(b.incarnation), num(b.first));
+        let flags = match (b.lost, b.reset) {
+            (false, false) => &b""[..],
+            (true, false) => b"lost",
+            (false, true) => b"reset",
+            (true, true) => b"lost,reset",
+        };
+        let args: [&[u8]; 9] = [
+            b.origin.as_bytes(),
+            &inc,
+            &first,
+            flags,
+            b.handler.as_bytes(),
+            b"",
+            proto::durability_token(b.durability),
+            b.times,
+            b.data,
+        ];
+        self.send(Op::Forward, &args)
+    }
+
+    /// The outcome of the oldest forwarded batch in flight.
+    pub fn recv_forward(&mut self) -> Result<Forwarded, Error> {
+        let r = self.recv(Duration::ZERO)?;
+        let [mark, gaps, appended, dups, inc] = &r[..] else {
+            return Err(Error::new(ErrorKind::Protocol, "fput reply")
+                .detail("expected mark, gaps, appended, duplicates, incarnation"));
+        };
+        Ok(Forwarded {
+            mark: Mark {
+                known: true,
+                incarnation: parse_num(inc, "incarnation")?,
+                mark: parse_num(mark, "mark")?,
+                gaps: parse_num(gaps, "gaps")?,
+            },
+            appended: parse_num(appended, "appended")?,
+            duplicates: parse_num(dups, "duplicates")?,
+        })
+    }
+}
+
 /// The arguments of put and putb.
 fn put_args<'a>(
     handler: &'a str,

@@ -15,6 +15,14 @@
 //! | `follow` | after, wait_ms, max | latest, oldest, meta, data |
 //! | `info` | — | info text |
 //! | `create` | element_size, history, durability, schema, force | info text |
+//! | `fput` | origin, incarnation, first, flags, handler, cause, durability, times, elements | mark, gaps, appended, duplicates, incarnation |
+//! | `origin` | origin | found, incarnation, mark, gaps, info text |
+//!
+//! `fput` and `origin` serve woof-forward (DESIGN §9): `fput` appends the elements of a
+//! source woof after its origin's mark (source seqnos `first`.., put times 8 bytes
+//! each, little-endian); `flags` is a comma list of `lost` (the elements between the
+//! mark and `first` were overwritten at the source: count them as a gap) and `reset`
+//! (a new incarnation of the source).
 //!
 //! Every reply starts with `OK` or `ERR`; an error carries a kind token, two numbers
 //! (the seqnos of evicted/not-yet errors), the context and the detail, so the client
@@ -44,6 +52,8 @@ pub enum Op {
     Follow,
     Info,
     Create,
+    Forward,
+    Origin,
 }
 
 impl Op {
@@ -55,6 +65,8 @@ impl Op {
             Op::Follow => b"follow",
             Op::Info => b"info",
             Op::Create => b"create",
+            Op::Forward => b"fput",
+            Op::Origin => b"origin",
         }
     }
 
@@ -66,6 +78,8 @@ impl Op {
             b"follow" => Op::Follow,
             b"info" => Op::Info,
             b"create" => Op::Create,
+            b"fput" => Op::Forward,
+            b"origin" => Op::Origin,
             _ => return None,
         })
     }
@@ -78,6 +92,8 @@ impl Op {
             Op::Follow => 3,
             Op::Info => 0,
             Op::Create => 5,
+            Op::Forward => 9,
+            Op::Origin => 1,
         }
     }
 }

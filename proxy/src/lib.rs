@@ -6,6 +6,7 @@ pub mod auth;
 pub mod cache;
 pub mod cspot;
 pub mod exports;
+pub mod forward;
 pub mod ops;
 pub mod request;
 pub mod server;

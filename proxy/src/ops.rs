@@ -163,6 +163,20 @@ fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error>
                 parse_num(&args[2], "max")?,
             )
         }
+        Op::Forward => {
+            need(WRITE)?;
+            let handler = parse_text(&args[4], "handler")?;
+            if !handler.is_empty() {
+                need(TRIGGER)?;
+            }
+            let woof = &*cache.get(export, ns, name)?;
+            crate::forward::put(ns, woof, name, req.user, args)
+        }
+        Op::Origin => {
+            need(WRITE)?;
+            let woof = &*cache.get(export, ns, name)?;
+            crate::forward::origin(woof, name, req.user, args)
+        }
         Op::Info => {
             // A writer needs the geometry and schema to encode a put (--pad, --csv,
             // --json, --lines); only element data needs the read right.

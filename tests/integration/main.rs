@@ -12,6 +12,7 @@ mod cspot_protocol;
 mod fixtures;
 mod follow;
 mod follow_retry;
+mod forward;
 mod generated;
 mod handlers;
 mod hardening;

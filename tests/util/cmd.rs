@@ -21,6 +21,7 @@ pub fn exe(bin: &str) -> &'static str {
         "woof-shepherd" => env!("CARGO_BIN_EXE_woof-shepherd"),
         "woof-proxy" => proxy_exe(),
         "woof-ls" => env!("CARGO_BIN_EXE_woof-ls"),
+        "woof-forward" => env!("CARGO_BIN_EXE_woof-forward"),
         other => panic!("no binary {other}"),
     }
 }

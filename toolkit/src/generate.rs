@@ -10,7 +10,7 @@ use clap::Command;
 use clap_complete::Shell;
 
 /// Every woof binary, for the SEE ALSO section of each page.
-pub const TOOLS: [&str; 8] = [
+pub const TOOLS: [&str; 9] = [
     "woof-create",
     "woof-put",
     "woof-get",
@@ -19,6 +19,7 @@ pub const TOOLS: [&str; 8] = [
     "woof-shepherd",
     "woof-proxy",
     "woof-ls",
+    "woof-forward",
 ];
 
 const EXIT_STATUS: &str = r#".SH "EXIT STATUS"

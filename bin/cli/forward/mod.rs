@@ -1,0 +1,397 @@
+//! `woof-forward`: moves a woof's elements to a woof on another host, acknowledged
+//! and deduplicated, for ever (DESIGN §9). One thread forwards every source given
+//! (or every woof of the namespace with --all) over one connection per source.
+
+mod state;
+mod status;
+mod stream;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use woof::{Error, ErrorKind, Namespace};
+use woof_net::Uri;
+
+use crate::exit::{Failure, warn};
+use crate::target::{NamespaceArg, RemoteArgs};
+use state::State;
+use stream::{Phase, Settings, Stream};
+
+const EXAMPLES: &str = "\
+Examples:
+  woof-forward -N /var/lib/woof/edge load woof://cloud.example/srv/woof/cloud/load
+  woof-forward -N /var/lib/woof/edge --all woof://cloud.example/srv/woof/cloud
+  woof-forward -N /var/lib/woof/edge temps door woof://cloud.example/srv/woof/cloud/
+  woof-forward -N /var/lib/woof/edge load woof://cloud.example/srv/woof/cloud/load --once
+  woof-forward -N /var/lib/woof/edge --status";
+
+/// Forward a woof's elements to a woof on another host, losing and repeating none.
+///
+/// Each element of SOURCE (a woof of the namespace) is put into DEST, a woof://
+/// URI, in order, exactly once: the destination's woof-proxy keeps, per origin (this
+/// host and the source's path), the highest source seqno it holds, in the same lock
+/// as the append, and acknowledges a batch sent again without appending it. On
+/// every (re)connection woof-forward asks the destination where it is and sends from
+/// there; nothing it did not acknowledge is ever skipped. It runs until stopped
+/// (SIGTERM or SIGINT: it waits for the batches in flight, then exits 0), and never
+/// exits because the destination went away: it retries with backoff (100 ms doubling
+/// to 30 s, with jitter), sends a heartbeat when idle, and gives up on a silent peer
+/// after --timeout, then reconnects.
+///
+/// With several SOURCEs or --all, DEST is a namespace URI (woof://host/ns/path) and
+/// each source goes to the woof of the same name there; a single SOURCE may also go to
+/// a namespace URI ending in '/'. --all also picks up woofs created later (within a
+/// second).
+///
+/// Elements the source's ring overwrote before they could be sent (a long outage)
+/// are reported on stderr with their exact count, and counted by the destination as
+/// a gap (--status shows it); they are never skipped silently. A destination that
+/// refuses the elements for good (another element size or schema, no write right)
+/// stops that source's forwarding with the reason, the others go on; woof-forward
+/// then exits with that error's status when nothing is left to forward. A source
+/// re-created with --force (a new incarnation, seqnos from 1 again) stops it too,
+/// unless --new-incarnation.
+///
+/// One forwarder per source and destination: a second one is refused (exit 75); the
+/// lock is the kernel's and dies with its holder. State for --status and the last
+/// acknowledged seqno are kept in .woof/forward/ of the namespace.
+///
+/// An acknowledgement means the destination woof holds the elements with its own
+/// durability mode: "none" survives a crash of any process, "batch" and "always"
+/// a crash of the machine.
+#[derive(Debug, Parser)]
+#[command(name = "woof-forward", version, after_help = EXAMPLES)]
+pub struct Args {
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    /// Woofs of the namespace to forward, then the destination URI
+    #[arg(value_name = "SOURCE... DEST")]
+    pub names: Vec<String>,
+    /// Forward every woof of the namespace (and those created later) to the woofs
+    /// of the same names in the namespace DEST
+    #[arg(long)]
+    pub all: bool,
+    /// Print, per source and destination: the last acknowledged seqno, the lag, the
+    /// gaps, the state, the last error and since when; then exit
+    #[arg(long, conflicts_with_all = ["all", "once"])]
+    pub status: bool,
+    /// Forward what the sources hold now, then exit 0 (for cron); any error ends it
+    /// with that error's status instead of a retry
+    #[arg(long)]
+    pub once: bool,
+    /// Create a missing destination woof like its source (element size, history,
+    /// durability, schema)
+    #[arg(long)]
+    pub create: bool,
+    /// Fire HANDLER at the destination on each forwarded element, as `woof-put -H`
+    /// would
+    #[arg(short = 'H', long, value_name = "HANDLER")]
+    pub handler: Option<String>,
+    /// After a source was re-created (woof-create --force), forward the new one from
+    /// its first element (the destination starts counting this origin afresh)
+    #[arg(long)]
+    pub new_incarnation: bool,
+    /// Start at source seqno SEQNO instead of where the destination is; the elements
+    /// skipped are counted as a gap (to move past an element the destination refuses)
+    #[arg(long, value_name = "SEQNO")]
+    pub skip_to: Option<u64>,
+    /// Batches in flight per source before waiting for an acknowledgement
+    #[arg(long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub window: u64,
+    /// With no element to send, check the connection this often
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub heartbeat: Duration,
+    /// The name this host forwards as [default: /etc/machine-id, else the host name];
+    /// keep it when moving the namespace to new hardware
+    #[arg(long, value_name = "NAME")]
+    pub origin: Option<String>,
+    #[command(flatten)]
+    pub remote: RemoteArgs,
+}
+
+pub fn run(args: Args) -> Result<(), Failure> {
+    let ns = args.ns.open()?;
+    let state_dir = state::dir(&ns.state_dir());
+    if args.status {
+        return status::print(&state_dir);
+    }
+    let (sources, dest) = plan(&args)?;
+    let set = Settings {
+        once: args.once,
+        origin_host: match &args.origin {
+            Some(o) if !o.is_empty() && !o.contains(['\n', ':']) => o.clone(),
+            Some(_) => {
+                return Err(Failure::usage(
+                    "--origin: a non-empty name without ':' or newlines",
+                ));
+            }
+            None => host_id(),
+        },
+        handler: args.handler.clone().unwrap_or_default(),
+        new_incarnation: args.new_incarnation,
+        create: args.create,
+        window: args.window as usize,
+        heartbeat: args.heartbeat,
+        options: args.remote.options(),
+        skip_to: args.skip_to,
+    };
+    if let Some(h) = &args.handler {
+        woof::name::validate("handler name", h)?;
+    }
+    woof_process::catch_interrupts();
+    let mut streams: Vec<Stream> = Vec::new();
+    let mut failed: Option<Failure> = None;
+    for name in &sources {
+        match open_stream(&ns, &state_dir, name, &dest, &set) {
+            Ok(s) => streams.push(s),
+            Err(e) => {
+                // Each missing or locked source is named; the rest are forwarded.
+                warn("woof-forward", &e.to_string());
+                if failed.is_none() {
+                    failed = Some(Failure::reported(e.kind()));
+                }
+            }
+        }
+    }
+    if streams.is_empty() && !args.all {
+        return Err(failed.unwrap_or_else(|| Failure::usage("nothing to forward")));
+    }
+    let mut engine = Engine {
+        ns,
+        state_dir,
+        dest,
+        all: args.all,
+        streams,
+        rescanned: Instant::now(),
+    };
+    let end = engine.run(&set, args.once);
+    for s in &mut engine.streams {
+        let phase = if s.phase == Phase::Stopped {
+            "stopped"
+        } else {
+            "exited"
+        };
+        s.flush_state(phase);
+    }
+    end?;
+    match failed {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// Where DEST points: a woof (one source) or a namespace (several, --all, or '/').
+enum Dest {
+    Woof(Uri),
+    Namespace(Uri),
+}
+
+impl Dest {
+    fn for_source(&self, name: &str) -> Uri {
+        match self {
+            Dest::Woof(u) => u.clone(),
+            Dest::Namespace(u) => u.sibling(name),
+        }
+    }
+}
+
+/// The sources and the destination the arguments name.
+fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
+    let Some((dest, sources)) = args.names.split_last() else {
+        return Err(Failure::usage(
+            "missing the destination: woof-forward SOURCE... DEST (a woof:// URI), or --all DEST",
+        ));
+    };
+    if !woof_net::uri::is_uri(dest) {
+        return Err(Failure::usage(format!(
+            "{dest}: the destination must be a woof:// URI (woof://host/namespace/name)"
+        )));
+    }
+    if args.all && !sources.is_empty() {
+        return Err(Failure::usage(
+            "--all forwards every woof: give only the destination namespace",
+        ));
+    }
+    if !args.all && sources.is_empty() {
+        return Err(Failure::usage(
+            "no source woof: woof-forward SOURCE... DEST, or --all DEST",
+        ));
+    }
+    for s in sources {
+        crate::target::check_name(s)?;
+    }
+    let as_namespace = args.all || sources.len() > 1 || dest.ends_with('/');
+    let dest = if as_namespace {
+        // A namespace URI: parse it as the URI of a woof in it.
+        let probe = format!("{}/_", dest.trim_end_matches('/'));
+        Dest::Namespace(Uri::parse(&probe).map_err(|e| {
+            Failure::new(
+                e.kind(),
+                format!(
+                    "{dest}: not a namespace URI: {}",
+                    e.detail_text().unwrap_or("")
+                ),
+            )
+        })?)
+    } else {
+        Dest::Woof(Uri::parse(dest)?)
+    };
+    Ok((sources.to_vec(), dest))
+}
+
+fn open_stream(
+    ns: &Namespace,
+    state_dir: &std::path::Path,
+    name: &str,
+    dest: &Dest,
+    set: &Settings,
+) -> Result<Stream, Error> {
+    let source = ns.open_woof(name)?;
+    let uri = dest.for_source(name);
+    let state = State::lock(state_dir, name, &uri.to_string())?;
+    Ok(Stream::new(name, source, uri, &set.origin_host, state))
+}
+
+struct Engine {
+    ns: Namespace,
+    state_dir: PathBuf,
+    dest: Dest,
+    all: bool,
+    streams: Vec<Stream>,
+    rescanned: Instant,
+}
+
+/// How often --all looks for new woofs.
+const RESCAN: Duration = Duration::from_secs(1);
+/// Longest sleep of several streams waiting for their sources (one stream sleeps on
+/// its woof's futex and wakes at the put).
+const POLL_MAX: Duration = Duration::from_millis(20);
+
+impl Engine {
+    fn run(&mut self, set: &Settings, once: bool) -> Result<(), Failure> {
+        if self.all {
+            self.rescan(set);
+        }
+        let mut idle_rounds: u32 = 0;
+        loop {
+            if woof_process::interrupted().is_some() {
+                return self.drain();
+            }
+            if self.all && self.rescanned.elapsed() >= RESCAN {
+                self.rescan(set);
+            }
+            let mut progress = false;
+            for s in &mut self.streams {
+                progress |= s.pump(set);
+            }
+            if once {
+                if let Some(e) = self.streams.iter().find_map(|s| s.error.as_ref()) {
+                    // Already said on stderr, with the source's name.
+                    return Err(Failure::reported(e.kind()));
+                }
+                if self.streams.iter().all(Stream::caught_up) {
+                    return Ok(());
+                }
+            }
+            let live = self
+                .streams
+                .iter()
+                .filter(|s| s.phase != Phase::Stopped)
+                .count();
+            if live == 0 && !self.all && !self.streams.is_empty() {
+                // Every source was refused for good: say why (each was logged).
+                let kind = self.streams[0]
+                    .error
+                    .as_ref()
+                    .map_or(ErrorKind::BadData, |e| e.kind().clone());
+                return Err(Failure::reported(&kind));
+            }
+            if progress {
+                idle_rounds = 0;
+                continue;
+            }
+            idle_rounds = idle_rounds.saturating_add(1);
+            self.wait(set, idle_rounds);
+        }
+    }
+
+    /// Sleeps until a source may have something new, a retry is due or a heartbeat.
+    fn wait(&self, set: &Settings, idle_rounds: u32) {
+        let now = Instant::now();
+        let mut until = now + set.heartbeat;
+        for s in &self.streams {
+            if let Phase::Waiting(due) = s.phase {
+                until = until.min(due);
+            }
+        }
+        let left = until
+            .saturating_duration_since(now)
+            .max(Duration::from_millis(1));
+        let live: Vec<&Stream> = self
+            .streams
+            .iter()
+            .filter(|s| s.phase == Phase::Live)
+            .collect();
+        if let [one] = live[..]
+            && self.streams.len() == 1
+        {
+            one.source().wait_after(one.waits_after(), Some(left));
+            return;
+        }
+        // Several sources: poll, quickly after recent traffic, slower when idle.
+        let step =
+            Duration::from_millis(u64::from(idle_rounds.min(20))).max(Duration::from_millis(1));
+        std::thread::sleep(step.min(POLL_MAX).min(left));
+    }
+
+    /// Adds a stream for each woof of the namespace not forwarded yet.
+    fn rescan(&mut self, set: &Settings) {
+        self.rescanned = Instant::now();
+        let Ok(entries) = std::fs::read_dir(self.ns.dir()) else {
+            return;
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|n| woof::name::validate("woof name", n).is_ok())
+            .filter(|n| !self.streams.iter().any(|s| &s.name == n))
+            .collect();
+        names.sort();
+        for name in names {
+            match open_stream(&self.ns, &self.state_dir, &name, &self.dest, set) {
+                Ok(s) => self.streams.push(s),
+                // Not a woof (no signature) is not worth a word; anything else is.
+                Err(e) if *e.kind() == ErrorKind::Corrupt => {}
+                Err(e) => warn("woof-forward", &e.to_string()),
+            }
+        }
+    }
+
+    /// Stopping: wait (up to the timeout) for the batches in flight to be
+    /// acknowledged, so a restart resends as little as possible. Nothing is lost
+    /// either way.
+    fn drain(&mut self) -> Result<(), Failure> {
+        for s in &mut self.streams {
+            s.settle();
+        }
+        Ok(())
+    }
+}
+
+/// This host's name as an origin: systemd's machine id (stable across renames and
+/// address changes), else the host name.
+fn host_id() -> String {
+    if let Ok(id) = std::fs::read_to_string("/etc/machine-id") {
+        let id = id.trim();
+        if !id.is_empty() {
+            return id.to_string();
+        }
+    }
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}

@@ -1,0 +1,84 @@
+//! `woof-forward --status`: what every forwarder of the namespace last recorded.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use crate::exit::Failure;
+
+use super::state::{self, Seen};
+
+pub fn print(dir: &Path) -> Result<(), Failure> {
+    let seen = state::read_all(dir);
+    let mut out = io::stdout().lock();
+    if seen.is_empty() {
+        writeln!(
+            out,
+            "no woof of this namespace has been forwarded (no state in {})",
+            dir.display()
+        )
+        .map_err(Failure::stdout)?;
+        return Ok(());
+    }
+    let now = woof::now_ns();
+    let rows: Vec<[String; 8]> = seen.iter().map(|s| row(s, now)).collect();
+    let head = [
+        "WOOF",
+        "DEST",
+        "ACKED",
+        "LAG",
+        "GAPS",
+        "STATE",
+        "SINCE",
+        "LAST ERROR",
+    ];
+    let mut widths = head.map(str::len);
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
+            }
+        }
+        l.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(&head.map(String::from))).map_err(Failure::stdout)?;
+    for r in &rows {
+        writeln!(out, "{}", line(r)).map_err(Failure::stdout)?;
+    }
+    Ok(())
+}
+
+fn row(s: &Seen, now: u64) -> [String; 8] {
+    let f = |k: &str| s.fields.get(k).cloned().unwrap_or_default();
+    let n = |k: &str| f(k).parse::<u64>().unwrap_or(0);
+    let state = if s.running {
+        f("state")
+    } else {
+        // The file says what it was doing when it stopped; say it is not running.
+        match f("state").as_str() {
+            "stopped" => "stopped".into(),
+            _ => "not running".into(),
+        }
+    };
+    let since = match f("since").parse::<u64>() {
+        Ok(t) => format!("{} ago", crate::quantity::ago(now, t)),
+        Err(_) => String::new(),
+    };
+    [
+        f("woof"),
+        f("dest"),
+        f("acked"),
+        n("latest").saturating_sub(n("acked")).to_string(),
+        f("gaps"),
+        state,
+        since,
+        f("error"),
+    ]
+}

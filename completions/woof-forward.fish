@@ -1,0 +1,15 @@
+complete -c woof-forward -s N -l namespace -d 'Namespace directory [default: $WOOF_NAMESPACE, else the current directory]' -r -F
+complete -c woof-forward -s H -l handler -d 'Fire HANDLER at the destination on each forwarded element, as `woof-put -H` would' -r
+complete -c woof-forward -l skip-to -d 'Start at source seqno SEQNO instead of where the destination is; the elements skipped are counted as a gap (to move past an element the destination refuses)' -r
+complete -c woof-forward -l window -d 'Batches in flight per source before waiting for an acknowledgement' -r
+complete -c woof-forward -l heartbeat -d 'With no element to send, check the connection this often' -r
+complete -c woof-forward -l origin -d 'The name this host forwards as [default: /etc/machine-id, else the host name]; keep it when moving the namespace to new hardware' -r
+complete -c woof-forward -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
+complete -c woof-forward -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
+complete -c woof-forward -l all -d 'Forward every woof of the namespace (and those created later) to the woofs of the same names in the namespace DEST'
+complete -c woof-forward -l status -d 'Print, per source and destination: the last acknowledged seqno, the lag, the gaps, the state, the last error and since when; then exit'
+complete -c woof-forward -l once -d 'Forward what the sources hold now, then exit 0 (for cron); any error ends it with that error\'s status instead of a retry'
+complete -c woof-forward -l create -d 'Create a missing destination woof like its source (element size, history, durability, schema)'
+complete -c woof-forward -l new-incarnation -d 'After a source was re-created (woof-create --force), forward the new one from its first element (the destination starts counting this origin afresh)'
+complete -c woof-forward -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c woof-forward -s V -l version -d 'Print version'
