@@ -43,6 +43,13 @@ pub fn cspot_port(namespace: &str) -> u16 {
     50000 + (h % 10000) as u16
 }
 
+/// The port where a cloud proxy with --accept-uplinks serves its edges' namespaces
+/// (`/@NAME/...`) and edges dial in: CSPOT's port for the path `/@`, so a URI
+/// `woof://cloud/@edge1/ns/name` needs no port, as any other woof URI.
+pub fn uplink_port() -> u16 {
+    cspot_port("/@")
+}
+
 fn bad(uri: &str, why: impl Into<String>) -> Error {
     Error::new(ErrorKind::BadName, format!("URI '{}'", shown(uri))).detail(why)
 }
@@ -123,6 +130,9 @@ impl Uri {
 
     /// The port to connect to: the explicit one, else CSPOT's for the namespace.
     pub fn port(&self) -> u16 {
+        if self.namespace.starts_with("/@") {
+            return self.port.unwrap_or_else(uplink_port);
+        }
         self.port.unwrap_or_else(|| cspot_port(&self.namespace))
     }
 

@@ -80,6 +80,19 @@ pub struct Args {
     /// it: followers never see a false "unreachable"
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub followers: u32,
+    /// Dial the cloud proxy at ENDPOINT (tcp://HOST:PORT) and keep one CURVE
+    /// connection to it, over which the cloud's clients reach this proxy's exports
+    /// as woof://CLOUD/@NAME/namespace/woof (NAME: this edge's key name in the
+    /// cloud's clients/). For an edge behind NAT; needs --keys (its own key pair, and
+    /// the cloud's id.pub in servers/HOST:PORT.pub). This proxy's ACL decides what
+    /// the cloud's clients may do, by the names the cloud authenticated them as
+    #[arg(long, value_name = "ENDPOINT")]
+    pub uplink: Option<String>,
+    /// Let edges dial in (--uplink) and route requests for /@NAME/... to edge NAME.
+    /// Needs --keys; also binds the uplink port (UPLINK_PORT in woof(7)) unless
+    /// --listen is given, in which case every endpoint accepts uplinks
+    #[arg(long)]
+    pub accept_uplinks: bool,
     /// Make a CURVE key pair in DIR (id.key, id.pub) and exit
     #[arg(long, value_name = "DIR", exclusive = true)]
     pub gen_keys: Option<PathBuf>,

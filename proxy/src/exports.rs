@@ -4,7 +4,8 @@ use std::path::Path;
 
 use crate::args::Args;
 use woof::{Error, ErrorKind, Namespace};
-use woof_net::uri::{check_namespace, cspot_port};
+use woof_net::keys::KeyDir;
+use woof_net::uri::{check_namespace, cspot_port, uplink_port};
 
 /// An exported namespace, known by its absolute path exactly as clients write it.
 pub struct Export {
@@ -16,6 +17,9 @@ pub struct Export {
 pub struct Endpoint {
     pub bind: String,
     pub exports: Vec<usize>,
+    /// Not bound but dialled: the edge side of an uplink, with the key directory
+    /// it authenticates with.
+    pub uplink: Option<KeyDir>,
 }
 
 fn usage(what: impl Into<String>, why: impl Into<String>) -> Error {
@@ -69,6 +73,16 @@ pub fn plan(args: &Args) -> Result<(Vec<Export>, Vec<Endpoint>), Error> {
             eps.push(Endpoint {
                 bind: format!("tcp://{}:{port}", bracket(&addr)),
                 exports: vec![i],
+                uplink: None,
+            });
+        }
+        if args.accept_uplinks {
+            // Where edges dial in and clients reach them (`woof://cloud/@NAME/...`
+            // without a port): the uplink port, serving no export of its own.
+            eps.push(Endpoint {
+                bind: format!("tcp://{}:{}", bracket(&addr), uplink_port()),
+                exports: Vec::new(),
+                uplink: None,
             });
         }
         eps
@@ -88,10 +102,31 @@ pub fn plan(args: &Args) -> Result<(Vec<Export>, Vec<Endpoint>), Error> {
             eps.push(Endpoint {
                 bind,
                 exports: all.clone(),
+                uplink: None,
             });
         }
         eps
     };
+    let mut endpoints = endpoints;
+    if let Some(up) = &args.uplink {
+        let Some(keys) = &args.keys else {
+            return Err(usage(
+                format!("--uplink {up}"),
+                "needs --keys: the cloud knows an edge by its key (its name in the cloud's clients/)",
+            ));
+        };
+        endpoints.push(Endpoint {
+            bind: up.clone(),
+            exports: (0..exports.len()).collect(),
+            uplink: Some(KeyDir::new(keys)),
+        });
+    }
+    if args.accept_uplinks && args.keys.is_none() {
+        return Err(usage(
+            "--accept-uplinks",
+            "needs --keys: an edge is known by its key name in clients/",
+        ));
+    }
     Ok((exports, endpoints))
 }
 

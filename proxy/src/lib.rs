@@ -10,3 +10,4 @@ pub mod forward;
 pub mod ops;
 pub mod request;
 pub mod server;
+pub mod uplink;

@@ -36,6 +36,7 @@ fn run(args: Args) -> Result<(), Failure> {
         policy,
         cache: cache::Cache::default(),
         follow_cap: args.timeout,
+        accept_uplinks: args.accept_uplinks,
     };
     server::run(shared, args.workers, args.followers, secret)?;
     Ok(())

@@ -18,6 +18,8 @@ pub struct Shared {
     pub cache: Cache,
     /// Longest a follow waits; also how long a reply may wait on a slow client.
     pub follow_cap: Duration,
+    /// Whether edges may dial in and be reached as `/@NAME/...` (uplink.rs).
+    pub accept_uplinks: bool,
 }
 
 /// What a worker needs to serve one request.

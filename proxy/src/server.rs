@@ -22,13 +22,17 @@ use crate::cache::Cache;
 use crate::cspot;
 use crate::ops;
 use crate::request::{Request, Shared};
+use crate::uplink;
 
 /// A request on its way to a pool.
 struct Job {
     endpoint: usize,
     /// Routing frames: the client's identity and, from REQ-style clients, the empty
-    /// delimiter — sent back in front of the reply.
+    /// delimiter — sent back in front of the reply. (For a request that came over
+    /// an uplink, the uplink's reply header.)
     envelope: Vec<Vec<u8>>,
+    /// The client connection, whose requests run one at a time in order.
+    conn: Vec<u8>,
     user: Option<String>,
     frames: Vec<Vec<u8>>,
     /// Refused for want of room: answered "busy" in its turn, so that the replies of
@@ -148,12 +152,22 @@ pub fn run(
         crate::auth::start_zap(&ctx, Arc::clone(&shared.policy))?;
     }
     let mut routers = Vec::new();
+    let mut edge = None;
     for ep in &shared.endpoints {
-        let names: Vec<&str> = ep
+        if let Some(keys) = &ep.uplink {
+            // Dialled, not bound: the edge side of an uplink (the last endpoint).
+            let e = uplink::Edge::connect(&ctx, &ep.bind, keys)?;
+            edge = Some(e);
+            continue;
+        }
+        let mut names: Vec<&str> = ep
             .exports
             .iter()
             .map(|&i| shared.exports[i].path.as_str())
             .collect();
+        if shared.accept_uplinks && names.is_empty() {
+            names.push("uplinks");
+        }
         let sock = ctx.socket(zmq::ROUTER).map_err(|e| zerr("socket", e))?;
         sock.set_maxmsgsize(MAX_MESSAGE)
             .map_err(|e| zerr("socket", e))?;
@@ -165,6 +179,12 @@ pub fn run(
         }
         sock.set_sndtimeo(shared.follow_cap.as_millis().min(i32::MAX as u128) as i32)
             .map_err(|e| zerr("socket", e))?;
+        if shared.accept_uplinks {
+            // A send to an edge that went away fails instead of vanishing, so the
+            // client hears "not connected" at once.
+            sock.set_router_mandatory(true)
+                .map_err(|e| zerr("socket", e))?;
+        }
         if let Some(key) = &secret {
             sock.set_curve_server(true).map_err(|e| zerr("CURVE", e))?;
             sock.set_curve_secretkey(key.as_bytes())
@@ -225,7 +245,22 @@ pub fn run(
         follows: &follows,
         spawn: &spawn,
     };
-    dispatch(&shared, &routers, &replies, &pools)
+    if let Some(e) = edge {
+        // The dealer sits at its endpoint's index, after the routers.
+        routers.push(e.sock);
+        let edge = EdgeLink {
+            index: routers.len() - 1,
+            endpoint: e.endpoint,
+        };
+        return dispatch(&shared, &routers, &replies, &pools, Some(edge));
+    }
+    dispatch(&shared, &routers, &replies, &pools, None)
+}
+
+/// The uplink socket among the dispatcher's sockets (the edge side).
+struct EdgeLink {
+    index: usize,
+    endpoint: String,
 }
 
 /// Per connection (endpoint, identity): the requests waiting for the one in a pool.
@@ -236,35 +271,87 @@ const MAX_BACKLOG: usize = 1024;
 
 fn dispatch(
     shared: &Shared,
-    routers: &[zmq::Socket],
+    socks: &[zmq::Socket],
     replies: &zmq::Socket,
     pools: &Pools,
+    edge: Option<EdgeLink>,
 ) -> Result<(), Error> {
     let mut backlog = Backlog::new();
+    let mut registry = uplink::Registry::default();
+    let mut hello = edge.as_ref().map(|e| uplink::Hello::new(&e.endpoint));
     let cache = &shared.cache;
     loop {
-        let mut items: Vec<zmq::PollItem> = routers
-            .iter()
-            .map(|s| s.as_poll_item(zmq::POLLIN))
-            .collect();
+        let wait = match (&mut hello, &edge) {
+            (Some(h), Some(e)) => h.tick(&socks[e.index]).as_millis() as i64 + 1,
+            _ => -1,
+        };
+        let mut items: Vec<zmq::PollItem> =
+            socks.iter().map(|s| s.as_poll_item(zmq::POLLIN)).collect();
         items.push(replies.as_poll_item(zmq::POLLIN));
-        zmq::poll(&mut items, -1).map_err(|e| zerr("poll", e))?;
+        zmq::poll(&mut items, wait).map_err(|e| zerr("poll", e))?;
         let ready: Vec<bool> = items.iter().map(zmq::PollItem::is_readable).collect();
         drop(items);
-        if ready[routers.len()] {
+        if ready[socks.len()] {
             // Replies first: they free clients and queue space.
             while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
-                if let Some(key) = forward_reply(routers, frames) {
-                    pools.next_of(routers, &mut backlog, key);
+                if let Some(key) = forward_reply(socks, frames) {
+                    pools.next_of(socks, &mut backlog, key);
                 }
             }
         }
-        for (i, sock) in routers.iter().enumerate() {
+        for (i, sock) in socks.iter().enumerate() {
             if !ready[i] {
                 continue;
             }
-            while let Some(job) = receive(sock, i) {
-                let key = (i, job.envelope[0].clone());
+            let from_cloud = edge.as_ref().is_some_and(|e| e.index == i);
+            loop {
+                let job = if from_cloud {
+                    match sock.recv_multipart(zmq::DONTWAIT) {
+                        Ok(msg) => match uplink::parse_routed(msg) {
+                            Some(r) => Job {
+                                endpoint: i,
+                                envelope: r.envelope,
+                                conn: r.conn,
+                                user: r.user,
+                                frames: r.frames,
+                                refused: false,
+                            },
+                            None => continue,
+                        },
+                        Err(_) => break,
+                    }
+                } else {
+                    let Some(job) = receive(sock, i) else { break };
+                    if shared.accept_uplinks {
+                        let incoming = registry.incoming(
+                            socks,
+                            i,
+                            &job.envelope[0],
+                            job.user.as_deref(),
+                            &job.frames,
+                        );
+                        if matches!(incoming, uplink::Incoming::Done) {
+                            continue;
+                        }
+                        if uplink::is_routed(&job.frames) {
+                            let routed = registry.route(
+                                socks,
+                                i,
+                                &job.envelope,
+                                job.user.as_deref(),
+                                &job.frames,
+                            );
+                            if let Err(reply) = routed {
+                                let mut out = job.envelope;
+                                out.extend(reply);
+                                let _ = sock.send_multipart(out, zmq::DONTWAIT);
+                            }
+                            continue;
+                        }
+                    }
+                    job
+                };
+                let key = (i, job.conn.clone());
                 match backlog.get_mut(&key) {
                     // Far beyond any window: a client that never reads its replies
                     // loses these requests rather than the proxy its memory.
@@ -285,7 +372,7 @@ fn dispatch(
                     }
                     None => {
                         backlog.insert(key.clone(), VecDeque::new());
-                        pools.start(routers, &mut backlog, key, job);
+                        pools.start(socks, &mut backlog, key, job);
                     }
                 }
             }
@@ -378,6 +465,7 @@ fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
     }
     Some(Job {
         endpoint,
+        conn: envelope[0].clone(),
         envelope,
         user,
         frames,
@@ -387,12 +475,13 @@ fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
 
 /// Sends a pool's reply to its client; returns the connection it belongs to.
 fn forward_reply(routers: &[zmq::Socket], mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
-    if frames.len() < 2 {
+    if frames.len() < 3 {
         return None;
     }
     let head = frames.remove(0);
+    let conn = frames.remove(0);
     let idx = *head.first()? as usize;
-    let key = (idx, frames[0].clone());
+    let key = (idx, conn);
     let sock = routers.get(idx)?;
     // A client that went away or stopped reading loses its reply, nothing else.
     let _ = sock.send_multipart(frames, zmq::DONTWAIT);
@@ -408,8 +497,9 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
     }
     while let Some(job) = queue.pop() {
         let reply = answer(shared, &shared.cache, &request(shared, &job));
-        let mut out = Vec::with_capacity(1 + job.envelope.len() + reply.len());
+        let mut out = Vec::with_capacity(2 + job.envelope.len() + reply.len());
         out.push(vec![job.endpoint as u8]);
+        out.push(job.conn);
         out.extend(job.envelope);
         out.extend(reply);
         let _ = push.send_multipart(out, 0);

@@ -28,3 +28,4 @@ mod sensors;
 mod shepherd;
 mod soak;
 mod typed;
+mod uplink;

@@ -28,39 +28,17 @@ use crate::util;
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use util::{
-    Ns, PROMPT, Platform, Proxy, RunRec, Running, TIMEOUT, encode, exe, finals, hex, ok_stdout,
-    parse_range_line,
+    Ns, PROMPT, Platform, Proxy, RunRec, Running, TIMEOUT, encode, exe, finals, hex, ip, ip_ok,
+    ok_stdout, parse_range_line,
 };
 
 /// Bytes of the elements these tests put.
 const SIZE: u64 = util::ELEMENT as u64;
-
-fn ip(args: &[&str]) -> Result<Output, String> {
-    Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run ip: {e}"))
-}
-
-/// Runs `ip ARGS`, which must succeed.
-fn ip_ok(args: &[&str]) -> Result<(), String> {
-    let out = ip(args)?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(format!(
-        "ip {}: {:?} {}",
-        args.join(" "),
-        out.status,
-        String::from_utf8_lossy(&out.stderr).trim()
-    ))
-}
 
 /// Network namespaces for `n` hosts on a bridge; every one is deleted on drop
 /// (which also removes the veth links inside them). Hosts are numbered from 0 and

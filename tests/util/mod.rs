@@ -2,7 +2,8 @@
 //! commands for the real binaries with every `WOOF_*` variable cleared (`cmd`), a
 //! temporary namespace (`ns`), self-verifying element contents (`elements`), what
 //! the tools print parsed back (`records`), children and daemons killed in `Drop`
-//! (`daemon`), and seeded randomness (`rng`).
+//! (`daemon`), network namespaces as hosts and routers (`netns`), and seeded
+//! randomness (`rng`).
 //!
 //! Every helper bounds its waits, so a broken tool fails a test instead of hanging
 //! the suite.
@@ -10,6 +11,7 @@
 mod cmd;
 mod daemon;
 mod elements;
+mod netns;
 mod ns;
 mod records;
 mod rng;
@@ -17,6 +19,7 @@ mod rng;
 pub use cmd::*;
 pub use daemon::*;
 pub use elements::*;
+pub use netns::*;
 pub use ns::*;
 pub use records::*;
 pub use rng::*;
