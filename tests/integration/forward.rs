@@ -552,3 +552,58 @@ fn a_forwarder_without_keys_is_refused_by_a_keyed_proxy() {
         .stderr(predicates::str::contains("server requires CURVE"));
     assert_eq!(cloud.latest("load"), 0);
 }
+
+#[test]
+fn a_network_partition_longer_than_the_heartbeat_loses_and_repeats_nothing() {
+    let mut lab = match util::Lab::new("part") {
+        Ok(l) => l,
+        Err(why) => {
+            eprintln!("skipped: network namespaces unavailable: {why}");
+            return;
+        }
+    };
+    let (edge_host, cloud_host) = (lab.host("e"), lab.host("c"));
+    lab.link(
+        &edge_host,
+        "eth0",
+        "10.204.1.1",
+        &cloud_host,
+        "eth0",
+        "10.204.1.2",
+    );
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    edge.create("load", 8, 100_000);
+    cloud.create("load", 8, 100_000);
+    let mut cmd = lab.cmd(&cloud_host, util::exe("woof-proxy"));
+    cmd.arg("--export")
+        .arg(cloud.path())
+        .args(["--listen", "tcp://10.204.1.2:7500", "--insecure"]);
+    let _proxy = Proxy::spawn(cmd, 1);
+    let uri = format!("woof://10.204.1.2:7500{}/load", cloud.path().display());
+    let mut cmd = lab.cmd(&edge_host, util::exe("woof-forward"));
+    cmd.arg("-N")
+        .arg(edge.path())
+        .args(["load", &uri, "--timeout", "1s", "--heartbeat", "200ms"]);
+    let fwd = Running::spawn(cmd);
+    put_range(&edge, "load", 1, 100);
+    wait_latest(&cloud, "load", 100, PROMPT);
+    // Every packet from the edge dropped for 3 s (15 heartbeats), puts going on.
+    let drop_rule = "table inet part {\n chain input {\n  type filter hook input priority 0;\n  \
+                     ip saddr 10.204.1.1 drop\n }\n}\n";
+    if let Err(why) = lab.nft(&cloud_host, drop_rule) {
+        eprintln!("skipped: no nftables: {why}");
+        return;
+    }
+    let mut next = 101;
+    for _ in 0..30 {
+        put_range(&edge, "load", next, next + 9);
+        next += 10;
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let noticed = util::wait_until(PROMPT, || fwd.stderr_text().contains("retrying"));
+    assert!(noticed, "{}", fwd.stderr_text());
+    lab.nft(&cloud_host, "delete table inet part\n")
+        .expect("heal");
+    wait_latest(&cloud, "load", next - 1, Duration::from_secs(60));
+    holds_exactly(&cloud, "load", 1, next - 1);
+}
