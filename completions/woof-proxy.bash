@@ -23,7 +23,7 @@ _woof__proxy() {
 
     case "${cmd}" in
         woof__proxy)
-            opts="-h -V --export --listen --bind --keys --insecure --anonymous --timeout --workers --followers --gen-keys --help --version"
+            opts="-h -V --export --listen --bind --keys --insecure --anonymous --timeout --workers --followers --uplink --accept-uplinks --gen-keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -58,6 +58,10 @@ _woof__proxy() {
                     return 0
                     ;;
                 --followers)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --uplink)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -23,6 +23,7 @@ mod network;
 mod parsers;
 mod select;
 mod storage;
+mod tiers;
 mod typed;
 // The tests' helpers (tests/util/): the rows share its daemons instead of copies.
 #[allow(dead_code, unused_imports)] // the bench uses a part of them
@@ -78,7 +79,7 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 13] = [
+const GROUPS: [&str; 14] = [
     "in-process",
     "parsers",
     "bulk",
@@ -92,6 +93,7 @@ const GROUPS: [&str; 13] = [
     "handler-burst",
     "persistent",
     "network",
+    "tiers",
 ];
 
 /// The 1-minute load average: the machines are shared, and a loaded one skews rows.
@@ -224,6 +226,32 @@ fn main() {
                     Row::not_measured(
                         s,
                         "skipped (binary missing: woof-proxy, woof-put or woof-tail)",
+                    )
+                })
+                .collect(),
+        });
+    }
+    if run("tiers") {
+        let bins = (
+            binary("woof-proxy"),
+            binary("woof-put"),
+            binary("woof-forward"),
+        );
+        rows.extend(match bins {
+            (Some(proxy), Some(put), Some(forward)) => {
+                let bins = tiers::Bins {
+                    proxy,
+                    put,
+                    forward,
+                };
+                tiers::tiers(&bins, ns)
+            }
+            _ => tiers::ROWS
+                .iter()
+                .map(|s| {
+                    Row::not_measured(
+                        s,
+                        "skipped (binary missing: woof-proxy, woof-put or woof-forward)",
                     )
                 })
                 .collect(),

@@ -43,32 +43,42 @@ const BATCH_ELEMENTS: usize = 1_000_000;
 const BATCH_REPS: usize = 3;
 
 /// A woof-proxy child serving one namespace on a free loopback port; killed on drop.
-struct ProxyProc {
+pub(crate) struct ProxyProc {
     child: Child,
-    authority: String,
+    pub(crate) authority: String,
+    /// Kept open: a proxy logs after it started (uplinks connecting).
+    _stderr: BufReader<std::process::ChildStderr>,
 }
 
 impl ProxyProc {
-    fn start(bin: &Path, ns: &Path) -> Res<ProxyProc> {
+    pub(crate) fn start(bin: &Path, ns: &Path) -> Res<ProxyProc> {
+        let ns = ns.display().to_string();
+        ProxyProc::start_with(bin, &["--export", &ns, "--listen", "tcp://127.0.0.1:0"])
+    }
+
+    /// A woof-proxy with these arguments; its first line names its endpoint.
+    pub(crate) fn start_with(bin: &Path, args: &[&str]) -> Res<ProxyProc> {
         let mut cmd = command(bin);
-        cmd.arg("--export")
-            .arg(ns)
-            .args(["--listen", "tcp://127.0.0.1:0"])
+        cmd.args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().ctx("spawning woof-proxy")?;
         let err = child.stderr.take().ok_or("no stderr pipe")?;
         let mut line = String::new();
-        BufReader::new(err)
-            .read_line(&mut line)
+        let mut err = BufReader::new(err);
+        err.read_line(&mut line)
             .ctx("reading woof-proxy's first line")?;
         let authority = line
             .split_whitespace()
             .find_map(|w| w.strip_prefix("tcp://"))
             .ok_or_else(|| format!("woof-proxy did not start: {}", line.trim()))?
             .to_string();
-        Ok(ProxyProc { child, authority })
+        Ok(ProxyProc {
+            child,
+            authority,
+            _stderr: err,
+        })
     }
 }
 
@@ -104,7 +114,7 @@ pub fn echo_server() -> ! {
 
 /// A REQ socket here and an echo REP socket in another process (this bench binary
 /// run as `echo_server`): the floor of one request between two processes.
-struct Bare {
+pub(crate) struct Bare {
     req: zmq::Socket,
     _ctx: zmq::Context,
     server: Child,
@@ -118,7 +128,7 @@ impl Drop for Bare {
 }
 
 impl Bare {
-    fn start() -> Res<Bare> {
+    pub(crate) fn start() -> Res<Bare> {
         let exe = std::env::current_exe().ctx("the bench's own path")?;
         let mut server = std::process::Command::new(exe)
             .env(ECHO_ENV, "1")
@@ -141,7 +151,7 @@ impl Bare {
         })
     }
 
-    fn round_trip(&self, msg: &[u8]) -> Res<()> {
+    pub(crate) fn round_trip(&self, msg: &[u8]) -> Res<()> {
         self.req.send(msg, 0).ctx("REQ send")?;
         self.req.recv_bytes(0).ctx("REQ recv").map(drop)
     }
@@ -149,7 +159,7 @@ impl Bare {
 
 /// p50/p99 of `op`, individually timed, after a warm-up; `RT_SAMPLES` interleaved
 /// samples of each op so machine noise hits all alike.
-fn interleaved(ops: &mut [&mut dyn FnMut() -> Res<()>]) -> Res<Vec<Stats>> {
+pub(crate) fn interleaved(ops: &mut [&mut dyn FnMut() -> Res<()>]) -> Res<Vec<Stats>> {
     for op in ops.iter_mut() {
         for _ in 0..500 {
             op()?;

@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(
         long = "export",
         value_name = "DIR",
-        required_unless_present = "gen_keys"
+        required_unless_present_any = ["gen_keys", "accept_uplinks"]
     )]
     pub exports: Vec<PathBuf>,
     /// Serve on ENDPOINT (tcp://ADDR:PORT, port 0 = any free one) instead of the

@@ -52,6 +52,15 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
             };
             sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
         }
+        // A forwarded batch without a handler is a put like the above.
+        Some(Op::Forward) if f.len() == 13 && f[8].is_empty() => {
+            let sync = match f[10].as_slice() {
+                b"none" => Some(false),
+                b"" => None,
+                _ => Some(true),
+            };
+            sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
+        }
         _ => false,
     }
 }
