@@ -251,6 +251,13 @@ mod tests {
     fn cspot_ports_match_the_original() {
         // Computed examples from the CSPOT reference (§4.3).
         assert_eq!(cspot_port("/mnt/monitor"), 57850);
+        // woof(7), "Uplinks": the port of /@ namespaces.
+        assert_eq!(uplink_port(), 51524);
+        let up = Uri::parse("woof://cloud/@edge1/var/lib/woof/edge/load").expect("uplink URI");
+        assert_eq!(
+            (up.port(), up.namespace.as_str()),
+            (51524, "/@edge1/var/lib/woof/edge")
+        );
         assert_eq!(cspot_port("/home/ubuntu/cspot/build/bin"), 59358);
         assert_eq!(cspot_port("foobar"), 57550);
     }

@@ -510,77 +510,64 @@ fn typed_records_travel_as_text_and_arrive_typed() {
     assert!(!ns.file("bad").exists());
 }
 
-/// examples/sensors/README.md, "Forward from an edge to a collector": a cursor'd
-/// follower piped into a remote typed put, stopped (an outage) and restarted,
-/// delivers every reading exactly once.
+/// examples/sensors/README.md, "Forward from an edge to a collector": one
+/// `woof-forward --all` of the sensor namespace, the collector killed and restarted
+/// while readings keep coming, delivers every reading exactly once, typed woofs
+/// checked against the collector's schemas.
 #[test]
-fn the_sensor_forwarding_pipeline_catches_up_after_an_outage() {
+fn the_sensor_forwarding_recipe_loses_nothing_across_collector_restarts() {
     let (edge, collector) = (Ns::new(), Ns::new());
     let schema = "time:timestamp,host:str16,load1:f64";
     for ns in [&edge, &collector] {
-        ns.cmd("woof-create")
-            .args(["load", "-n", "1000", "--schema", schema])
-            .assert()
-            .success();
+        for name in ["load", "memory"] {
+            ns.cmd("woof-create")
+                .args([name, "-n", "1000", "--schema", schema])
+                .assert()
+                .success();
+        }
     }
-    let proxy = Proxy::start(&[collector.path()], &[]);
-    let uri = proxy.uri(collector.path(), "load");
-    let cursor = edge.path().join("load.cursor");
-    let put = |from: u64, to: u64| {
+    let mut proxy = Proxy::start(&[collector.path()], &["--timeout", "2s"]);
+    let listen = format!("tcp://{}", proxy.authority());
+    let dest = format!("woof://{}{}", proxy.authority(), collector.path().display());
+    let put = |name: &str, from: u64, to: u64| {
         let rows: String = (from..to)
             .map(|i| format!("{},edge,{i}.5\n", 1_700_000_000 + i))
             .collect();
-        ok_stdout(
-            edge.cmd("woof-put")
-                .args(["load", "--csv"])
-                .write_stdin(rows),
-        );
+        ok_stdout(edge.cmd("woof-put").args([name, "--csv"]).write_stdin(rows));
     };
-    let forward = || {
-        let script = format!(
-            "woof-tail load -N '{}' --cursor '{}' --format csv --header | woof-put --csv --batch '{uri}'",
-            edge.path().display(),
-            cursor.display()
-        );
-        let mut cmd = std::process::Command::new("sh");
-        cmd.args(["-c", &script]).env(
-            "PATH",
-            format!(
-                "{}:/usr/bin:/bin",
-                std::path::Path::new(exe("woof-put"))
-                    .parent()
-                    .expect("dir")
-                    .display()
-            ),
-        );
-        assert_cmd::Command::from_std(cmd)
-            .timeout(TIMEOUT)
-            .assert()
-            .success();
-    };
-    put(0, 10);
-    forward();
-    put(10, 25); // while the forwarder is not running
-    forward();
-    forward(); // nothing new: sends nothing
-    let csv = |ns: &Ns| {
-        let out = ok_stdout(ns.cmd("woof-get").args(["load", "1..", "--format", "csv"]));
+    let mut cmd = edge.std_cmd("woof-forward");
+    cmd.args(["--all", &dest, "--timeout", "1s", "--heartbeat", "200ms"]);
+    let fwd = Running::spawn(cmd);
+    put("load", 0, 10);
+    put("memory", 0, 5);
+    assert!(wait_until(PROMPT, || collector.latest("load") == 10));
+    for round in 0..3 {
+        proxy.run.kill_and_drain();
+        put("load", 10 + round * 10, 20 + round * 10);
+        put("memory", 5 + round * 5, 10 + round * 5);
+        proxy = Proxy::start_on(collector.path(), &listen);
+    }
+    let csv = |ns: &Ns, name: &str| {
+        let out = ok_stdout(ns.cmd("woof-get").args([name, "1..", "--format", "csv"]));
         String::from_utf8(out)
             .expect("utf-8")
             .lines()
-            .map(|l| {
-                l.split_once(',')
-                    .map(|(_, rest)| rest.split_once(',').map_or("", |r| r.1).to_string())
-                    .unwrap_or_default()
-            })
+            .map(|l| l.split_once(',').map_or("", |(_, rest)| rest).to_string())
             .collect::<Vec<_>>()
     };
-    assert_eq!(collector.latest("load"), 25);
-    assert_eq!(
-        csv(&collector),
-        csv(&edge),
-        "the same readings, in order, once"
-    );
+    for (name, n) in [("load", 40), ("memory", 20)] {
+        assert!(
+            wait_until(Duration::from_secs(40), || collector.latest(name) == n),
+            "{name}: {} of {n}; {}",
+            collector.latest(name),
+            fwd.stderr_text()
+        );
+        // The same readings, with the same put times, in order, once.
+        assert_eq!(csv(&collector, name), csv(&edge, name), "{name}");
+    }
+    let status =
+        String::from_utf8(ok_stdout(edge.cmd("woof-forward").arg("--status"))).expect("utf-8");
+    assert!(status.contains(" forwarding "), "{status}");
 }
 
 /// A local writer frozen while it holds a woof's lock: the proxy keeps serving
