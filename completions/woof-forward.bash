@@ -23,7 +23,7 @@ _woof__forward() {
 
     case "${cmd}" in
         woof__forward)
-            opts="-N -H -h -V --namespace --all --status --once --create --handler --new-incarnation --skip-to --window --heartbeat --origin --timeout --keys --help --version"
+            opts="-N -H -h -V --namespace --all --status --once --create --handler --new-incarnation --skip-to --window --rate --heartbeat --origin --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _woof__forward() {
                     return 0
                     ;;
                 --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --rate)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

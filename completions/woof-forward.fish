@@ -2,6 +2,7 @@ complete -c woof-forward -s N -l namespace -d 'Namespace directory [default: $WO
 complete -c woof-forward -s H -l handler -d 'Fire HANDLER at the destination on each forwarded element, as `woof-put -H` would' -r
 complete -c woof-forward -l skip-to -d 'Start at source seqno SEQNO instead of where the destination is; the elements skipped are counted as a gap (to move past an element the destination refuses)' -r
 complete -c woof-forward -l window -d 'Batches in flight per source before waiting for an acknowledgement' -r
+complete -c woof-forward -l rate -d 'Send at most N elements a second per source (catching up after an outage without filling a slow link) [default: as fast as the destination acknowledges]' -r
 complete -c woof-forward -l heartbeat -d 'With no element to send, check the connection this often' -r
 complete -c woof-forward -l origin -d 'The name this host forwards as [default: /etc/machine-id, else the host name]; keep it when moving the namespace to new hardware' -r
 complete -c woof-forward -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r

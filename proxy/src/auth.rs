@@ -254,7 +254,8 @@ fn zap_reply(policy: &Policy, req: &[Vec<u8>]) -> Vec<Vec<u8>> {
         Some(name) => answer("200", "OK", &name),
         None => {
             eprintln!(
-                "woof-proxy: refused a client from {} with unknown key {key}",
+                "woof-proxy: refused a client from {} with unknown key {key} \
+                 (to let it in, put this key in clients/NAME.pub of the key directory)",
                 String::from_utf8_lossy(&req[3])
             );
             answer("400", "unknown client key", "")

@@ -548,7 +548,7 @@ fn a_forwarder_without_keys_is_refused_by_a_keyed_proxy() {
         .arg(empty.path())
         .assert()
         .failure()
-        .stderr(predicates::str::contains("load: stopped: woof://"))
+        .stderr(predicates::str::contains("load: stopped before source seqno 1: woof://"))
         .stderr(predicates::str::contains("server requires CURVE"));
     assert_eq!(cloud.latest("load"), 0);
 }
@@ -606,4 +606,96 @@ fn a_network_partition_longer_than_the_heartbeat_loses_and_repeats_nothing() {
         .expect("heal");
     wait_latest(&cloud, "load", next - 1, Duration::from_secs(60));
     holds_exactly(&cloud, "load", 1, next - 1);
+}
+
+#[test]
+fn two_forwarders_started_at_once_leave_exactly_one_running() {
+    let (edge, cloud, _proxy, uri) = pair(1000);
+    put_range(&edge, "load", 1, 100);
+    let (mut a, mut b) = (
+        forwarder(&edge, "load", &uri, &[]),
+        forwarder(&edge, "load", &uri, &[]),
+    );
+    let one_left = util::wait_until(PROMPT, || a.is_running() != b.is_running());
+    assert!(one_left, "a: {} b: {}", a.stderr_text(), b.stderr_text());
+    let (mut gone, running) = if a.is_running() { (b, a) } else { (a, b) };
+    let (status, _) = gone.finish(PROMPT);
+    assert_eq!(status.code(), Some(75), "{}", gone.stderr_text());
+    assert!(gone.stderr_text().contains(&format!(
+        "already being forwarded (woof-forward pid {})",
+        running.child.id()
+    )));
+    wait_latest(&cloud, "load", 100, PROMPT);
+    holds_exactly(&cloud, "load", 1, 100);
+}
+
+#[test]
+fn skip_to_moves_past_elements_and_counts_them_as_a_gap() {
+    let (edge, cloud, _proxy, uri) = pair(1000);
+    put_range(&edge, "load", 1, 10);
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once", "--skip-to", "5"])
+        .assert()
+        .success();
+    holds_exactly(&cloud, "load", 5, 10);
+    let status =
+        String::from_utf8(ok_stdout(edge.cmd("woof-forward").arg("--status"))).expect("utf8");
+    let cells: Vec<String> = status
+        .lines()
+        .nth(1)
+        .expect("row")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        (cells[2].as_str(), cells[4].as_str()),
+        ("10", "4"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_rate_cap_holds_a_catch_up_back() {
+    let (edge, cloud, _proxy, uri) = pair(1000);
+    put_range(&edge, "load", 1, 200);
+    let fwd = forwarder(&edge, "load", &uri, &["--rate", "20"]);
+    std::thread::sleep(Duration::from_secs(1));
+    let sent = cloud.latest("load");
+    // About 20 in the first second; far fewer than 200 in any case.
+    assert!(
+        (1..100).contains(&sent),
+        "{sent} sent in a second at --rate 20"
+    );
+    drop(fwd);
+    forward_once(&edge, "load", &uri);
+    holds_exactly(&cloud, "load", 1, 200);
+}
+
+#[test]
+fn a_destination_of_another_schema_is_refused_before_anything_is_sent() {
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    edge.cmd("woof-create")
+        .args(["t", "--schema", "time:timestamp,celsius:f64", "-n", "10"])
+        .assert()
+        .success();
+    cloud
+        .cmd("woof-create")
+        .args(["t", "--schema", "time:timestamp,volts:f64", "-n", "10"])
+        .assert()
+        .success();
+    edge.cmd("woof-put")
+        .args(["t", "--csv", "--no-header"])
+        .write_stdin("1700000000,21.5\n")
+        .assert()
+        .success();
+    let proxy = Proxy::start(&[cloud.path()], &[]);
+    edge.cmd("woof-forward")
+        .args(["t", &proxy.uri(cloud.path(), "t"), "--once"])
+        .assert()
+        .code(65)
+        .stderr(predicates::str::contains("t: stopped before source seqno 1"))
+        .stderr(predicates::str::contains(
+            "its schema (time:timestamp,volts:f64) is not the source's (time:timestamp,celsius:f64)",
+        ));
+    assert_eq!(cloud.latest("t"), 0);
 }

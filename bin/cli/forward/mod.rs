@@ -99,6 +99,10 @@ pub struct Args {
     /// Batches in flight per source before waiting for an acknowledgement
     #[arg(long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub window: u64,
+    /// Send at most N elements a second per source (catching up after an outage
+    /// without filling a slow link) [default: as fast as the destination acknowledges]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub rate: Option<u64>,
     /// With no element to send, check the connection this often
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = humantime::parse_duration)]
     pub heartbeat: Duration,
@@ -135,6 +139,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         heartbeat: args.heartbeat,
         options: args.remote.options(),
         skip_to: args.skip_to,
+        rate: args.rate,
     };
     if let Some(h) = &args.handler {
         woof::name::validate("handler name", h)?;
@@ -324,6 +329,9 @@ impl Engine {
             if let Phase::Waiting(due) = s.phase {
                 until = until.min(due);
             }
+            if let Some(due) = s.throttled(set) {
+                until = until.min(due);
+            }
         }
         let left = until
             .saturating_duration_since(now)
@@ -335,6 +343,7 @@ impl Engine {
             .collect();
         if let [one] = live[..]
             && self.streams.len() == 1
+            && one.throttled(set).is_none()
         {
             one.source().wait_after(one.waits_after(), Some(left));
             return;

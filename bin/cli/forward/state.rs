@@ -59,11 +59,21 @@ impl State {
         match lock.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
-                let holder = fs::read_to_string(&lock_path).unwrap_or_default();
-                return Err(Error::new(ErrorKind::Locked, ctx()).detail(format!(
-                    "already being forwarded (woof-forward pid {})",
-                    holder.trim()
-                )));
+                // The holder writes its pid just after it locks: give it a moment.
+                let mut holder = String::new();
+                for _ in 0..50 {
+                    holder = fs::read_to_string(&lock_path).unwrap_or_default();
+                    if !holder.trim().is_empty() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let who = match holder.trim() {
+                    "" => "another woof-forward".to_string(),
+                    pid => format!("woof-forward pid {pid}"),
+                };
+                return Err(Error::new(ErrorKind::Locked, ctx())
+                    .detail(format!("already being forwarded ({who})")));
             }
             Err(fs::TryLockError::Error(e)) => {
                 return Err(Error::io(lock_path.display().to_string(), e));

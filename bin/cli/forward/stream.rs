@@ -33,6 +33,8 @@ pub struct Settings {
     /// Source seqno to start from when the destination knows nothing of this origin
     /// (`--skip-to` also moves past a mark).
     pub skip_to: Option<u64>,
+    /// `--rate`: at most this many elements a second per source.
+    pub rate: Option<u64>,
 }
 
 /// Where a stream is.
@@ -73,6 +75,9 @@ pub struct Stream {
     /// Reused buffers for a batch: element bytes and put times.
     data: Vec<u8>,
     times: Vec<u8>,
+    /// `--rate`: elements that may be sent now, refilled with time.
+    allowance: f64,
+    refilled: Instant,
 }
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
@@ -102,6 +107,8 @@ impl Stream {
             forwarded: 0,
             data: Vec::new(),
             times: Vec::new(),
+            allowance: 0.0,
+            refilled: Instant::now(),
         };
         s.record("starting", true);
         s
@@ -283,7 +290,10 @@ impl Stream {
     fn exchange(&mut self, set: &Settings) -> Result<bool, Error> {
         let mut progress = false;
         while self.in_flight.len() < set.window && self.next <= self.source.latest() {
-            if !self.send_batch(set)? {
+            let Some(room) = self.room(set) else {
+                break;
+            };
+            if !self.send_batch(set, room)? {
                 break;
             }
             progress = true;
@@ -299,11 +309,36 @@ impl Stream {
         Ok(progress)
     }
 
-    /// Reads the source from `next` into one batch and sends it. Returns false when
-    /// there was nothing to send.
-    fn send_batch(&mut self, set: &Settings) -> Result<bool, Error> {
+    /// How many elements the next batch may hold: a batch's worth, or what
+    /// `--rate` allows now (None: nothing yet; `throttled` says until when).
+    fn room(&mut self, set: &Settings) -> Option<u64> {
+        let batch = (MAX_BATCH_DATA / self.source.element_size()).max(1) as u64;
+        let Some(rate) = set.rate else {
+            return Some(batch);
+        };
+        let rate = rate as f64;
+        let now = Instant::now();
+        // At most a second's worth saved up: a rate, not a quota.
+        self.allowance = (self.allowance + now.duration_since(self.refilled).as_secs_f64() * rate)
+            .min(rate.max(1.0));
+        self.refilled = now;
+        if self.allowance < 1.0 {
+            return None;
+        }
+        Some(batch.min(self.allowance as u64))
+    }
+
+    /// When `--rate` lets the next element go, if it is holding one back.
+    pub fn throttled(&self, set: &Settings) -> Option<Instant> {
+        let rate = set.rate? as f64;
+        (self.phase == Phase::Live && self.allowance < 1.0 && self.next <= self.source.latest())
+            .then(|| self.refilled + Duration::from_secs_f64((1.0 - self.allowance) / rate))
+    }
+
+    /// Reads the source from `next` into one batch of at most `room` elements and
+    /// sends it. Returns false when there was nothing to send.
+    fn send_batch(&mut self, set: &Settings, room: u64) -> Result<bool, Error> {
         let size = self.source.element_size();
-        let room = (MAX_BATCH_DATA / size).max(1) as u64;
         let latest = self.source.latest();
         let first = self.next;
         let want = (latest + 1 - first).min(room) as usize;
@@ -347,6 +382,9 @@ impl Stream {
             }
         }
         let last = first + got as u64 - 1;
+        if set.rate.is_some() {
+            self.allowance -= got as f64;
+        }
         let batch = ForwardBatch {
             origin: &self.origin,
             incarnation: self.source.header().incarnation,
@@ -430,7 +468,13 @@ impl Stream {
             .as_ref()
             .is_some_and(|old| old.to_string() == e.to_string());
         if for_good {
-            warn("woof-forward", &format!("{}: stopped: {e}", self.name));
+            warn(
+                "woof-forward",
+                &format!(
+                    "{}: stopped before source seqno {}: {e}",
+                    self.name, self.next
+                ),
+            );
             self.phase = Phase::Stopped;
             self.error = Some(e);
             self.record("stopped", true);
