@@ -53,6 +53,7 @@ fn world() -> &'static World {
             policy: std::sync::Arc::new(Policy::new(None, rights).expect("policy")),
             cache: Cache::default(),
             follow_cap: Duration::ZERO,
+            accept_uplinks: false,
         };
         World {
             _dir: dir,

@@ -95,6 +95,43 @@ pub fn proxy_requests() -> Seeds {
             "create",
             woof(b"create", b"new", &[b"8", b"16", b"", b"", b""]),
         ),
+        (
+            "fput",
+            woof(
+                b"fput",
+                b"w",
+                &[
+                    b"edge:/ns/w",
+                    b"7",
+                    b"1",
+                    b"",
+                    b"",
+                    b"",
+                    b"",
+                    &[1; 16],
+                    b"1234567812345678",
+                ],
+            ),
+        ),
+        (
+            "fput-lost-reset",
+            woof(
+                b"fput",
+                b"w",
+                &[
+                    b"edge:/ns/w",
+                    b"9",
+                    b"5",
+                    b"lost,reset",
+                    b"h",
+                    b"",
+                    b"none",
+                    &[2; 8],
+                    b"abcdefgh",
+                ],
+            ),
+        ),
+        ("origin", woof(b"origin", b"w", &[b"edge:/ns/w"])),
         ("cspot-put", join(&[b"1\0", &cspot_uri, b"\0", b"12345678"])),
         (
             "cspot-put-handler",
