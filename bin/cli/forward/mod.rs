@@ -2,6 +2,7 @@
 //! and deduplicated, for ever (DESIGN §9). One thread forwards every source given
 //! (or every woof of the namespace with --all) over one connection per source.
 
+mod sink;
 mod state;
 mod status;
 mod stream;
@@ -255,7 +256,20 @@ fn open_stream(
     let source = ns.open_woof(name)?;
     let uri = dest.for_source(name);
     let state = State::lock(state_dir, name, &uri.to_string())?;
-    Ok(Stream::new(name, source, uri, &set.origin_host, state))
+    let sink = Box::new(sink::proxy::WoofSink::new(
+        uri.clone(),
+        set.options.clone(),
+        &set.handler,
+        set.create,
+    ));
+    Ok(Stream::new(
+        name,
+        source,
+        uri.to_string(),
+        sink,
+        &set.origin_host,
+        state,
+    ))
 }
 
 struct Engine {

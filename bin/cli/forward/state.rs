@@ -96,6 +96,18 @@ impl State {
         self.fields.get("acked").and_then(|v| v.parse().ok())
     }
 
+    /// The source incarnation that acknowledgement counted in.
+    pub fn incarnation(&self) -> Option<u64> {
+        self.fields
+            .get("incarnation")
+            .and_then(|v| u64::from_str_radix(v, 16).ok())
+    }
+
+    /// The gaps a previous run recorded.
+    pub fn gaps(&self) -> u64 {
+        self.fields.get("gaps").and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+
     pub fn set(&mut self, key: &'static str, value: impl ToString) {
         self.fields.insert(key, value.to_string());
     }

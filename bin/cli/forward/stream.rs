@@ -1,22 +1,25 @@
-//! One source woof forwarded to one destination woof (DESIGN §9).
+//! One source woof forwarded to one destination (DESIGN §9).
 //!
-//! At least once on the wire, exactly once in the destination: every batch names
-//! its origin, the source's incarnation and its first source seqno; the destination
-//! appends what is above the origin's mark and says where the mark is. On every
-//! (re)connect the forwarder asks for the mark and sends from there, so a batch whose
-//! acknowledgement was lost is sent again and recognised, and nothing the
-//! destination did not acknowledge is ever skipped.
+//! At least once on the wire, exactly once in a destination that deduplicates:
+//! every batch names its origin, the source's incarnation and its first source
+//! seqno; the destination keeps what is above the origin's mark and says where the
+//! mark is. On every (re)connect the forwarder asks for the mark and sends from
+//! there, so a batch whose acknowledgement was lost is sent again and recognised,
+//! and nothing the destination did not acknowledge is ever skipped. For a
+//! destination that cannot be asked (MQTT), this forwarder's own record of what was
+//! acknowledged, written durably after each acknowledgement, is the mark.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use woof::{Error, ErrorKind, Woof};
-use woof_net::Uri;
-use woof_net::client::{Client, ForwardBatch, Mark, Options};
+use woof_net::client::{Mark, Options};
+
 use woof_net::proto::MAX_BATCH_DATA;
 
 use crate::exit::warn;
 
+use super::sink::{Opening, Outgoing, Sink};
 use super::state::State;
 
 /// What a stream asks of the engine and of its user.
@@ -50,10 +53,13 @@ pub enum Phase {
 
 pub struct Stream {
     pub name: String,
-    pub dest: Uri,
+    /// The destination, as the user wrote it.
+    pub dest: String,
+    sink: Box<dyn Sink>,
+    /// Whether the stream is connected.
+    connected: bool,
     source: Woof,
     origin: String,
-    client: Option<Client>,
     pub phase: Phase,
     /// The destination's mark: every source seqno ≤ it is acknowledged.
     pub acked: u64,
@@ -84,15 +90,23 @@ const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 impl Stream {
-    pub fn new(name: &str, source: Woof, dest: Uri, origin_host: &str, state: State) -> Stream {
+    pub fn new(
+        name: &str,
+        source: Woof,
+        dest: String,
+        sink: Box<dyn Sink>,
+        origin_host: &str,
+        state: State,
+    ) -> Stream {
         let origin = format!("{origin_host}:{}", canonical(source.path()));
         let acked = state.hint().unwrap_or(0);
         let mut s = Stream {
             name: name.to_string(),
             dest,
+            sink,
+            connected: false,
             source,
             origin,
-            client: None,
             phase: Phase::Waiting(Instant::now()),
             acked,
             next: acked + 1,
@@ -160,55 +174,21 @@ impl Stream {
             let path = self.source.path().to_path_buf();
             self.source = Woof::open(&path)?;
         }
-        let mut client = Client::connect(&self.dest, &set.options)?;
-        let (mark, info) = match client.origin(&self.origin) {
-            Err(e) if *e.kind() == ErrorKind::NotFound && set.create => {
-                let h = self.source.header();
-                client.create(
-                    u64::from(h.element_size),
-                    h.history,
-                    Some(h.durability),
-                    &h.schema,
-                    false,
-                )?;
-                warn(
-                    "woof-forward",
-                    &format!("{}: created {} like the source", self.name, self.dest),
-                );
-                client.origin(&self.origin)?
-            }
-            Err(e) if *e.kind() == ErrorKind::NotFound => {
-                return Err(e.detail(
-                    "no such destination woof (create it like the source, or give --create)",
-                ));
-            }
-            r => r?,
+        let hint = self.state.hint().map(|acked| Mark {
+            known: true,
+            incarnation: self.state.incarnation().unwrap_or(0),
+            mark: acked,
+            gaps: self.state.gaps(),
+        });
+        let opening = Opening {
+            origin: &self.origin,
+            header: self.source.header(),
+            name: &self.name,
+            hint,
         };
-        let h = self.source.header();
-        if info.element_size != u64::from(h.element_size) {
-            return Err(Error::new(
-                ErrorKind::Size {
-                    expected: info.element_size,
-                    got: u64::from(h.element_size),
-                },
-                self.dest.to_string(),
-            )
-            .detail(format!(
-                "holds {}-byte elements, the source {}-byte ones",
-                info.element_size, h.element_size
-            )));
-        }
-        if !h.schema.is_empty() && info.schema != h.schema {
-            return Err(
-                Error::new(ErrorKind::BadData, self.dest.to_string()).detail(format!(
-                    "its schema ({}) is not the source's ({})",
-                    String::from_utf8_lossy(&info.schema),
-                    String::from_utf8_lossy(&h.schema)
-                )),
-            );
-        }
+        let mark = self.sink.open(&opening)?;
         self.resume_from(&mark, set)?;
-        self.client = Some(client);
+        self.connected = true;
         self.phase = Phase::Live;
         self.in_flight.clear();
         self.backoff = BACKOFF_MIN;
@@ -385,19 +365,16 @@ impl Stream {
         if set.rate.is_some() {
             self.allowance -= got as f64;
         }
-        let batch = ForwardBatch {
+        let batch = Outgoing {
             origin: &self.origin,
             incarnation: self.source.header().incarnation,
             first,
             lost: self.lost,
             reset: self.reset,
-            handler: &set.handler,
-            durability: None,
             times: &self.times,
             data: &self.data[..got * size],
         };
-        let client = self.client.as_mut().ok_or_else(not_connected)?;
-        client.send_forward(&batch)?;
+        self.sink.send(&batch)?;
         self.lost = false;
         self.reset = false;
         self.in_flight.push_back((first, last));
@@ -407,9 +384,8 @@ impl Stream {
 
     /// Reads the acknowledgement of the oldest batch in flight.
     fn receive(&mut self) -> Result<(), Error> {
-        let client = self.client.as_mut().ok_or_else(not_connected)?;
         let (first, last) = self.in_flight.pop_front().unwrap_or((0, 0));
-        let got = client.recv_forward().map_err(|e| match e.kind() {
+        let got = self.sink.recv().map_err(|e| match e.kind() {
             ErrorKind::Size { .. } | ErrorKind::BadData | ErrorKind::Denied => {
                 e.within(format!("{} (source seqnos {first}..{last})", self.name))
             }
@@ -419,18 +395,21 @@ impl Stream {
         self.acked = self.acked.max(got.mark.mark);
         self.gaps = got.mark.gaps;
         self.forwarded += got.appended;
-        self.record("forwarding", false);
+        // Where the destination cannot be asked, this record is the mark: on disk
+        // before the next batch goes.
+        let durable = !self.sink.deduplicates();
+        self.record("forwarding", durable);
         Ok(())
     }
 
     /// Idle: proves the connection is alive (and the mark where we think it is), so
     /// a dead peer or a NAT that forgot us is found before the next put needs it.
     fn heartbeat(&mut self, set: &Settings) -> Result<(), Error> {
-        let client = self.client.as_mut().ok_or_else(not_connected)?;
-        let (mark, _) = client.origin(&self.origin)?;
+        let mark = self.sink.ping(&self.origin)?;
         self.last_contact = Instant::now();
-        if mark.mark != self.acked
-            || (mark.known && mark.incarnation != self.source.header().incarnation)
+        if let Some(mark) = mark
+            && (mark.mark != self.acked
+                || (mark.known && mark.incarnation != self.source.header().incarnation))
         {
             // The destination was re-created or restored: start over from its word.
             self.resume_from(&mark, set)?;
@@ -444,7 +423,8 @@ impl Stream {
     }
 
     fn drop_connection(&mut self) {
-        self.client = None;
+        self.sink.close();
+        self.connected = false;
         self.in_flight.clear();
     }
 
@@ -555,9 +535,6 @@ impl Stream {
     }
 }
 
-fn not_connected() -> Error {
-    Error::new(ErrorKind::Unavailable, "destination").detail("not connected")
-}
 
 /// A delay between `d`/2 and `d`: forwarders restarted together do not reconnect in
 /// lockstep. (The low bits of the clock are random enough for spreading retries.)
