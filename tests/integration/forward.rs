@@ -548,7 +548,9 @@ fn a_forwarder_without_keys_is_refused_by_a_keyed_proxy() {
         .arg(empty.path())
         .assert()
         .failure()
-        .stderr(predicates::str::contains("load: stopped before source seqno 1: woof://"))
+        .stderr(predicates::str::contains(
+            "load: stopped before source seqno 1: woof://",
+        ))
         .stderr(predicates::str::contains("server requires CURVE"));
     assert_eq!(cloud.latest("load"), 0);
 }

@@ -2,6 +2,7 @@
 //! and deduplicated, for ever (DESIGN §9). One thread forwards every source given
 //! (or every woof of the namespace with --all) over one connection per source.
 
+pub mod body;
 mod sink;
 mod state;
 mod status;
@@ -16,6 +17,7 @@ use woof_net::Uri;
 
 use crate::exit::{Failure, warn};
 use crate::target::{NamespaceArg, RemoteArgs};
+use body::BodyFormat;
 use state::State;
 use stream::{Phase, Settings, Stream};
 
@@ -100,6 +102,10 @@ pub struct Args {
     /// Batches in flight per source before waiting for an acknowledgement
     #[arg(long, value_name = "N", default_value = "4", value_parser = clap::value_parser!(u64).range(1..=64))]
     pub window: u64,
+    /// What a message to an engine carries: the element's bytes, or for a typed
+    /// woof a JSON object or CSV row as woof-get prints it [default: raw]
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<BodyFormat>,
     /// Send at most N elements a second per source (catching up after an outage
     /// without filling a slow link) [default: as fast as the destination acknowledges]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -141,6 +147,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         options: args.remote.options(),
         skip_to: args.skip_to,
         rate: args.rate,
+        format: args.format.unwrap_or(BodyFormat::Raw),
     };
     if let Some(h) = &args.handler {
         woof::name::validate("handler name", h)?;
@@ -187,18 +194,40 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
 }
 
-/// Where DEST points: a woof (one source) or a namespace (several, --all, or '/').
+/// Where DEST points: a woof (one source) or a namespace (several, --all, or '/'),
+/// or an engine's stream, topic or subject (for several sources: a prefix to which
+/// each source's name is added).
 enum Dest {
     Woof(Uri),
     Namespace(Uri),
+    Redis { uri: String, many: bool },
 }
 
 impl Dest {
-    fn for_source(&self, name: &str) -> Uri {
-        match self {
-            Dest::Woof(u) => u.clone(),
-            Dest::Namespace(u) => u.sibling(name),
-        }
+    /// The destination of source `name`, as shown, and the sink that goes there.
+    fn for_source(
+        &self,
+        name: &str,
+        set: &Settings,
+    ) -> Result<(String, Box<dyn sink::Sink>), Error> {
+        let proxy = |uri: Uri| -> (String, Box<dyn sink::Sink>) {
+            let shown = uri.to_string();
+            let s = sink::proxy::WoofSink::new(uri, set.options.clone(), &set.handler, set.create);
+            (shown, Box::new(s))
+        };
+        Ok(match self {
+            Dest::Woof(u) => proxy(u.clone()),
+            Dest::Namespace(u) => proxy(u.sibling(name)),
+            Dest::Redis { uri, many } => {
+                let uri = if *many {
+                    format!("{uri}:{name}")
+                } else {
+                    uri.clone()
+                };
+                let s = sink::redis::RedisSink::new(&uri, set.options.timeout, set.format)?;
+                (uri, Box::new(s))
+            }
+        })
     }
 }
 
@@ -209,10 +238,17 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
             "missing the destination: woof-forward SOURCE... DEST (a woof:// URI), or --all DEST",
         ));
     };
-    if !woof_net::uri::is_uri(dest) {
+    let engine = dest.starts_with("redis://");
+    if !woof_net::uri::is_uri(dest) && !engine {
         return Err(Failure::usage(format!(
-            "{dest}: the destination must be a woof:// URI (woof://host/namespace/name)"
+            "{dest}: the destination must be a woof:// URI (woof://host/namespace/name), \
+             or redis://HOST/KEY"
         )));
+    }
+    if !engine && args.format.is_some() {
+        return Err(Failure::usage(
+            "--format is for engines (redis://): a woof gets the elements as they are",
+        ));
     }
     if args.all && !sources.is_empty() {
         return Err(Failure::usage(
@@ -228,6 +264,23 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
         crate::target::check_name(s)?;
     }
     let as_namespace = args.all || sources.len() > 1 || dest.ends_with('/');
+    if engine {
+        if args.handler.is_some() || args.create || args.new_incarnation {
+            return Err(Failure::usage(
+                "-H, --create and --new-incarnation are for woof:// destinations",
+            ));
+        }
+        let uri = dest.trim_end_matches('/').to_string();
+        // Checked now, so a typo is a usage error, not a retry loop.
+        sink::redis::RedisSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
+        return Ok((
+            sources.to_vec(),
+            Dest::Redis {
+                uri,
+                many: as_namespace,
+            },
+        ));
+    }
     let dest = if as_namespace {
         // A namespace URI: parse it as the URI of a woof in it.
         let probe = format!("{}/_", dest.trim_end_matches('/'));
@@ -254,18 +307,12 @@ fn open_stream(
     set: &Settings,
 ) -> Result<Stream, Error> {
     let source = ns.open_woof(name)?;
-    let uri = dest.for_source(name);
-    let state = State::lock(state_dir, name, &uri.to_string())?;
-    let sink = Box::new(sink::proxy::WoofSink::new(
-        uri.clone(),
-        set.options.clone(),
-        &set.handler,
-        set.create,
-    ));
+    let (shown, sink) = dest.for_source(name, set)?;
+    let state = State::lock(state_dir, name, &shown)?;
     Ok(Stream::new(
         name,
         source,
-        uri.to_string(),
+        shown,
         sink,
         &set.origin_host,
         state,

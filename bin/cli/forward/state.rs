@@ -105,7 +105,10 @@ impl State {
 
     /// The gaps a previous run recorded.
     pub fn gaps(&self) -> u64 {
-        self.fields.get("gaps").and_then(|v| v.parse().ok()).unwrap_or(0)
+        self.fields
+            .get("gaps")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
     }
 
     pub fn set(&mut self, key: &'static str, value: impl ToString) {
@@ -146,8 +149,9 @@ fn read_fields(path: &Path) -> Option<BTreeMap<&'static str, String>> {
     Some(fields)
 }
 
-/// The keys of a state file, in the order --status shows them.
-pub const KEYS: [&str; 11] = [
+/// The keys of a state file.
+pub const KEYS: [&str; 12] = [
+    "resent",
     "woof",
     "dest",
     "acked",

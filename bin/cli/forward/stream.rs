@@ -38,6 +38,8 @@ pub struct Settings {
     pub skip_to: Option<u64>,
     /// `--rate`: at most this many elements a second per source.
     pub rate: Option<u64>,
+    /// `--format`: message bodies for engines.
+    pub format: super::body::BodyFormat,
 }
 
 /// Where a stream is.
@@ -65,6 +67,8 @@ pub struct Stream {
     pub acked: u64,
     /// The next source seqno to send.
     next: u64,
+    /// The last source seqno sent (or acknowledged, at a connect).
+    sent_upto: u64,
     /// Batches sent, not yet acknowledged: (first, last) source seqnos.
     in_flight: VecDeque<(u64, u64)>,
     /// The next batch must say that the elements before it were lost at the source.
@@ -78,6 +82,9 @@ pub struct Stream {
     state: State,
     /// Elements this run forwarded (appended, not duplicates).
     pub forwarded: u64,
+    /// Elements the destination already held when they were sent (resent after a
+    /// lost acknowledgement), this run.
+    pub duplicates: u64,
     /// Reused buffers for a batch: element bytes and put times.
     data: Vec<u8>,
     times: Vec<u8>,
@@ -110,6 +117,7 @@ impl Stream {
             phase: Phase::Waiting(Instant::now()),
             acked,
             next: acked + 1,
+            sent_upto: acked,
             in_flight: VecDeque::new(),
             lost: false,
             reset: false,
@@ -119,6 +127,7 @@ impl Stream {
             error: None,
             state,
             forwarded: 0,
+            duplicates: 0,
             data: Vec::new(),
             times: Vec::new(),
             allowance: 0.0,
@@ -236,7 +245,12 @@ impl Stream {
             );
         }
         self.acked = acked;
-        self.gaps = if self.reset { 0 } else { mark.gaps };
+        self.gaps = match (self.reset, self.sink.counts_gaps()) {
+            (true, _) => 0,
+            (false, true) => mark.gaps,
+            (false, false) => self.state.gaps(),
+        };
+        self.sent_upto = acked;
         let mut next = acked + 1;
         self.lost = false;
         if let Some(to) = set.skip_to
@@ -375,6 +389,11 @@ impl Stream {
             data: &self.data[..got * size],
         };
         self.sink.send(&batch)?;
+        if self.lost && !self.sink.counts_gaps() {
+            // The destination cannot count what was lost at the source: we do.
+            self.gaps += first.saturating_sub(self.sent_upto + 1);
+        }
+        self.sent_upto = last;
         self.lost = false;
         self.reset = false;
         self.in_flight.push_back((first, last));
@@ -393,8 +412,11 @@ impl Stream {
         })?;
         self.last_contact = Instant::now();
         self.acked = self.acked.max(got.mark.mark);
-        self.gaps = got.mark.gaps;
+        if self.sink.counts_gaps() {
+            self.gaps = got.mark.gaps;
+        }
         self.forwarded += got.appended;
+        self.duplicates += got.duplicates;
         // Where the destination cannot be asked, this record is the mark: on disk
         // before the next batch goes.
         let durable = !self.sink.deduplicates();
@@ -497,6 +519,7 @@ impl Stream {
         st.set("acked", self.acked);
         st.set("latest", latest);
         st.set("gaps", self.gaps);
+        st.set("resent", self.duplicates);
         st.set(
             "incarnation",
             format!("{:016x}", self.source.header().incarnation),
@@ -534,7 +557,6 @@ impl Stream {
         self.record(phase, true);
     }
 }
-
 
 /// A delay between `d`/2 and `d`: forwarders restarted together do not reconnect in
 /// lockstep. (The low bits of the clock are random enough for spreading retries.)

@@ -4,9 +4,10 @@
 //! is, sends batches and reads their acknowledgements.
 
 pub mod proxy;
+pub mod redis;
 
-use woof::format::Header;
 use woof::Error;
+use woof::format::Header;
 pub use woof_net::client::Mark;
 
 /// What a sink needs to know of the source when it connects.
@@ -62,4 +63,9 @@ pub trait Sink {
     /// truth). Otherwise the forwarder's own record of what was acknowledged is,
     /// and it is written durably after every acknowledgement.
     fn deduplicates(&self) -> bool;
+    /// Whether the destination counts the elements lost at the source (its marks
+    /// carry gaps); otherwise the forwarder counts them in its state.
+    fn counts_gaps(&self) -> bool {
+        false
+    }
 }

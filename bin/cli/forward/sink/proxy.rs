@@ -102,8 +102,10 @@ impl Sink for WoofSink {
         };
         match self.client.as_mut() {
             Some(c) => c.send_forward(&batch),
-            None => Err(Error::new(ErrorKind::Unavailable, self.uri.to_string())
-                .detail("not connected")),
+            None => {
+                Err(Error::new(ErrorKind::Unavailable, self.uri.to_string())
+                    .detail("not connected"))
+            }
         }
     }
 
@@ -126,6 +128,10 @@ impl Sink for WoofSink {
     }
 
     fn deduplicates(&self) -> bool {
+        true
+    }
+
+    fn counts_gaps(&self) -> bool {
         true
     }
 }
