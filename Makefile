@@ -19,7 +19,8 @@ BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof
 # with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and
 # the benchmarks. The client tools speak ZMTP themselves and link no libzmq. groff
 # renders the man pages in a test (each must fit 80 columns without a warning).
-APT_PACKAGES := libzmq3-dev pkg-config groff-base iproute2 nftables
+APT_PACKAGES := libzmq3-dev pkg-config groff-base iproute2 nftables \
+	mosquitto mosquitto-clients redis-server redis-tools nats-server
 
 # Release binaries are linked statically on Linux (glibc's crt-static): a one-shot
 # woof-put from cron then starts about as fast as /bin/true, where a dynamically

@@ -5,6 +5,7 @@
 #[path = "../util/mod.rs"]
 mod util;
 
+mod bridges;
 mod cli_errors;
 mod concurrency;
 mod crash;

@@ -2,12 +2,13 @@
 //! commands for the real binaries with every `WOOF_*` variable cleared (`cmd`), a
 //! temporary namespace (`ns`), self-verifying element contents (`elements`), what
 //! the tools print parsed back (`records`), children and daemons killed in `Drop`
-//! (`daemon`), network namespaces as hosts and routers (`netns`), and seeded
-//! randomness (`rng`).
+//! (`daemon`), network namespaces as hosts and routers (`netns`), the engines
+//! woof-forward bridges to (`brokers`), and seeded randomness (`rng`).
 //!
 //! Every helper bounds its waits, so a broken tool fails a test instead of hanging
 //! the suite.
 
+mod brokers;
 mod cmd;
 mod daemon;
 mod elements;
@@ -16,6 +17,7 @@ mod ns;
 mod records;
 mod rng;
 
+pub use brokers::*;
 pub use cmd::*;
 pub use daemon::*;
 pub use elements::*;

@@ -225,7 +225,7 @@ impl Dest {
                     uri.clone()
                 };
                 let s = sink::redis::RedisSink::new(&uri, set.options.timeout, set.format)?;
-                (uri, Box::new(s))
+                (s.shown().to_string(), Box::new(s))
             }
         })
     }

@@ -36,8 +36,11 @@ fn fail(shown: &str, e: &redis::RedisError) -> Error {
         || e.is_connection_dropped()
     {
         ErrorKind::Unavailable
-    } else if matches!(e.kind(), redis::ErrorKind::AuthenticationFailed) {
-        ErrorKind::Denied
+    } else if matches!(e.code(), Some("NOAUTH" | "WRONGPASS" | "NOPERM")) {
+        return Error::new(ErrorKind::Denied, shown.to_string()).detail(format!(
+            "Redis refused us ({}): give the user and password as redis://USER:PASSWORD@HOST/KEY",
+            e.detail().unwrap_or("authentication required").trim()
+        ));
     } else {
         ErrorKind::Protocol
     };
@@ -96,6 +99,11 @@ impl RedisSink {
             done: std::collections::VecDeque::new(),
             last: 0,
         })
+    }
+
+    /// The URI without its password, for messages and state.
+    pub fn shown(&self) -> &str {
+        &self.shown
     }
 
     fn con(&mut self) -> Result<&mut redis::Connection, Error> {

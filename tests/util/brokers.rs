@@ -1,0 +1,140 @@
+//! The engines woof-forward bridges to, run for real: Debian's redis-server,
+//! mosquitto and nats-server (`make deps` installs them), each on a free loopback
+//! port with its data in a temporary directory, killed in `Drop`. A test that needs
+//! one that is not installed says "skipped" instead.
+
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::wait_until;
+
+/// A loopback port nobody listens on now.
+pub fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Whether `prog` is on PATH (or an absolute path that exists).
+pub fn installed(prog: &str) -> bool {
+    Command::new(prog)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// A broker process on `port`; `restart` runs the same command again.
+pub struct Broker {
+    child: Option<Child>,
+    cmd: Vec<String>,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Broker {
+    fn spawn(cmd: Vec<String>, port: u16, dir: tempfile::TempDir) -> Broker {
+        let mut b = Broker {
+            child: None,
+            cmd,
+            port,
+            dir,
+        };
+        b.start();
+        b
+    }
+
+    /// Starts the process and waits (bounded) until its port answers.
+    pub fn start(&mut self) {
+        for _ in 0..50 {
+            let child = Command::new(&self.cmd[0])
+                .args(&self.cmd[1..])
+                .current_dir(self.dir.path())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn broker");
+            self.child = Some(child);
+            let port = self.port;
+            let up = wait_until(Duration::from_secs(5), || {
+                TcpStream::connect(("127.0.0.1", port)).is_ok()
+            });
+            if up {
+                return;
+            }
+            // The port may still be held by the previous incarnation: again.
+            self.kill();
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("{} did not start on port {}", self.cmd[0], self.port);
+    }
+
+    /// SIGKILL, reaped.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill();
+        self.start();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn tmp() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("woof-broker-")
+        .tempdir()
+        .expect("temp dir")
+}
+
+/// redis-server persisting every write (AOF, fsync always), so an acknowledged XADD
+/// survives a kill; `password` adds `requirepass`.
+pub fn redis(password: Option<&str>) -> Option<Broker> {
+    if !installed("redis-server") {
+        return None;
+    }
+    let port = free_port();
+    let dir = tmp();
+    let mut cmd: Vec<String> = [
+        "redis-server",
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--dir",
+        &dir.path().display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some(p) = password {
+        cmd.extend(["--requirepass".to_string(), p.to_string()]);
+    }
+    Some(Broker::spawn(cmd, port, dir))
+}
