@@ -26,8 +26,11 @@ fn redis_or_skip(password: Option<&str>) -> Option<Broker> {
     b
 }
 
-/// The stream's entries: (id, fields).
-fn entries(b: &Broker, key: &str) -> Vec<(String, Vec<(String, Vec<u8>)>)> {
+/// A stream entry: its id and its fields.
+type Entry = (String, Vec<(String, Vec<u8>)>);
+
+/// The stream's entries.
+fn entries(b: &Broker, key: &str) -> Vec<Entry> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{}/", b.port)).expect("client");
     let mut con = client.get_connection().expect("connect");
     let v: redis::Value = redis::cmd("XRANGE")
@@ -274,4 +277,306 @@ fn redis_refusals_are_clear_and_change_nothing() {
         .assert()
         .code(69)
         .stderr(predicates::str::contains("unreachable"));
+}
+
+// ---------------------------------------------------------------------------
+// MQTT (mosquitto)
+
+fn mosquitto_or_skip(login: Option<(&str, &str)>) -> Option<Broker> {
+    let b = util::mosquitto(login);
+    if b.is_none() {
+        eprintln!("skipped: mosquitto is not installed (make deps installs it)");
+    }
+    b
+}
+
+/// A running `woof-forward mqtt://…/FILTER NAME` into `ns`.
+fn mqtt_in(ns: &Ns, filter: &str, name: &str, extra: &[&str]) -> Running {
+    let mut cmd = ns.std_cmd("woof-forward");
+    cmd.args([filter, name, "--timeout", "2s"]).args(extra);
+    Running::spawn(cmd)
+}
+
+/// The counters a woof holds, oldest first.
+fn counters(ns: &Ns, name: &str) -> Vec<u64> {
+    if ns.latest(name) == 0 {
+        return Vec::new();
+    }
+    let raw = util::ok_stdout(ns.cmd("woof-get").args([name, "1..", "--format", "raw"]));
+    raw.chunks(8)
+        .map(|c| String::from_utf8_lossy(c).parse().unwrap_or(u64::MAX))
+        .collect()
+}
+
+fn holds_exactly(ns: &Ns, name: &str, n: u64) {
+    let got = counters(ns, name);
+    let want: Vec<u64> = (1..=n).collect();
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{} elements, want {n}: {:?}",
+        got.len(),
+        &got[..got.len().min(30)]
+    );
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_woof_published_over_mqtt_arrives_once_with_its_identity() {
+    let Some(broker) = mosquitto_or_skip(None) else {
+        return;
+    };
+    let edge = Ns::new();
+    edge.create("load", 8, 1000);
+    put_range(&edge, "load", 1, 20);
+    let mut sub = std::process::Command::new("mosquitto_sub");
+    sub.args([
+        "-p",
+        &broker.port.to_string(),
+        "-t",
+        "edge1/load",
+        "-q",
+        "1",
+        "-V",
+        "mqttv5",
+    ])
+    .args(["-C", "20", "-W", "30", "-F", "%p %P"]);
+    let sub = Running::spawn(sub);
+    std::thread::sleep(Duration::from_millis(300));
+    edge.cmd("woof-forward")
+        .args([
+            "load",
+            &format!("mqtt://127.0.0.1:{}/edge1/load", broker.port),
+            "--once",
+        ])
+        .assert()
+        .success();
+    for i in 1..=20u64 {
+        let line = sub.line(Duration::from_secs(10));
+        let (body, props) = line.split_once(' ').expect("body and properties");
+        assert_eq!(body.as_bytes(), element(i));
+        assert!(props.contains(&format!("woof-seqno:{i}")), "{props}");
+        assert!(
+            props.contains("woof-origin:") && props.contains("woof-incarnation:"),
+            "{props}"
+        );
+    }
+}
+
+#[test]
+fn mqtt_messages_become_typed_elements_and_bad_ones_stop_it_unless_skipped() {
+    let Some(broker) = mosquitto_or_skip(None) else {
+        return;
+    };
+    let cloud = Ns::new();
+    cloud
+        .cmd("woof-create")
+        .args(["temps", "--schema", "sensor:str8,celsius:f64", "-n", "100"])
+        .assert()
+        .success();
+    let filter = format!("mqtt://127.0.0.1:{}/sensors/+/temp", broker.port);
+    let mut fwd = mqtt_in(&cloud, &filter, "temps", &["--csv"]);
+    let publish = |topic: &str, msg: &str| {
+        let ok = std::process::Command::new("mosquitto_pub")
+            .args([
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                topic,
+                "-m",
+                msg,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mosquitto_pub");
+    };
+    // Subscribed once the forwarder's session exists: wait for it to say nothing
+    // and a message to go through.
+    let mut sent = 0;
+    let through = util::wait_until(Duration::from_secs(10), || {
+        sent += 1;
+        publish("sensors/kitchen/temp", "kitchen,21.5");
+        cloud.latest("temps") > 0
+    });
+    assert!(through, "{}", fwd.stderr_text());
+    publish("sensors/cellar/temp", "cellar,12.25");
+    assert!(util::wait_until(util::PROMPT, || {
+        let csv = util::ok_stdout(cloud.cmd("woof-get").args(["temps", "--format", "csv"]));
+        String::from_utf8_lossy(&csv).contains(",cellar,12.25")
+    }));
+    // A message that does not parse: named with its topic, not acknowledged, and
+    // the forwarder stops (65) with nothing put.
+    let before = cloud.latest("temps");
+    publish("sensors/attic/temp", "no-number-here");
+    let (status, _) = fwd.finish(util::PROMPT);
+    assert_eq!(status.code(), Some(65), "{}", fwd.stderr_text());
+    assert!(
+        fwd.stderr_text()
+            .contains("message on sensors/attic/temp: line 1"),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert_eq!(cloud.latest("temps"), before);
+    // With --skip-bad the broker's redelivery is counted, acknowledged and skipped.
+    let fwd = mqtt_in(&cloud, &filter, "temps", &["--csv", "--skip-bad"]);
+    publish("sensors/hall/temp", "hall,19");
+    assert!(
+        util::wait_until(util::PROMPT, || cloud.latest("temps") == before + 1),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert!(
+        fwd.stderr_text().contains("message on sensors/attic/temp"),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert!(fwd.stderr_text().contains("skipped"));
+    let _ = sent;
+}
+
+#[test]
+fn mqtt_refusals_are_clear_and_put_nothing() {
+    let Some(broker) = mosquitto_or_skip(Some(("edge", "pw"))) else {
+        return;
+    };
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    edge.create("load", 8, 10);
+    cloud.create("load", 8, 10);
+    put_range(&edge, "load", 1, 2);
+    let port = broker.port;
+    edge.cmd("woof-forward")
+        .args(["load", &format!("mqtt://127.0.0.1:{port}/t"), "--once"])
+        .assert()
+        .code(77)
+        .stderr(predicates::str::contains("the broker refused us"));
+    cloud
+        .cmd("woof-forward")
+        .args([&format!("mqtt://127.0.0.1:{port}/t"), "load"])
+        .assert()
+        .code(77)
+        .stderr(predicates::str::contains("the broker refused us"));
+    cloud
+        .cmd("woof-forward")
+        .args([&format!("mqtt://127.0.0.1:{port}/a/#/b"), "load"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "'#' must be a whole level, the last",
+        ));
+    edge.cmd("woof-forward")
+        .args(["load", &format!("mqtt://127.0.0.1:{port}/a/+"), "--once"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no wildcards"));
+    // With the login: a message larger than the woof's element is refused, nothing put.
+    let login = format!("mqtt://edge:pw@127.0.0.1:{port}/big");
+    let fwd = mqtt_in(&cloud, &login, "load", &[]);
+    let mut fwd = fwd;
+    let published = util::wait_until(Duration::from_secs(10), || {
+        std::process::Command::new("mosquitto_pub")
+            .args([
+                "-p",
+                &port.to_string(),
+                "-u",
+                "edge",
+                "-P",
+                "pw",
+                "-q",
+                "1",
+                "-t",
+                "big",
+            ])
+            .args(["-m", "twelve bytes"])
+            .status()
+            .is_ok_and(|s| s.success())
+            && !fwd.is_running()
+    });
+    assert!(published, "{}", fwd.stderr_text());
+    assert!(
+        fwd.stderr_text()
+            .contains("message on big: element is 12 bytes, woof holds 8-byte elements"),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert_eq!(cloud.latest("load"), 0);
+}
+
+/// edge woof → woof-forward → mosquitto → woof-forward → cloud woof, with one of
+/// them killed (or the broker restarted) again and again while readings come:
+/// the cloud ends with every reading once (the MQTT source recognises redeliveries
+/// by the properties the MQTT sink gave them).
+fn through_mosquitto(kill: &str, rounds: usize) {
+    let Some(mut broker) = mosquitto_or_skip(None) else {
+        return;
+    };
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    edge.create("load", 8, 100_000);
+    cloud.create("load", 8, 100_000);
+    let topic = format!("mqtt://127.0.0.1:{}/edge1/load", broker.port);
+    let start_in = || mqtt_in(&cloud, &topic, "load", &[]);
+    let start_out = || {
+        let mut cmd = edge.std_cmd("woof-forward");
+        cmd.args(["load", &topic, "--timeout", "2s", "--heartbeat", "200ms"]);
+        Running::spawn(cmd)
+    };
+    // The subscriber's session must exist before anything is published.
+    let mut sub = start_in();
+    assert!(util::wait_until(util::PROMPT, || broker
+        .path()
+        .read_dir()
+        .is_ok_and(|mut d| d.next().is_some())));
+    std::thread::sleep(Duration::from_millis(500));
+    let mut fwd = start_out();
+    let mut rng = Rng::from_env(kill);
+    let mut next = 1;
+    for _ in 0..rounds {
+        let n = 1 + rng.next() % 40;
+        put_range(&edge, "load", next, next + n - 1);
+        next += n;
+        std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
+        match kill {
+            "broker" => {
+                // SIGTERM: mosquitto saves its sessions and queues on the way out
+                // (after a SIGKILL it keeps only its last autosave: see woof-forward(1)).
+                util::signal_pid(broker.pid(), nix::sys::signal::Signal::SIGTERM);
+                std::thread::sleep(Duration::from_millis(100));
+                broker.restart();
+            }
+            "sink" => {
+                fwd.kill_and_drain();
+                fwd = start_out();
+            }
+            _ => {
+                sub.kill_and_drain();
+                sub = start_in();
+            }
+        }
+    }
+    let n = next - 1;
+    let done = util::wait_until(Duration::from_secs(60), || cloud.latest("load") >= n);
+    assert!(
+        done,
+        "cloud has {} of {n}: sink {} source {}",
+        cloud.latest("load"),
+        fwd.stderr_text(),
+        sub.stderr_text()
+    );
+    holds_exactly(&cloud, "load", n);
+}
+
+#[test]
+fn mqtt_both_ways_survives_twenty_broker_restarts_losing_and_repeating_nothing() {
+    through_mosquitto("broker", 20);
+}
+
+#[test]
+fn mqtt_both_ways_survives_a_hundred_sink_kills() {
+    through_mosquitto("sink", 100);
+}
+
+#[test]
+fn mqtt_both_ways_survives_a_hundred_source_kills_between_put_and_puback() {
+    through_mosquitto("source", 100);
 }

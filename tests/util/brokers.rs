@@ -16,14 +16,13 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-/// Whether `prog` is on PATH (or an absolute path that exists).
+/// Whether `prog` is on PATH (or in /usr/sbin, where Debian puts daemons). Looked
+/// up, not run: a broker run with an unknown flag may just start.
 pub fn installed(prog: &str) -> bool {
-    Command::new(prog)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok()
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .chain(["/usr/sbin", "/sbin"])
+        .any(|d| Path::new(d).join(prog).is_file())
 }
 
 /// A broker process on `port`; `restart` runs the same command again.
@@ -136,5 +135,48 @@ pub fn redis(password: Option<&str>) -> Option<Broker> {
     if let Some(p) = password {
         cmd.extend(["--requirepass".to_string(), p.to_string()]);
     }
+    Some(Broker::spawn(cmd, port, dir))
+}
+
+/// mosquitto keeping its sessions and queued messages on disk, saved after every
+/// change (so a SIGKILL loses at most what changed since the last save); with
+/// `login`, only that user and password get in.
+pub fn mosquitto(login: Option<(&str, &str)>) -> Option<Broker> {
+    if !installed("mosquitto") {
+        return None;
+    }
+    let port = free_port();
+    let dir = tmp();
+    let mut conf = format!(
+        "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\n\
+         autosave_interval 1\nautosave_on_changes true\nmax_queued_messages 1000000\n",
+        dir.path().display()
+    );
+    match login {
+        None => conf.push_str("allow_anonymous true\n"),
+        Some((user, password)) => {
+            let file = dir.path().join("passwords");
+            let ok = Command::new("mosquitto_passwd")
+                .args(["-c", "-b"])
+                .arg(&file)
+                .args([user, password])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "mosquitto_passwd");
+            conf.push_str(&format!(
+                "allow_anonymous false\npassword_file {}\n",
+                file.display()
+            ));
+        }
+    }
+    let path = dir.path().join("mosquitto.conf");
+    std::fs::write(&path, conf).expect("mosquitto.conf");
+    let cmd = vec![
+        "mosquitto".to_string(),
+        "-c".to_string(),
+        path.display().to_string(),
+    ];
     Some(Broker::spawn(cmd, port, dir))
 }

@@ -3,6 +3,8 @@
 //! (or every woof of the namespace with --all) over one connection per source.
 
 pub mod body;
+mod mqtt;
+mod mqtt_in;
 mod sink;
 mod state;
 mod status;
@@ -106,6 +108,19 @@ pub struct Args {
     /// woof a JSON object or CSV row as woof-get prints it [default: raw]
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub format: Option<BodyFormat>,
+    /// From an MQTT filter into a woof: each message is a CSV record of the woof's
+    /// schema
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// From an MQTT filter into a woof: each message is a JSON object of the woof's
+    /// schema
+    #[arg(long)]
+    pub json: bool,
+    /// From an MQTT filter into a woof: a message that cannot be put (does not
+    /// parse, wrong size) is counted, logged with its topic and acknowledged, instead
+    /// of stopping with it unacknowledged
+    #[arg(long)]
+    pub skip_bad: bool,
     /// Send at most N elements a second per source (catching up after an outage
     /// without filling a slow link) [default: as fast as the destination acknowledges]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -126,6 +141,16 @@ pub fn run(args: Args) -> Result<(), Failure> {
     let state_dir = state::dir(&ns.state_dir());
     if args.status {
         return status::print(&state_dir);
+    }
+    if let Some(first) = args.names.first()
+        && (first.starts_with("mqtt://") || first.starts_with("mqtts://"))
+    {
+        return from_mqtt(&args, &ns);
+    }
+    if args.csv || args.json || args.skip_bad {
+        return Err(Failure::usage(
+            "--csv, --json and --skip-bad are for messages from MQTT (woof-forward mqtt://HOST/FILTER NAME)",
+        ));
     }
     let (sources, dest) = plan(&args)?;
     let set = Settings {
@@ -194,6 +219,40 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
 }
 
+/// `woof-forward mqtt://HOST/FILTER NAME`: messages into a woof of the namespace.
+fn from_mqtt(args: &Args, ns: &Namespace) -> Result<(), Failure> {
+    let [uri, name] = &args.names[..] else {
+        return Err(Failure::usage(
+            "from MQTT: woof-forward mqtt://HOST[:PORT]/FILTER NAME (one filter, one woof)",
+        ));
+    };
+    if args.all
+        || args.format.is_some()
+        || args.create
+        || args.skip_to.is_some()
+        || args.rate.is_some()
+    {
+        return Err(Failure::usage(
+            "from MQTT, only -H, --csv, --json, --skip-bad, --new-incarnation and --timeout apply",
+        ));
+    }
+    crate::target::check_name(name)?;
+    if let Some(h) = &args.handler {
+        woof::name::validate("handler name", h)?;
+    }
+    let decode = mqtt_in::Decode {
+        input: match (args.csv, args.json) {
+            (true, _) => Some(woof::records::Input::Csv),
+            (_, true) => Some(woof::records::Input::Json),
+            _ => None,
+        },
+        skip_bad: args.skip_bad,
+        handler: args.handler.clone(),
+        new_incarnation: args.new_incarnation,
+    };
+    mqtt_in::run(ns, uri, name, &decode, args.remote.timeout)
+}
+
 /// Where DEST points: a woof (one source) or a namespace (several, --all, or '/'),
 /// or an engine's stream, topic or subject (for several sources: a prefix to which
 /// each source's name is added).
@@ -201,6 +260,7 @@ enum Dest {
     Woof(Uri),
     Namespace(Uri),
     Redis { uri: String, many: bool },
+    Mqtt { uri: String, many: bool },
 }
 
 impl Dest {
@@ -227,6 +287,15 @@ impl Dest {
                 let s = sink::redis::RedisSink::new(&uri, set.options.timeout, set.format)?;
                 (s.shown().to_string(), Box::new(s))
             }
+            Dest::Mqtt { uri, many } => {
+                let uri = if *many {
+                    format!("{uri}/{name}")
+                } else {
+                    uri.clone()
+                };
+                let s = sink::mqtt::MqttSink::new(&uri, set.options.timeout, set.format)?;
+                (s.shown().to_string(), Box::new(s))
+            }
         })
     }
 }
@@ -238,16 +307,18 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
             "missing the destination: woof-forward SOURCE... DEST (a woof:// URI), or --all DEST",
         ));
     };
-    let engine = dest.starts_with("redis://");
+    let engine = ["redis://", "mqtt://", "mqtts://"]
+        .iter()
+        .any(|s| dest.starts_with(s));
     if !woof_net::uri::is_uri(dest) && !engine {
         return Err(Failure::usage(format!(
             "{dest}: the destination must be a woof:// URI (woof://host/namespace/name), \
-             or redis://HOST/KEY"
+             redis://HOST/KEY or mqtt://HOST/TOPIC"
         )));
     }
     if !engine && args.format.is_some() {
         return Err(Failure::usage(
-            "--format is for engines (redis://): a woof gets the elements as they are",
+            "--format is for engines (redis://, mqtt://): a woof gets the elements as they are",
         ));
     }
     if args.all && !sources.is_empty() {
@@ -272,14 +343,18 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
         }
         let uri = dest.trim_end_matches('/').to_string();
         // Checked now, so a typo is a usage error, not a retry loop.
-        sink::redis::RedisSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
-        return Ok((
-            sources.to_vec(),
-            Dest::Redis {
-                uri,
-                many: as_namespace,
-            },
-        ));
+        let many = as_namespace;
+        if uri.starts_with("redis://") {
+            sink::redis::RedisSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
+            return Ok((sources.to_vec(), Dest::Redis { uri, many }));
+        }
+        sink::mqtt::MqttSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
+        if uri.contains(['+', '#']) {
+            return Err(Failure::usage(format!(
+                "{uri}: a topic to publish to has no wildcards (+, #)"
+            )));
+        }
+        return Ok((sources.to_vec(), Dest::Mqtt { uri, many }));
     }
     let dest = if as_namespace {
         // A namespace URI: parse it as the URI of a woof in it.

@@ -3,6 +3,7 @@
 //! the window, retries and state; a sink only connects, says where the destination
 //! is, sends batches and reads their acknowledgements.
 
+pub mod mqtt;
 pub mod proxy;
 pub mod redis;
 

@@ -1,0 +1,148 @@
+//! What the MQTT sink and source share: `mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC`
+//! parsed into rumqttc's options (MQTT 5, QoS 1), the user properties that carry a
+//! forwarded element's identity, and how a refused connection reads.
+//!
+//! rumqttc (its synchronous v5 Client) runs its event loop on a private
+//! current-thread tokio runtime inside woof-forward; no other tool links it.
+
+use std::time::Duration;
+
+use rumqttc::v5::mqttbytes::v5::ConnectReturnCode;
+use rumqttc::v5::mqttbytes::v5::Packet;
+use rumqttc::v5::{Client, Connection, ConnectionError, Event, MqttOptions};
+use woof::{Error, ErrorKind};
+
+/// User properties of a forwarded element (MQTT 5): a subscriber can tell a
+/// redelivery from a new reading by (origin, incarnation, seqno).
+pub const P_ORIGIN: &str = "woof-origin";
+pub const P_INCARNATION: &str = "woof-incarnation";
+pub const P_SEQNO: &str = "woof-seqno";
+pub const P_PUT_TIME: &str = "woof-put-time";
+
+/// A parsed `mqtt://` URI.
+#[derive(Debug, Clone)]
+pub struct MqttUri {
+    pub host: String,
+    pub port: u16,
+    pub user: Option<(String, String)>,
+    /// Topic (sink) or topic filter (source).
+    pub topic: String,
+    /// The URI without its password.
+    pub shown: String,
+}
+
+impl MqttUri {
+    pub fn parse(uri: &str) -> Result<MqttUri, Error> {
+        let bad = |why: &str| {
+            Error::new(ErrorKind::BadName, format!("URI '{uri}'")).detail(why.to_string())
+        };
+        if uri.starts_with("mqtts://") {
+            return Err(bad(
+                "mqtts:// (TLS) is not built into this woof-forward; reach the broker over \
+                 mqtt:// on a trusted network, or through a TLS tunnel",
+            ));
+        }
+        let rest = uri
+            .strip_prefix("mqtt://")
+            .ok_or_else(|| bad("expected mqtt://HOST[:PORT]/TOPIC"))?;
+        let (authority, topic) = rest
+            .split_once('/')
+            .ok_or_else(|| bad("no topic: expected mqtt://HOST[:PORT]/TOPIC"))?;
+        if topic.is_empty() {
+            return Err(bad("no topic: expected mqtt://HOST[:PORT]/TOPIC"));
+        }
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((cred, h)) => {
+                let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
+                (Some((u.to_string(), p.to_string())), h)
+            }
+            None => (None, authority),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse::<u16>().map_err(|_| bad("bad port"))?,
+            ),
+            None => (hostport.to_string(), 1883),
+        };
+        if host.is_empty() {
+            return Err(bad("no host"));
+        }
+        let shown = match &user {
+            Some((u, _)) => format!("mqtt://{u}:***@{hostport}/{topic}"),
+            None => uri.to_string(),
+        };
+        Ok(MqttUri {
+            host,
+            port,
+            user,
+            topic: topic.to_string(),
+            shown,
+        })
+    }
+
+    /// Options for a client named `client_id`.
+    pub fn options(&self, client_id: &str, keep_alive: Duration) -> MqttOptions {
+        let mut o = MqttOptions::new(client_id, self.host.clone(), self.port);
+        o.set_keep_alive(keep_alive.max(Duration::from_secs(5)));
+        if let Some((u, p)) = &self.user {
+            o.set_credentials(u.clone(), p.clone());
+        }
+        o
+    }
+}
+
+/// Drives a fresh connection until the broker accepted it (CONNACK), bounded.
+pub fn connect(
+    opts: MqttOptions,
+    cap: usize,
+    shown: &str,
+    timeout: Duration,
+) -> Result<(Client, Connection), Error> {
+    let (client, mut conn) = Client::new(opts, cap);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match conn.recv_timeout(left) {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => return Ok((client, conn)),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return Err(connection_error(shown, &e)),
+            Err(_) => {
+                return Err(Error::new(ErrorKind::Unavailable, shown.to_string())
+                    .detail("unreachable: no answer from the broker in time"));
+            }
+        }
+    }
+}
+
+/// A broken or refused connection as a woof error.
+pub fn connection_error(shown: &str, e: &ConnectionError) -> Error {
+    match e {
+        ConnectionError::ConnectionRefused(
+            code @ (ConnectReturnCode::NotAuthorized
+            | ConnectReturnCode::BadUserNamePassword
+            | ConnectReturnCode::Banned),
+        ) => Error::new(ErrorKind::Denied, shown.to_string()).detail(format!(
+            "the broker refused us ({code:?}): give the user and password as \
+             mqtt://USER:PASSWORD@HOST/TOPIC"
+        )),
+        ConnectionError::ConnectionRefused(code) => {
+            Error::new(ErrorKind::Unavailable, shown.to_string())
+                .detail(format!("the broker refused the connection ({code:?})"))
+        }
+        other => Error::new(ErrorKind::Unavailable, shown.to_string())
+            .detail(format!("unreachable: {other}")),
+    }
+}
+
+/// A client id for this host, source and destination: stable, so that a persistent
+/// session (the MQTT source's) survives restarts; at most 23 characters.
+pub fn client_id(parts: &[&str]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for p in parts {
+        for b in p.bytes().chain([0]) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    format!("woof-{h:016x}")
+}

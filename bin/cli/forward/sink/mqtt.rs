@@ -1,0 +1,206 @@
+//! An MQTT topic (`mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC`): each element is one
+//! QoS 1 message, its body raw or JSON/CSV, its MQTT 5 user properties naming the
+//! origin, the source's incarnation, the seqno and the put time, so a subscriber
+//! can drop redeliveries.
+//!
+//! MQTT cannot be asked what a broker already has, so this forwarder's own record of
+//! the last seqno the broker acknowledged (PUBACK) is the mark, written durably
+//! after every acknowledged batch; a batch in flight when the connection broke is
+//! sent again, and counted as `resent` (a subscriber may see those twice).
+//!
+//! Acknowledged means the broker took the message (PUBACK): mosquitto keeps it in
+//! memory, on disk only at its autosave (`autosave_interval`, or shutdown), and
+//! delivers it to the subscriptions that exist.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, PublishProperties};
+use rumqttc::v5::{Client, Connection, Event};
+use woof::{Element, Error, ErrorKind};
+
+use super::{Acked, Mark, Opening, Outgoing, Sink};
+use crate::forward::body::{Body, BodyFormat};
+use crate::forward::mqtt::{
+    self, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO, connection_error,
+};
+
+/// Messages the client may queue before the event loop must run.
+const QUEUE: usize = 1024;
+
+pub struct MqttSink {
+    uri: MqttUri,
+    timeout: Duration,
+    format: BodyFormat,
+    link: Option<(Client, Connection)>,
+    body: Option<Body>,
+    size: usize,
+    /// Batches sent: their last seqno and how many PUBACKs they still wait for.
+    waiting: VecDeque<(u64, usize)>,
+    incarnation: u64,
+    client_id: String,
+}
+
+impl MqttSink {
+    pub fn new(uri: &str, timeout: Duration, format: BodyFormat) -> Result<MqttSink, Error> {
+        Ok(MqttSink {
+            uri: MqttUri::parse(uri)?,
+            timeout,
+            format,
+            link: None,
+            body: None,
+            size: 0,
+            waiting: VecDeque::new(),
+            incarnation: 0,
+            client_id: String::new(),
+        })
+    }
+
+    pub fn shown(&self) -> &str {
+        &self.uri.shown
+    }
+
+    fn gone(&self) -> Error {
+        Error::new(ErrorKind::Unavailable, self.uri.shown.clone()).detail("not connected")
+    }
+
+    /// Runs the event loop once (waiting up to `wait`): counts a PUBACK against the
+    /// oldest batch.
+    fn step(&mut self, wait: Duration) -> Result<(), Error> {
+        let shown = self.uri.shown.clone();
+        let (_, conn) = self
+            .link
+            .as_mut()
+            .ok_or_else(|| Error::new(ErrorKind::Unavailable, shown.clone()))?;
+        match conn.recv_timeout(wait) {
+            Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
+                match ack.reason {
+                    PubAckReason::Success | PubAckReason::NoMatchingSubscribers => {}
+                    PubAckReason::NotAuthorized => {
+                        return Err(Error::new(ErrorKind::Denied, shown).detail(format!(
+                            "the broker does not let us publish to {}",
+                            self.uri.topic
+                        )));
+                    }
+                    other => {
+                        return Err(Error::new(ErrorKind::BadData, shown)
+                            .detail(format!("the broker refused a message ({other:?})")));
+                    }
+                }
+                if let Some(front) = self.waiting.front_mut() {
+                    front.1 = front.1.saturating_sub(1);
+                }
+                Ok(())
+            }
+            Ok(Ok(Event::Incoming(Packet::Disconnect(d)))) => {
+                Err(Error::new(ErrorKind::Unavailable, shown)
+                    .detail(format!("the broker disconnected us ({:?})", d.reason_code)))
+            }
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(connection_error(&shown, &e)),
+            Err(_) if wait.is_zero() => Ok(()),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+impl Sink for MqttSink {
+    fn open(&mut self, o: &Opening<'_>) -> Result<Mark, Error> {
+        self.link = None;
+        self.waiting.clear();
+        self.body = Some(Body::new(self.format, &o.header.schema, o.name)?);
+        self.size = o.header.element_size as usize;
+        self.incarnation = o.header.incarnation;
+        self.client_id = mqtt::client_id(&[o.origin, &self.uri.shown]);
+        let mut opts = self.uri.options(&self.client_id, Duration::from_secs(30));
+        opts.set_request_channel_capacity(QUEUE);
+        self.link = Some(mqtt::connect(opts, QUEUE, &self.uri.shown, self.timeout)?);
+        // The broker cannot say what it has: our own record is the mark.
+        Ok(o.hint.unwrap_or_default())
+    }
+
+    fn send(&mut self, b: &Outgoing<'_>) -> Result<(), Error> {
+        let n = b.data.len() / self.size.max(1);
+        let mut buf = Vec::new();
+        let incarnation = format!("{:016x}", b.incarnation);
+        self.waiting.push_back((b.first + n as u64 - 1, n));
+        for i in 0..n {
+            let seqno = b.first + i as u64;
+            let time = u64::from_le_bytes(b.times[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+            let body = self.body.as_ref().ok_or_else(|| self.gone())?;
+            body.encode(
+                &mut buf,
+                &Element {
+                    seqno,
+                    time_ns: time,
+                },
+                &b.data[i * self.size..(i + 1) * self.size],
+            );
+            let props = PublishProperties {
+                user_properties: vec![
+                    (P_ORIGIN.into(), b.origin.into()),
+                    (P_INCARNATION.into(), incarnation.clone()),
+                    (P_SEQNO.into(), seqno.to_string()),
+                    (P_PUT_TIME.into(), time.to_string()),
+                ],
+                ..PublishProperties::default()
+            };
+            loop {
+                let (client, _) = self.link.as_ref().ok_or_else(|| self.gone())?;
+                let sent = client.try_publish_with_properties(
+                    self.uri.topic.clone(),
+                    QoS::AtLeastOnce,
+                    false,
+                    buf.clone(),
+                    props.clone(),
+                );
+                match sent {
+                    Ok(()) => break,
+                    // The queue is full: let the event loop send some.
+                    Err(_) => self.step(Duration::from_millis(10))?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn recv(&mut self) -> Result<Acked, Error> {
+        let deadline = Instant::now() + self.timeout;
+        while self.waiting.front().is_some_and(|w| w.1 > 0) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Error::new(ErrorKind::Unavailable, self.uri.shown.clone())
+                    .detail("no acknowledgement (PUBACK) from the broker in time"));
+            }
+            self.step(left)?;
+        }
+        let (last, _) = self.waiting.pop_front().ok_or_else(|| self.gone())?;
+        Ok(Acked {
+            mark: Mark {
+                known: true,
+                incarnation: self.incarnation,
+                mark: last,
+                gaps: 0,
+            },
+            appended: 0,
+            duplicates: 0,
+        })
+    }
+
+    fn ping(&mut self, _origin: &str) -> Result<Option<Mark>, Error> {
+        // Run the event loop: it answers the broker and sends keep-alive pings; a
+        // dead connection shows here.
+        self.step(Duration::from_millis(1))?;
+        Ok(None)
+    }
+
+    fn close(&mut self) {
+        self.link = None;
+        self.waiting.clear();
+    }
+
+    fn deduplicates(&self) -> bool {
+        false
+    }
+}
