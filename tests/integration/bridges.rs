@@ -580,3 +580,187 @@ fn mqtt_both_ways_survives_a_hundred_sink_kills() {
 fn mqtt_both_ways_survives_a_hundred_source_kills_between_put_and_puback() {
     through_mosquitto("source", 100);
 }
+
+// ---------------------------------------------------------------------------
+// NATS JetStream (nats-server -js)
+
+fn nats_or_skip(login: Option<(&str, &str)>) -> Option<Broker> {
+    let b = util::nats(login);
+    if b.is_none() {
+        eprintln!("skipped: nats-server is not installed (make deps installs it)");
+    }
+    b
+}
+
+/// Every message of the stream capturing `subject`: (Nats-Msg-Id, payload).
+fn jetstream_messages(b: &Broker, subject: &str) -> Vec<(String, Vec<u8>)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = async_nats::connect(format!("127.0.0.1:{}", b.port))
+            .await
+            .expect("connect");
+        let js = async_nats::jetstream::new(client);
+        let name = js.stream_by_subject(subject).await.expect("stream");
+        let mut stream = js.get_stream(&name).await.expect("get stream");
+        let state = stream.info().await.expect("info").state.clone();
+        let (first, last) = (state.first_sequence, state.last_sequence);
+        let mut out = Vec::new();
+        for seq in first..=last {
+            if state.messages == 0 {
+                break;
+            }
+            let m = stream.get_raw_message(seq).await.expect("message");
+            let id = m
+                .headers
+                .get("Nats-Msg-Id")
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            out.push((id, m.payload.to_vec()));
+        }
+        out
+    })
+}
+
+/// Asserts the stream holds source elements 1..=n once each, in order.
+fn jetstream_holds(b: &Broker, subject: &str, n: u64) {
+    let got = jetstream_messages(b, subject);
+    let seqnos: Vec<u64> = got
+        .iter()
+        .map(|(id, _)| {
+            id.rsplit(':')
+                .next()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        })
+        .collect();
+    let want: Vec<u64> = (1..=n).collect();
+    assert_eq!(
+        seqnos.len(),
+        want.len(),
+        "{} messages, want {n}",
+        seqnos.len()
+    );
+    assert_eq!(seqnos, want);
+    for (i, (_, payload)) in got.iter().enumerate() {
+        assert_eq!(payload, &element(i as u64 + 1));
+    }
+}
+
+#[test]
+fn a_woof_forwarded_into_jetstream_is_there_once_and_resumes_from_the_stream() {
+    let Some(nats) = nats_or_skip(None) else {
+        return;
+    };
+    let edge = Ns::new();
+    edge.create("load", 8, 1000);
+    put_range(&edge, "load", 1, 30);
+    let uri = format!("nats://127.0.0.1:{}/edge1.load", nats.port);
+    // No stream captures the subject: said, exit 66, until --create.
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once"])
+        .assert()
+        .code(66)
+        .stderr(predicates::str::contains(
+            "no JetStream stream captures this subject",
+        ));
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once", "--create"])
+        .assert()
+        .success();
+    jetstream_holds(&nats, "edge1.load", 30);
+    // The local state gone: the stream's last message says where to resume.
+    std::fs::remove_dir_all(edge.path().join(".woof/forward")).expect("wipe state");
+    put_range(&edge, "load", 31, 35);
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once"])
+        .assert()
+        .success();
+    jetstream_holds(&nats, "edge1.load", 35);
+}
+
+#[test]
+fn a_hundred_forwarder_kills_leave_the_jetstream_stream_whole_without_duplicates() {
+    let Some(nats) = nats_or_skip(None) else {
+        return;
+    };
+    let edge = Ns::new();
+    edge.create("load", 8, 100_000);
+    let uri = format!("nats://127.0.0.1:{}/k", nats.port);
+    put_range(&edge, "load", 1, 1);
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once", "--create"])
+        .assert()
+        .success();
+    let mut rng = Rng::from_env("nats_forwarder_kills");
+    let mut next = 2;
+    for _ in 0..100 {
+        let n = 1 + rng.next() % 50;
+        put_range(&edge, "load", next, next + n - 1);
+        next += n;
+        let mut cmd = edge.std_cmd("woof-forward");
+        cmd.args(["load", &uri, "--timeout", "2s"]);
+        let mut fwd = Running::spawn(cmd);
+        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
+        fwd.kill_and_drain();
+    }
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once"])
+        .assert()
+        .success();
+    jetstream_holds(&nats, "k", next - 1);
+}
+
+#[test]
+fn nats_restarted_under_a_stream_loses_and_repeats_nothing_and_refusals_are_clear() {
+    let Some(mut nats) = nats_or_skip(None) else {
+        return;
+    };
+    let edge = Ns::new();
+    edge.create("load", 8, 100_000);
+    let uri = format!("nats://127.0.0.1:{}/s", nats.port);
+    put_range(&edge, "load", 1, 1);
+    edge.cmd("woof-forward")
+        .args(["load", &uri, "--once", "--create"])
+        .assert()
+        .success();
+    let mut cmd = edge.std_cmd("woof-forward");
+    cmd.args(["load", &uri, "--timeout", "2s", "--heartbeat", "200ms"]);
+    let fwd = Running::spawn(cmd);
+    let mut rng = Rng::from_env("nats_restarts");
+    let mut next = 2;
+    for _ in 0..20 {
+        let n = 1 + rng.next() % 100;
+        put_range(&edge, "load", next, next + n - 1);
+        next += n;
+        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
+        nats.restart();
+    }
+    let n = next - 1;
+    let done = util::wait_until(Duration::from_secs(90), || {
+        jetstream_messages(&nats, "s").len() as u64 >= n
+    });
+    assert!(
+        done,
+        "{} of {n}: {}",
+        jetstream_messages(&nats, "s").len(),
+        fwd.stderr_text()
+    );
+    jetstream_holds(&nats, "s", n);
+    drop(fwd);
+    // A server that wants a login: refused (77) without it.
+    let Some(locked) = nats_or_skip(Some(("edge", "pw"))) else {
+        return;
+    };
+    edge.cmd("woof-forward")
+        .args([
+            "load",
+            &format!("nats://127.0.0.1:{}/t", locked.port),
+            "--once",
+        ])
+        .assert()
+        .code(77)
+        .stderr(predicates::str::contains("the server refused us"));
+}

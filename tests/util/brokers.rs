@@ -180,3 +180,35 @@ pub fn mosquitto(login: Option<(&str, &str)>) -> Option<Broker> {
     ];
     Some(Broker::spawn(cmd, port, dir))
 }
+
+/// nats-server with JetStream, its store in a temporary directory (kept across
+/// restarts); with `login`, only that user and password get in.
+pub fn nats(login: Option<(&str, &str)>) -> Option<Broker> {
+    if !installed("nats-server") {
+        return None;
+    }
+    let port = free_port();
+    let dir = tmp();
+    let mut cmd: Vec<String> = [
+        "nats-server",
+        "-js",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-sd",
+        &dir.path().display().to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    if let Some((user, password)) = login {
+        cmd.extend([
+            "--user".into(),
+            user.into(),
+            "--pass".into(),
+            password.into(),
+        ]);
+    }
+    Some(Broker::spawn(cmd, port, dir))
+}

@@ -261,6 +261,7 @@ enum Dest {
     Namespace(Uri),
     Redis { uri: String, many: bool },
     Mqtt { uri: String, many: bool },
+    Nats { uri: String, many: bool },
 }
 
 impl Dest {
@@ -287,6 +288,16 @@ impl Dest {
                 let s = sink::redis::RedisSink::new(&uri, set.options.timeout, set.format)?;
                 (s.shown().to_string(), Box::new(s))
             }
+            Dest::Nats { uri, many } => {
+                let uri = if *many {
+                    format!("{uri}.{name}")
+                } else {
+                    uri.clone()
+                };
+                let s =
+                    sink::nats::NatsSink::new(&uri, set.options.timeout, set.format, set.create)?;
+                (s.shown().to_string(), Box::new(s))
+            }
             Dest::Mqtt { uri, many } => {
                 let uri = if *many {
                     format!("{uri}/{name}")
@@ -307,18 +318,18 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
             "missing the destination: woof-forward SOURCE... DEST (a woof:// URI), or --all DEST",
         ));
     };
-    let engine = ["redis://", "mqtt://", "mqtts://"]
+    let engine = ["redis://", "mqtt://", "mqtts://", "nats://"]
         .iter()
         .any(|s| dest.starts_with(s));
     if !woof_net::uri::is_uri(dest) && !engine {
         return Err(Failure::usage(format!(
             "{dest}: the destination must be a woof:// URI (woof://host/namespace/name), \
-             redis://HOST/KEY or mqtt://HOST/TOPIC"
+             redis://HOST/KEY, mqtt://HOST/TOPIC or nats://HOST/SUBJECT"
         )));
     }
     if !engine && args.format.is_some() {
         return Err(Failure::usage(
-            "--format is for engines (redis://, mqtt://): a woof gets the elements as they are",
+            "--format is for engines (redis://, mqtt://, nats://): a woof gets the elements as they are",
         ));
     }
     if args.all && !sources.is_empty() {
@@ -336,14 +347,22 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
     }
     let as_namespace = args.all || sources.len() > 1 || dest.ends_with('/');
     if engine {
-        if args.handler.is_some() || args.create || args.new_incarnation {
+        if args.handler.is_some() {
+            return Err(Failure::usage("-H is for woof:// destinations"));
+        }
+        if args.create && !dest.starts_with("nats://") {
             return Err(Failure::usage(
-                "-H, --create and --new-incarnation are for woof:// destinations",
+                "--create is for woof:// and nats:// destinations (Redis streams and MQTT \
+                 topics need no creating)",
             ));
         }
         let uri = dest.trim_end_matches('/').to_string();
         // Checked now, so a typo is a usage error, not a retry loop.
         let many = as_namespace;
+        if uri.starts_with("nats://") {
+            sink::nats::NatsSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw, false)?;
+            return Ok((sources.to_vec(), Dest::Nats { uri, many }));
+        }
         if uri.starts_with("redis://") {
             sink::redis::RedisSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
             return Ok((sources.to_vec(), Dest::Redis { uri, many }));

@@ -222,7 +222,7 @@ pub fn serving(ns: &Namespace) -> Option<i32> {
         l_pid: 0,
     };
     nix::fcntl::fcntl(f.as_raw_fd(), nix::fcntl::FcntlArg::F_GETLK(&mut probe)).ok()?;
-    (probe.l_type != nix::libc::F_UNLCK as _).then_some(probe.l_pid)
+    (probe.l_type != nix::libc::F_UNLCK as nix::libc::c_short).then_some(probe.l_pid)
 }
 
 /// Takes `.woof/platform.lock` and writes our pid in it; a second platform learns

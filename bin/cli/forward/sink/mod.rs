@@ -4,6 +4,7 @@
 //! is, sends batches and reads their acknowledgements.
 
 pub mod mqtt;
+pub mod nats;
 pub mod proxy;
 pub mod redis;
 
