@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+mod bridges;
 mod follow;
 mod handlers;
 mod harness;
@@ -79,7 +80,7 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 14] = [
+const GROUPS: [&str; 15] = [
     "in-process",
     "parsers",
     "bulk",
@@ -94,6 +95,7 @@ const GROUPS: [&str; 14] = [
     "persistent",
     "network",
     "tiers",
+    "bridges",
 ];
 
 /// The 1-minute load average: the machines are shared, and a loaded one skews rows.
@@ -254,6 +256,15 @@ fn main() {
                         "skipped (binary missing: woof-proxy, woof-put or woof-forward)",
                     )
                 })
+                .collect(),
+        });
+    }
+    if run("bridges") {
+        rows.extend(match binary("woof-forward") {
+            Some(forward) => bridges::bridges(&forward, ns),
+            None => bridges::ROWS
+                .iter()
+                .map(|s| Row::not_measured(s, "skipped (binary missing: woof-forward)"))
                 .collect(),
         });
     }

@@ -283,7 +283,7 @@ fn redis_refusals_are_clear_and_change_nothing() {
 // MQTT (mosquitto)
 
 fn mosquitto_or_skip(login: Option<(&str, &str)>) -> Option<Broker> {
-    let b = util::mosquitto(login);
+    let b = util::mosquitto(login, true);
     if b.is_none() {
         eprintln!("skipped: mosquitto is not installed (make deps installs it)");
     }

@@ -138,20 +138,28 @@ pub fn redis(password: Option<&str>) -> Option<Broker> {
     Some(Broker::spawn(cmd, port, dir))
 }
 
-/// mosquitto keeping its sessions and queued messages on disk, saved after every
-/// change (so a SIGKILL loses at most what changed since the last save); with
+/// mosquitto with no limit on queued messages; `persistent`: its sessions and
+/// queues on disk, saved after every change (so a SIGKILL loses at most what changed
+/// since the last save; each save writes everything, so not for bulk); with
 /// `login`, only that user and password get in.
-pub fn mosquitto(login: Option<(&str, &str)>) -> Option<Broker> {
+pub fn mosquitto(login: Option<(&str, &str)>, persistent: bool) -> Option<Broker> {
     if !installed("mosquitto") {
         return None;
     }
     let port = free_port();
     let dir = tmp();
-    let mut conf = format!(
-        "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\n\
-         autosave_interval 1\nautosave_on_changes true\nmax_queued_messages 1000000\n",
-        dir.path().display()
-    );
+    let mut conf = format!("listener {port} 127.0.0.1\nmax_queued_messages 0\n");
+    if nix::unistd::Uid::current().is_root() {
+        // Run as root, mosquitto would switch to user mosquitto, who cannot write here.
+        conf.push_str("user root\n");
+    }
+    if persistent {
+        conf.push_str(&format!(
+            "persistence true\npersistence_location {}/\nautosave_interval 1\n\
+             autosave_on_changes true\n",
+            dir.path().display()
+        ));
+    }
     match login {
         None => conf.push_str("allow_anonymous true\n"),
         Some((user, password)) => {

@@ -3,13 +3,16 @@
 //! forwarded element's identity, and how a refused connection reads.
 //!
 //! rumqttc (its synchronous v5 Client) runs its event loop on a private
-//! current-thread tokio runtime inside woof-forward; no other tool links it.
+//! current-thread tokio runtime inside woof-forward; no other tool links it. The
+//! loop runs on a thread of its own per connection, never interrupted: a poll cut
+//! short by a timeout can drop a publish it had counted as in flight (measured: the
+//! stream then stalls at the next packet-id wrap), so our side waits on a channel.
 
+use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
-use rumqttc::v5::mqttbytes::v5::ConnectReturnCode;
-use rumqttc::v5::mqttbytes::v5::Packet;
-use rumqttc::v5::{Client, Connection, ConnectionError, Event, MqttOptions};
+use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet};
+use rumqttc::v5::{Client, ConnectionError, Event, MqttOptions};
 use woof::{Error, ErrorKind};
 
 /// User properties of a forwarded element (MQTT 5): a subscriber can tell a
@@ -92,19 +95,48 @@ impl MqttUri {
     }
 }
 
-/// Drives a fresh connection until the broker accepted it (CONNACK), bounded.
+/// A connection: the client, and the events its event loop thread sends.
+pub struct Link {
+    pub client: Client,
+    pub events: Receiver<Result<Event, ConnectionError>>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // The event loop sends DISCONNECT and its thread ends.
+        let _ = self.client.try_disconnect();
+    }
+}
+
+/// Connects, with the event loop on its own thread (which ends at the first error:
+/// reconnecting is ours to do), and waits (bounded) until the broker accepted
+/// (CONNACK). Events before it are dropped; the broker keeps a session's messages
+/// until they are acknowledged.
 pub fn connect(
     opts: MqttOptions,
     cap: usize,
     shown: &str,
     timeout: Duration,
-) -> Result<(Client, Connection), Error> {
+) -> Result<Link, Error> {
     let (client, mut conn) = Client::new(opts, cap);
+    let (tx, events) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("mqtt".into())
+        .spawn(move || {
+            for ev in conn.iter() {
+                let failed = ev.is_err();
+                if tx.send(ev).is_err() || failed {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| Error::io("MQTT thread", e))?;
+    let link = Link { client, events };
     let deadline = std::time::Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match conn.recv_timeout(left) {
-            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => return Ok((client, conn)),
+        match link.events.recv_timeout(left) {
+            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => return Ok(link),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(connection_error(shown, &e)),
             Err(_) => {

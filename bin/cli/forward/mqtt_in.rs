@@ -8,15 +8,15 @@
 
 use std::time::{Duration, Instant};
 
+use rumqttc::v5::Event;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, Publish, SubscribeReasonCode};
-use rumqttc::v5::{Client, Connection, Event};
 use woof::origins::{Batch, OriginId};
 use woof::put_run::{PutRun, Triggered};
 use woof::records::{Encoder, Input};
 use woof::{Error, ErrorKind, Namespace, Woof};
 
-use super::mqtt::{self, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO};
+use super::mqtt::{self, Link, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO};
 use crate::exit::{Failure, warn};
 
 /// Messages the broker may have sent us unacknowledged at once.
@@ -78,7 +78,7 @@ pub fn run(
         if woof_process::interrupted().is_some() {
             break Ok(());
         }
-        let (client, mut conn, early) = match subscribe(&uri, &client_id, timeout) {
+        let (link, early) = match subscribe(&uri, &client_id, timeout) {
             Ok(link) => link,
             Err(e) if *e.kind() == ErrorKind::Denied || *e.kind() == ErrorKind::BadName => {
                 break Err(Failure::from(e));
@@ -108,15 +108,15 @@ pub fn run(
             handler: decode.handler.as_deref().unwrap_or(""),
             cause: "",
         });
-        let link = Pump {
-            client: &client,
+        let pump = Pump {
+            link: &link,
             uri: &uri,
             woof: &woof,
             name,
             decode,
             trigger: t.as_ref(),
         };
-        match link.run(&mut conn, early, encoder.as_mut(), &mut counts) {
+        match pump.run(early, encoder.as_mut(), &mut counts) {
             Ok(()) => break Ok(()),
             Err(Stop::Retry(e)) => {
                 warn("woof-forward", &format!("{name}: {e}; reconnecting"));
@@ -142,11 +142,11 @@ enum Stop {
 
 /// A connection and the messages that came before it was subscribed (the session's
 /// own, redelivered at once).
-type Link = (Client, Connection, Vec<Publish>);
+type Subscribed = (Link, Vec<Publish>);
 
 /// Connects with a persistent session (it outlives us: the broker keeps what we did
 /// not acknowledge) and subscribes at QoS 1.
-fn subscribe(uri: &MqttUri, client_id: &str, timeout: Duration) -> Result<Link, Error> {
+fn subscribe(uri: &MqttUri, client_id: &str, timeout: Duration) -> Result<Subscribed, Error> {
     let mut opts = uri.options(client_id, Duration::from_secs(30));
     opts.set_clean_start(false);
     opts.set_session_expiry_interval(Some(u32::MAX));
@@ -154,18 +154,18 @@ fn subscribe(uri: &MqttUri, client_id: &str, timeout: Duration) -> Result<Link, 
     // The broker sends at most RECEIVE_MAX unacknowledged messages, so our acks
     // (queued to the event loop this thread also drives) always fit its queue.
     opts.set_receive_maximum(Some(RECEIVE_MAX));
-    let (client, mut conn) = mqtt::connect(opts, 4 * RECEIVE_MAX as usize, &uri.shown, timeout)?;
-    client
+    let link = mqtt::connect(opts, 4 * RECEIVE_MAX as usize, &uri.shown, timeout)?;
+    link.client
         .subscribe(uri.topic.clone(), QoS::AtLeastOnce)
         .map_err(|e| Error::new(ErrorKind::Unavailable, uri.shown.clone()).detail(e.to_string()))?;
     let deadline = Instant::now() + timeout;
     let mut early = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        match conn.recv_timeout(left) {
+        match link.events.recv_timeout(left) {
             Ok(Ok(Event::Incoming(Packet::SubAck(ack)))) => {
                 return match ack.return_codes.first() {
-                    Some(SubscribeReasonCode::Success(_)) => Ok((client, conn, early)),
+                    Some(SubscribeReasonCode::Success(_)) => Ok((link, early)),
                     Some(SubscribeReasonCode::NotAuthorized) => {
                         Err(Error::new(ErrorKind::Denied, uri.shown.clone())
                             .detail("the broker does not let us subscribe to this filter"))
@@ -188,7 +188,7 @@ fn subscribe(uri: &MqttUri, client_id: &str, timeout: Duration) -> Result<Link, 
 
 /// Serving messages on one connection.
 struct Pump<'a> {
-    client: &'a Client,
+    link: &'a Link,
     uri: &'a MqttUri,
     woof: &'a Woof,
     name: &'a str,
@@ -199,7 +199,6 @@ struct Pump<'a> {
 impl Pump<'_> {
     fn run(
         &self,
-        conn: &mut Connection,
         early: Vec<Publish>,
         mut encoder: Option<&mut Encoder>,
         counts: &mut Counts,
@@ -207,14 +206,20 @@ impl Pump<'_> {
         let mut early = early.into_iter();
         loop {
             if woof_process::interrupted().is_some() {
-                let _ = self.client.disconnect();
+                let _ = self.link.client.try_disconnect();
                 return Ok(());
             }
             let p = match early.next() {
                 Some(p) => p,
-                None => match conn.recv_timeout(Duration::from_millis(200)) {
+                None => match self.link.events.recv_timeout(Duration::from_millis(200)) {
                     Ok(Ok(Event::Incoming(Packet::Publish(p)))) => p,
-                    Ok(Ok(_)) | Err(_) => continue,
+                    Ok(Ok(_)) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(Stop::Retry(
+                            Error::new(ErrorKind::Unavailable, self.uri.shown.clone())
+                                .detail("the connection ended"),
+                        ));
+                    }
                     Ok(Err(e)) => {
                         return Err(Stop::Retry(mqtt::connection_error(&self.uri.shown, &e)));
                     }
@@ -253,7 +258,7 @@ impl Pump<'_> {
             }
         }
         // Put (or skipped): now the broker may forget it.
-        self.client.ack(p).map_err(|e| {
+        self.link.client.ack(p).map_err(|e| {
             Stop::Retry(
                 Error::new(ErrorKind::Unavailable, self.uri.shown.clone()).detail(e.to_string()),
             )

@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 use woof::{Error, ErrorKind, Woof};
 use woof_net::client::{Mark, Options};
 
-use woof_net::proto::MAX_BATCH_DATA;
-
 use crate::exit::warn;
 
 use super::sink::{Opening, Outgoing, Sink};
@@ -306,7 +304,7 @@ impl Stream {
     /// How many elements the next batch may hold: a batch's worth, or what
     /// `--rate` allows now (None: nothing yet; `throttled` says until when).
     fn room(&mut self, set: &Settings) -> Option<u64> {
-        let batch = (MAX_BATCH_DATA / self.source.element_size()).max(1) as u64;
+        let batch = self.sink.max_batch(self.source.element_size()) as u64;
         let Some(rate) = set.rate else {
             return Some(batch);
         };

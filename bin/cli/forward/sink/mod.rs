@@ -65,6 +65,12 @@ pub trait Sink {
     /// truth). Otherwise the forwarder's own record of what was acknowledged is,
     /// and it is written durably after every acknowledgement.
     fn deduplicates(&self) -> bool;
+    /// The most elements one batch may hold, for elements of `size` bytes: one
+    /// message's worth for a woof, fewer where each element is a message of its own
+    /// (an acknowledgement then waits for fewer).
+    fn max_batch(&self, size: usize) -> usize {
+        (woof_net::proto::MAX_BATCH_DATA / size.max(1)).max(1)
+    }
     /// Whether the destination counts the elements lost at the source (its marks
     /// carry gaps); otherwise the forwarder counts them in its state.
     fn counts_gaps(&self) -> bool {

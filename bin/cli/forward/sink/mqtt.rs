@@ -15,15 +15,15 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use rumqttc::v5::Event;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, PublishProperties};
-use rumqttc::v5::{Client, Connection, Event};
 use woof::{Element, Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
 use crate::forward::mqtt::{
-    self, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO, connection_error,
+    self, Link, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO, connection_error,
 };
 
 /// Messages the client may queue before the event loop must run.
@@ -33,7 +33,7 @@ pub struct MqttSink {
     uri: MqttUri,
     timeout: Duration,
     format: BodyFormat,
-    link: Option<(Client, Connection)>,
+    link: Option<Link>,
     body: Option<Body>,
     size: usize,
     /// Batches sent: their last seqno and how many PUBACKs they still wait for.
@@ -69,11 +69,11 @@ impl MqttSink {
     /// oldest batch.
     fn step(&mut self, wait: Duration) -> Result<(), Error> {
         let shown = self.uri.shown.clone();
-        let (_, conn) = self
+        let link = self
             .link
-            .as_mut()
+            .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Unavailable, shown.clone()))?;
-        match conn.recv_timeout(wait) {
+        match link.events.recv_timeout(wait) {
             Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
                 match ack.reason {
                     PubAckReason::Success | PubAckReason::NoMatchingSubscribers => {}
@@ -88,8 +88,9 @@ impl MqttSink {
                             .detail(format!("the broker refused a message ({other:?})")));
                     }
                 }
-                if let Some(front) = self.waiting.front_mut() {
-                    front.1 = front.1.saturating_sub(1);
+                // Acknowledged in order: it belongs to the oldest batch still waiting.
+                if let Some(w) = self.waiting.iter_mut().find(|w| w.1 > 0) {
+                    w.1 -= 1;
                 }
                 Ok(())
             }
@@ -99,8 +100,10 @@ impl MqttSink {
             }
             Ok(Ok(_)) => Ok(()),
             Ok(Err(e)) => Err(connection_error(&shown, &e)),
-            Err(_) if wait.is_zero() => Ok(()),
-            Err(_) => Ok(()),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(()),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(Error::new(ErrorKind::Unavailable, shown).detail("the connection ended"))
+            }
         }
     }
 }
@@ -147,8 +150,8 @@ impl Sink for MqttSink {
                 ..PublishProperties::default()
             };
             loop {
-                let (client, _) = self.link.as_ref().ok_or_else(|| self.gone())?;
-                let sent = client.try_publish_with_properties(
+                let link = self.link.as_ref().ok_or_else(|| self.gone())?;
+                let sent = link.client.try_publish_with_properties(
                     self.uri.topic.clone(),
                     QoS::AtLeastOnce,
                     false,
@@ -166,14 +169,18 @@ impl Sink for MqttSink {
     }
 
     fn recv(&mut self) -> Result<Acked, Error> {
-        let deadline = Instant::now() + self.timeout;
-        while self.waiting.front().is_some_and(|w| w.1 > 0) {
+        // A watchdog, not a budget: --timeout without any PUBACK.
+        let mut deadline = Instant::now() + self.timeout;
+        while let Some(&(_, before)) = self.waiting.front().filter(|w| w.1 > 0) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(Error::new(ErrorKind::Unavailable, self.uri.shown.clone())
                     .detail("no acknowledgement (PUBACK) from the broker in time"));
             }
             self.step(left)?;
+            if self.waiting.front().is_some_and(|w| w.1 < before) {
+                deadline = Instant::now() + self.timeout;
+            }
         }
         let (last, _) = self.waiting.pop_front().ok_or_else(|| self.gone())?;
         Ok(Acked {
@@ -198,6 +205,10 @@ impl Sink for MqttSink {
     fn close(&mut self) {
         self.link = None;
         self.waiting.clear();
+    }
+
+    fn max_batch(&self, _size: usize) -> usize {
+        1000
     }
 
     fn deduplicates(&self) -> bool {

@@ -389,6 +389,10 @@ impl Sink for NatsSink {
         self.rt = None;
     }
 
+    fn max_batch(&self, _size: usize) -> usize {
+        1000
+    }
+
     fn deduplicates(&self) -> bool {
         true
     }

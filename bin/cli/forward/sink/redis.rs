@@ -284,6 +284,10 @@ impl Sink for RedisSink {
         self.done.clear();
     }
 
+    fn max_batch(&self, _size: usize) -> usize {
+        10000
+    }
+
     fn deduplicates(&self) -> bool {
         true
     }
