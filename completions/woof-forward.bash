@@ -23,7 +23,7 @@ _woof__forward() {
 
     case "${cmd}" in
         woof__forward)
-            opts="-N -H -h -V --namespace --all --status --once --create --handler --new-incarnation --skip-to --window --rate --heartbeat --origin --timeout --keys --help --version"
+            opts="-N -H -h -V --namespace --all --status --once --create --handler --new-incarnation --skip-to --window --format --csv --json --skip-bad --rate --heartbeat --origin --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -51,6 +51,10 @@ _woof__forward() {
                     ;;
                 --window)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "raw json csv" -- "${cur}"))
                     return 0
                     ;;
                 --rate)

@@ -2,6 +2,9 @@ complete -c woof-forward -s N -l namespace -d 'Namespace directory [default: $WO
 complete -c woof-forward -s H -l handler -d 'Fire HANDLER at the destination on each forwarded element, as `woof-put -H` would' -r
 complete -c woof-forward -l skip-to -d 'Start at source seqno SEQNO instead of where the destination is; the elements skipped are counted as a gap (to move past an element the destination refuses)' -r
 complete -c woof-forward -l window -d 'Batches in flight per source before waiting for an acknowledgement' -r
+complete -c woof-forward -l format -d 'What a message to an engine carries: the element\'s bytes, or for a typed woof a JSON object or CSV row as woof-get prints it [default: raw]' -r -f -a "raw\t'The element\'s bytes as they are'
+json\t'One JSON object per element (typed woofs): seqno, put_time, fields'
+csv\t'One CSV row per element (typed woofs): seqno,put_time,fields'"
 complete -c woof-forward -l rate -d 'Send at most N elements a second per source (catching up after an outage without filling a slow link) [default: as fast as the destination acknowledges]' -r
 complete -c woof-forward -l heartbeat -d 'With no element to send, check the connection this often' -r
 complete -c woof-forward -l origin -d 'The name this host forwards as [default: /etc/machine-id, else the host name]; keep it when moving the namespace to new hardware' -r
@@ -12,5 +15,8 @@ complete -c woof-forward -l status -d 'Print, per source and destination: the la
 complete -c woof-forward -l once -d 'Forward what the sources hold now, then exit 0 (for cron); any error ends it with that error\'s status instead of a retry'
 complete -c woof-forward -l create -d 'Create a missing destination woof like its source (element size, history, durability, schema)'
 complete -c woof-forward -l new-incarnation -d 'After a source was re-created (woof-create --force), forward the new one from its first element (the destination starts counting this origin afresh)'
+complete -c woof-forward -l csv -d 'From an MQTT filter into a woof: each message is a CSV record of the woof\'s schema'
+complete -c woof-forward -l json -d 'From an MQTT filter into a woof: each message is a JSON object of the woof\'s schema'
+complete -c woof-forward -l skip-bad -d 'From an MQTT filter into a woof: a message that cannot be put (does not parse, wrong size) is counted, logged with its topic and acknowledged, instead of stopping with it unacknowledged'
 complete -c woof-forward -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-forward -s V -l version -d 'Print version'

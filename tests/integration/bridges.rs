@@ -764,3 +764,115 @@ fn nats_restarted_under_a_stream_loses_and_repeats_nothing_and_refusals_are_clea
         .code(77)
         .stderr(predicates::str::contains("the server refused us"));
 }
+
+// ---------------------------------------------------------------------------
+// examples/bridges/README.md, as a user would run them
+
+#[test]
+fn the_mqtt_sensor_recipe_puts_readings_and_fires_the_handler() {
+    let Some(broker) = mosquitto_or_skip(None) else {
+        return;
+    };
+    let cloud = Ns::new();
+    cloud
+        .cmd("woof-create")
+        .args([
+            "temps",
+            "--schema",
+            "sensor:str16,celsius:f64",
+            "-n",
+            "100000",
+        ])
+        .assert()
+        .success();
+    cloud.handler(
+        "alert",
+        &format!(
+            "#!/bin/sh\n{} \"$WOOF_NAME\" \"$WOOF_SEQNO\" --format csv\n",
+            util::exe("woof-get")
+        ),
+    );
+    let _platform = cloud.platform(&[]);
+    let filter = format!("mqtt://127.0.0.1:{}/sensors/+/temp", broker.port);
+    let fwd = mqtt_in(&cloud, &filter, "temps", &["--csv", "-H", "alert"]);
+    let publish = |msg: &str| {
+        std::process::Command::new("mosquitto_pub")
+            .args([
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                "sensors/kitchen/temp",
+                "-m",
+                msg,
+            ])
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    // Once subscribed, the first reading goes in; then a second.
+    assert!(
+        util::wait_until(Duration::from_secs(10), || publish("kitchen,21.5")
+            && cloud.latest("temps") > 0),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert!(publish("kitchen,22.5"));
+    let exited = |r: &[util::RunRec]| {
+        r.iter()
+            .filter(|x| x.handler == "alert" && x.outcome == "exited" && x.code == Some(0))
+            .count()
+    };
+    let ran = cloud.wait_results(util::PROMPT, "two alert runs", |r| exited(r) >= 2);
+    assert!(exited(&ran) >= 2, "{ran:?}");
+    let csv = String::from_utf8(util::ok_stdout(
+        cloud
+            .cmd("woof-get")
+            .args(["temps", "1..", "--format", "csv"]),
+    ))
+    .expect("utf8");
+    assert!(csv.contains(",kitchen,22.5"), "{csv}");
+}
+
+#[test]
+fn the_redis_recipe_reads_back_with_redis_cli() {
+    let Some(redis) = redis_or_skip(None) else {
+        return;
+    };
+    if !util::installed("redis-cli") {
+        eprintln!("skipped: redis-cli is not installed (make deps installs it)");
+        return;
+    }
+    let edge = Ns::new();
+    edge.create("load", 8, 100);
+    put_range(&edge, "load", 1, 5);
+    edge.cmd("woof-forward")
+        .args([
+            "load",
+            &format!("redis://127.0.0.1:{}/edge1:load", redis.port),
+            "--once",
+        ])
+        .assert()
+        .success();
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port.to_string(),
+            "XRANGE",
+            "edge1:load",
+            "-",
+            "+",
+            "COUNT",
+            "3",
+        ])
+        .output()
+        .expect("redis-cli");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "1-0", "{text}");
+    assert!(
+        lines.contains(&"origin") && lines.contains(&"data") && lines.contains(&"00000001"),
+        "{text}"
+    );
+    assert!(lines.contains(&"3-0") && !lines.contains(&"4-0"), "{text}");
+}

@@ -26,6 +26,10 @@ use stream::{Phase, Settings, Stream};
 const EXAMPLES: &str = "\
 Examples:
   woof-forward -N /var/lib/woof/edge load woof://cloud.example/srv/woof/cloud/load
+  woof-forward -N /var/lib/woof/edge load mqtt://broker.example/sensors/edge1/load --format json
+  woof-forward 'mqtt://broker.example/sensors/+/temp' -N /var/lib/woof/cloud temps --csv
+  woof-forward -N /var/lib/woof/edge load redis://cache.example/edge1:load
+  woof-forward -N /var/lib/woof/edge load nats://hub.example/sensors.edge1.load --create
   woof-forward -N /var/lib/woof/edge --all woof://cloud.example/srv/woof/cloud
   woof-forward -N /var/lib/woof/edge temps door woof://cloud.example/srv/woof/cloud/
   woof-forward -N /var/lib/woof/edge load woof://cloud.example/srv/woof/cloud/load --once
@@ -65,6 +69,34 @@ Examples:
 /// An acknowledgement means the destination woof holds the elements with its own
 /// durability mode: "none" survives a crash of any process, "batch" and "always"
 /// a crash of the machine.
+///
+/// DEST may also be an engine. redis://[USER:PASSWORD@]HOST[:PORT]/KEY: each
+/// element is an entry XADD KEY SEQNO-0 with fields origin, incarnation, put_time
+/// and data (or json, csv); Redis refuses a replayed id itself, and the stream's
+/// last entry says where to resume. Acknowledged means Redis answered: on disk
+/// only as its persistence says (appendonly yes, appendfsync always for every
+/// write). nats://[USER:PASSWORD@]HOST[:PORT]/SUBJECT (JetStream): each element is
+/// a message with Nats-Msg-Id ORIGIN:INCARNATION:SEQNO, dropped by the stream when
+/// resent within its duplicate window; the subject's last message says where to
+/// resume; --create makes a stream for the subject. Acknowledged means the PubAck:
+/// on disk as the server's sync_interval says. mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC
+/// (MQTT 5, QoS 1): each element is a message with user properties woof-origin,
+/// woof-incarnation, woof-seqno and woof-put-time; MQTT cannot be asked what a
+/// broker has, so the last seqno PUBACKed, written durably after every batch, is
+/// where it resumes, and a batch in flight when the link broke is sent again (the
+/// subscriber may see it twice: --status counts them as resent). Acknowledged
+/// means the broker's PUBACK: mosquitto keeps it in memory, on disk at its
+/// autosave or shutdown. --format json|csv sends a typed woof's elements as woof-get
+/// prints them. mqtts:// (TLS) is not built in.
+///
+/// From MQTT into a woof: woof-forward mqtt://HOST[:PORT]/FILTER NAME subscribes
+/// (QoS 1, a persistent session kept by the broker) and puts each message into
+/// woof NAME, raw (exactly the element size) or with --csv/--json as woof-put would;
+/// it acknowledges a message only once it is put, so the broker delivers again what
+/// was not. A message carrying woof-forward's properties is recognised when it
+/// comes again and is not put twice; one without them is put as new. A message that
+/// cannot be put stops it (exit 65), named with its topic and unacknowledged, unless
+/// --skip-bad (counted, logged, acknowledged).
 #[derive(Debug, Parser)]
 #[command(name = "woof-forward", version, after_help = EXAMPLES)]
 pub struct Args {
