@@ -20,13 +20,14 @@ pub fn print(dir: &Path) -> Result<(), Failure> {
         return Ok(());
     }
     let now = woof::now_ns();
-    let rows: Vec<[String; 8]> = seen.iter().map(|s| row(s, now)).collect();
+    let rows: Vec<[String; 9]> = seen.iter().map(|s| row(s, now)).collect();
     let head = [
         "WOOF",
         "DEST",
         "ACKED",
         "LAG",
         "GAPS",
+        "RESENT",
         "STATE",
         "SINCE",
         "LAST ERROR",
@@ -55,7 +56,7 @@ pub fn print(dir: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-fn row(s: &Seen, now: u64) -> [String; 8] {
+fn row(s: &Seen, now: u64) -> [String; 9] {
     let f = |k: &str| s.fields.get(k).cloned().unwrap_or_default();
     let n = |k: &str| f(k).parse::<u64>().unwrap_or(0);
     let state = if s.running {
@@ -77,6 +78,10 @@ fn row(s: &Seen, now: u64) -> [String; 8] {
         f("acked"),
         n("latest").saturating_sub(n("acked")).to_string(),
         f("gaps"),
+        match f("resent").as_str() {
+            "" => "0".into(),
+            r => r.to_string(),
+        },
         state,
         since,
         f("error"),

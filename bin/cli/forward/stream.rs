@@ -80,8 +80,9 @@ pub struct Stream {
     state: State,
     /// Elements this run forwarded (appended, not duplicates).
     pub forwarded: u64,
-    /// Elements the destination already held when they were sent (resent after a
-    /// lost acknowledgement), this run.
+    /// Elements sent again: the destination recognised them as held (woof, Redis,
+    /// JetStream), or, where it cannot (MQTT), they were in flight when the link
+    /// broke and may arrive twice. This run.
     pub duplicates: u64,
     /// Reused buffers for a batch: element bytes and put times.
     data: Vec<u8>,
@@ -451,6 +452,10 @@ impl Stream {
     /// After an error: retry later (the destination went away, or is not ready), or
     /// stop this stream for good (the destination refuses these elements).
     fn fail(&mut self, e: Error, set: &Settings) {
+        if !self.sink.deduplicates() {
+            // Sent, not acknowledged: they go again, and may arrive twice.
+            self.duplicates += self.sent_upto.saturating_sub(self.acked);
+        }
         self.drop_connection();
         let for_good = matches!(
             e.kind(),
@@ -472,7 +477,8 @@ impl Stream {
                 "woof-forward",
                 &format!(
                     "{}: stopped before source seqno {}: {e}",
-                    self.name, self.next
+                    self.name,
+                    self.acked + 1
                 ),
             );
             self.phase = Phase::Stopped;

@@ -279,8 +279,17 @@ impl Sink for NatsSink {
                     subjects: vec![self.subject.clone()],
                     ..Default::default()
                 };
-                rt.block_on(async { js.get_or_create_stream(config).await })
-                    .map_err(|e| err(&shown, ErrorKind::CantCreate, e))?;
+                rt.block_on(async {
+                    tokio::time::timeout(self.timeout, js.get_or_create_stream(config)).await
+                })
+                .map_err(|_| {
+                    err(
+                        &shown,
+                        ErrorKind::Unavailable,
+                        "unreachable: no answer in time",
+                    )
+                })?
+                .map_err(|e| err(&shown, ErrorKind::CantCreate, e))?;
                 crate::exit::warn(
                     "woof-forward",
                     &format!(
@@ -331,7 +340,19 @@ impl Sink for NatsSink {
                 .header("Woof-Put-Time", time.to_string().as_str())
                 .payload(buf.clone().into());
             let subject = self.subject.clone();
-            let sent = rt.block_on(async { js.send_publish(subject, msg).await });
+            // Bounded: with the connection gone, a publish may wait for ever for a
+            // slot among the acknowledgements in flight.
+            let sent = rt
+                .block_on(async {
+                    tokio::time::timeout(self.timeout, js.send_publish(subject, msg)).await
+                })
+                .map_err(|_| {
+                    err(
+                        &self.shown,
+                        ErrorKind::Unavailable,
+                        "unreachable: publish not taken in time",
+                    )
+                })?;
             futures.push(sent.map_err(|e| err(&self.shown, ErrorKind::Unavailable, e))?);
         }
         self.waiting.push_back((b.first + n as u64 - 1, futures));
