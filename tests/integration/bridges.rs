@@ -6,17 +6,7 @@ use std::time::Duration;
 
 use crate::util;
 
-use util::{Broker, Ns, Rng, Running};
-
-/// Element `i`: its number, zero-padded to 8 bytes.
-fn element(i: u64) -> Vec<u8> {
-    format!("{i:08}").into_bytes()
-}
-
-fn put_range(ns: &Ns, name: &str, from: u64, to: u64) {
-    let data: Vec<u8> = (from..=to).flat_map(element).collect();
-    ns.put_batch(name, &data);
-}
+use util::{Broker, Ns, Rng, Running, counter, kill_forwarders, put_counters};
 
 fn redis_or_skip(password: Option<&str>) -> Option<Broker> {
     let b = util::redis(password);
@@ -77,7 +67,7 @@ fn stream_holds(b: &Broker, key: &str, n: u64) {
             .iter()
             .find(|(k, _)| k == "data")
             .map(|f| f.1.clone());
-        assert_eq!(data, Some(element(i as u64 + 1)), "entry {}", i + 1);
+        assert_eq!(data, Some(counter(i as u64 + 1)), "entry {}", i + 1);
     }
 }
 
@@ -88,7 +78,7 @@ fn a_woof_forwarded_into_a_redis_stream_is_there_once_with_its_seqnos_as_ids() {
     };
     let edge = Ns::new();
     edge.create("load", 8, 1000);
-    put_range(&edge, "load", 1, 50);
+    put_counters(&edge, "load", 1, 50);
     let uri = format!("redis://127.0.0.1:{}/edge1:load", redis.port);
     let once = || {
         edge.cmd("woof-forward")
@@ -100,7 +90,7 @@ fn a_woof_forwarded_into_a_redis_stream_is_there_once_with_its_seqnos_as_ids() {
     stream_holds(&redis, "edge1:load", 50);
     // Again: the stream's last id says where to resume; nothing is added twice.
     once();
-    put_range(&edge, "load", 51, 60);
+    put_counters(&edge, "load", 51, 60);
     once();
     stream_holds(&redis, "edge1:load", 60);
     let (_, fields) = &entries(&redis, "edge1:load")[0];
@@ -169,17 +159,7 @@ fn a_hundred_forwarder_kills_leave_the_redis_stream_whole_without_duplicates() {
     edge.create("load", 8, 100_000);
     let uri = format!("redis://127.0.0.1:{}/k", redis.port);
     let mut rng = Rng::from_env("redis_forwarder_kills");
-    let mut next = 1;
-    for _ in 0..100 {
-        let n = 1 + rng.next() % 50;
-        put_range(&edge, "load", next, next + n - 1);
-        next += n;
-        let mut cmd = edge.std_cmd("woof-forward");
-        cmd.args(["load", &uri, "--timeout", "1s"]);
-        let mut fwd = Running::spawn(cmd);
-        std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
-        fwd.kill_and_drain();
-    }
+    let next = kill_forwarders(&edge, &uri, &["--timeout", "1s"], 100, 20_000, &mut rng, 1);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once"])
         .assert()
@@ -202,7 +182,7 @@ fn redis_killed_and_restarted_under_a_stream_loses_nothing_it_acknowledged() {
     let mut next = 1;
     for _ in 0..20 {
         let n = 1 + rng.next() % 100;
-        put_range(&edge, "load", next, next + n - 1);
+        put_counters(&edge, "load", next, next + n - 1);
         next += n;
         std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
         redis.restart();
@@ -227,7 +207,7 @@ fn redis_refusals_are_clear_and_change_nothing() {
     };
     let edge = Ns::new();
     edge.create("load", 8, 100);
-    put_range(&edge, "load", 1, 3);
+    put_counters(&edge, "load", 1, 3);
     let port = redis.port;
     // No password: refused (77), nothing written.
     edge.cmd("woof-forward")
@@ -257,7 +237,7 @@ fn redis_refusals_are_clear_and_change_nothing() {
         .args(["load", "-s", "8", "-n", "100", "--force"])
         .assert()
         .success();
-    put_range(&edge, "load", 1, 1);
+    put_counters(&edge, "load", 1, 1);
     edge.cmd("woof-forward")
         .args([
             "load",
@@ -297,212 +277,6 @@ fn mqtt_in(ns: &Ns, filter: &str, name: &str, extra: &[&str]) -> Running {
     Running::spawn(cmd)
 }
 
-/// The counters a woof holds, oldest first.
-fn counters(ns: &Ns, name: &str) -> Vec<u64> {
-    if ns.latest(name) == 0 {
-        return Vec::new();
-    }
-    let raw = util::ok_stdout(ns.cmd("woof-get").args([name, "1..", "--format", "raw"]));
-    raw.chunks(8)
-        .map(|c| String::from_utf8_lossy(c).parse().unwrap_or(u64::MAX))
-        .collect()
-}
-
-fn holds_exactly(ns: &Ns, name: &str, n: u64) {
-    let got = counters(ns, name);
-    let want: Vec<u64> = (1..=n).collect();
-    assert_eq!(
-        got.len(),
-        want.len(),
-        "{} elements, want {n}: {:?}",
-        got.len(),
-        &got[..got.len().min(30)]
-    );
-    assert_eq!(got, want);
-}
-
-#[test]
-fn a_woof_published_over_mqtt_arrives_once_with_its_identity() {
-    let Some(broker) = mosquitto_or_skip(None) else {
-        return;
-    };
-    let edge = Ns::new();
-    edge.create("load", 8, 1000);
-    put_range(&edge, "load", 1, 20);
-    let mut sub = std::process::Command::new("mosquitto_sub");
-    sub.args([
-        "-p",
-        &broker.port.to_string(),
-        "-t",
-        "edge1/load",
-        "-q",
-        "1",
-        "-V",
-        "mqttv5",
-    ])
-    .args(["-C", "20", "-W", "30", "-F", "%p %P"]);
-    let sub = Running::spawn(sub);
-    std::thread::sleep(Duration::from_millis(300));
-    edge.cmd("woof-forward")
-        .args([
-            "load",
-            &format!("mqtt://127.0.0.1:{}/edge1/load", broker.port),
-            "--once",
-        ])
-        .assert()
-        .success();
-    for i in 1..=20u64 {
-        let line = sub.line(Duration::from_secs(10));
-        let (body, props) = line.split_once(' ').expect("body and properties");
-        assert_eq!(body.as_bytes(), element(i));
-        assert!(props.contains(&format!("woof-seqno:{i}")), "{props}");
-        assert!(
-            props.contains("woof-origin:") && props.contains("woof-incarnation:"),
-            "{props}"
-        );
-    }
-}
-
-#[test]
-fn mqtt_messages_become_typed_elements_and_bad_ones_stop_it_unless_skipped() {
-    let Some(broker) = mosquitto_or_skip(None) else {
-        return;
-    };
-    let cloud = Ns::new();
-    cloud
-        .cmd("woof-create")
-        .args(["temps", "--schema", "sensor:str8,celsius:f64", "-n", "100"])
-        .assert()
-        .success();
-    let filter = format!("mqtt://127.0.0.1:{}/sensors/+/temp", broker.port);
-    let mut fwd = mqtt_in(&cloud, &filter, "temps", &["--csv"]);
-    let publish = |topic: &str, msg: &str| {
-        let ok = std::process::Command::new("mosquitto_pub")
-            .args([
-                "-p",
-                &broker.port.to_string(),
-                "-q",
-                "1",
-                "-t",
-                topic,
-                "-m",
-                msg,
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "mosquitto_pub");
-    };
-    // Subscribed once the forwarder's session exists: wait for it to say nothing
-    // and a message to go through.
-    let mut sent = 0;
-    let through = util::wait_until(Duration::from_secs(10), || {
-        sent += 1;
-        publish("sensors/kitchen/temp", "kitchen,21.5");
-        cloud.latest("temps") > 0
-    });
-    assert!(through, "{}", fwd.stderr_text());
-    publish("sensors/cellar/temp", "cellar,12.25");
-    assert!(util::wait_until(util::PROMPT, || {
-        let csv = util::ok_stdout(cloud.cmd("woof-get").args(["temps", "--format", "csv"]));
-        String::from_utf8_lossy(&csv).contains(",cellar,12.25")
-    }));
-    // A message that does not parse: named with its topic, not acknowledged, and
-    // the forwarder stops (65) with nothing put.
-    let before = cloud.latest("temps");
-    publish("sensors/attic/temp", "no-number-here");
-    let (status, _) = fwd.finish(util::PROMPT);
-    assert_eq!(status.code(), Some(65), "{}", fwd.stderr_text());
-    assert!(
-        fwd.stderr_text()
-            .contains("message on sensors/attic/temp: line 1"),
-        "{}",
-        fwd.stderr_text()
-    );
-    assert_eq!(cloud.latest("temps"), before);
-    // With --skip-bad the broker's redelivery is counted, acknowledged and skipped.
-    let fwd = mqtt_in(&cloud, &filter, "temps", &["--csv", "--skip-bad"]);
-    publish("sensors/hall/temp", "hall,19");
-    assert!(
-        util::wait_until(util::PROMPT, || cloud.latest("temps") == before + 1),
-        "{}",
-        fwd.stderr_text()
-    );
-    assert!(
-        fwd.stderr_text().contains("message on sensors/attic/temp"),
-        "{}",
-        fwd.stderr_text()
-    );
-    assert!(fwd.stderr_text().contains("skipped"));
-    let _ = sent;
-}
-
-#[test]
-fn mqtt_refusals_are_clear_and_put_nothing() {
-    let Some(broker) = mosquitto_or_skip(Some(("edge", "pw"))) else {
-        return;
-    };
-    let (edge, cloud) = (Ns::new(), Ns::new());
-    edge.create("load", 8, 10);
-    cloud.create("load", 8, 10);
-    put_range(&edge, "load", 1, 2);
-    let port = broker.port;
-    edge.cmd("woof-forward")
-        .args(["load", &format!("mqtt://127.0.0.1:{port}/t"), "--once"])
-        .assert()
-        .code(77)
-        .stderr(predicates::str::contains("the broker refused us"));
-    cloud
-        .cmd("woof-forward")
-        .args([&format!("mqtt://127.0.0.1:{port}/t"), "load"])
-        .assert()
-        .code(77)
-        .stderr(predicates::str::contains("the broker refused us"));
-    cloud
-        .cmd("woof-forward")
-        .args([&format!("mqtt://127.0.0.1:{port}/a/#/b"), "load"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "'#' must be a whole level, the last",
-        ));
-    edge.cmd("woof-forward")
-        .args(["load", &format!("mqtt://127.0.0.1:{port}/a/+"), "--once"])
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains("no wildcards"));
-    // With the login: a message larger than the woof's element is refused, nothing put.
-    let login = format!("mqtt://edge:pw@127.0.0.1:{port}/big");
-    let fwd = mqtt_in(&cloud, &login, "load", &[]);
-    let mut fwd = fwd;
-    let published = util::wait_until(Duration::from_secs(10), || {
-        std::process::Command::new("mosquitto_pub")
-            .args([
-                "-p",
-                &port.to_string(),
-                "-u",
-                "edge",
-                "-P",
-                "pw",
-                "-q",
-                "1",
-                "-t",
-                "big",
-            ])
-            .args(["-m", "twelve bytes"])
-            .status()
-            .is_ok_and(|s| s.success())
-            && !fwd.is_running()
-    });
-    assert!(published, "{}", fwd.stderr_text());
-    assert!(
-        fwd.stderr_text()
-            .contains("message on big: element is 12 bytes, woof holds 8-byte elements"),
-        "{}",
-        fwd.stderr_text()
-    );
-    assert_eq!(cloud.latest("load"), 0);
-}
-
 /// edge woof → woof-forward → mosquitto → woof-forward → cloud woof, with one of
 /// them killed (or the broker restarted) again and again while readings come:
 /// the cloud ends with every reading once (the MQTT source recognises redeliveries
@@ -533,7 +307,7 @@ fn through_mosquitto(kill: &str, rounds: usize) {
     let mut next = 1;
     for _ in 0..rounds {
         let n = 1 + rng.next() % 40;
-        put_range(&edge, "load", next, next + n - 1);
+        put_counters(&edge, "load", next, next + n - 1);
         next += n;
         std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
         match kill {
@@ -563,7 +337,7 @@ fn through_mosquitto(kill: &str, rounds: usize) {
         fwd.stderr_text(),
         sub.stderr_text()
     );
-    holds_exactly(&cloud, "load", n);
+    util::holds_counters(&cloud, "load", 1, n);
 }
 
 #[test]
@@ -645,7 +419,7 @@ fn jetstream_holds(b: &Broker, subject: &str, n: u64) {
     );
     assert_eq!(seqnos, want);
     for (i, (_, payload)) in got.iter().enumerate() {
-        assert_eq!(payload, &element(i as u64 + 1));
+        assert_eq!(payload, &counter(i as u64 + 1));
     }
 }
 
@@ -656,7 +430,7 @@ fn a_woof_forwarded_into_jetstream_is_there_once_and_resumes_from_the_stream() {
     };
     let edge = Ns::new();
     edge.create("load", 8, 1000);
-    put_range(&edge, "load", 1, 30);
+    put_counters(&edge, "load", 1, 30);
     let uri = format!("nats://127.0.0.1:{}/edge1.load", nats.port);
     // No stream captures the subject: said, exit 66, until --create.
     edge.cmd("woof-forward")
@@ -673,7 +447,7 @@ fn a_woof_forwarded_into_jetstream_is_there_once_and_resumes_from_the_stream() {
     jetstream_holds(&nats, "edge1.load", 30);
     // The local state gone: the stream's last message says where to resume.
     std::fs::remove_dir_all(edge.path().join(".woof/forward")).expect("wipe state");
-    put_range(&edge, "load", 31, 35);
+    put_counters(&edge, "load", 31, 35);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once"])
         .assert()
@@ -689,23 +463,13 @@ fn a_hundred_forwarder_kills_leave_the_jetstream_stream_whole_without_duplicates
     let edge = Ns::new();
     edge.create("load", 8, 100_000);
     let uri = format!("nats://127.0.0.1:{}/k", nats.port);
-    put_range(&edge, "load", 1, 1);
+    put_counters(&edge, "load", 1, 1);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once", "--create"])
         .assert()
         .success();
     let mut rng = Rng::from_env("nats_forwarder_kills");
-    let mut next = 2;
-    for _ in 0..100 {
-        let n = 1 + rng.next() % 50;
-        put_range(&edge, "load", next, next + n - 1);
-        next += n;
-        let mut cmd = edge.std_cmd("woof-forward");
-        cmd.args(["load", &uri, "--timeout", "2s"]);
-        let mut fwd = Running::spawn(cmd);
-        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
-        fwd.kill_and_drain();
-    }
+    let next = kill_forwarders(&edge, &uri, &["--timeout", "2s"], 100, 30_000, &mut rng, 2);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once"])
         .assert()
@@ -721,7 +485,7 @@ fn nats_restarted_under_a_stream_loses_and_repeats_nothing_and_refusals_are_clea
     let edge = Ns::new();
     edge.create("load", 8, 100_000);
     let uri = format!("nats://127.0.0.1:{}/s", nats.port);
-    put_range(&edge, "load", 1, 1);
+    put_counters(&edge, "load", 1, 1);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once", "--create"])
         .assert()
@@ -733,7 +497,7 @@ fn nats_restarted_under_a_stream_loses_and_repeats_nothing_and_refusals_are_clea
     let mut next = 2;
     for _ in 0..20 {
         let n = 1 + rng.next() % 100;
-        put_range(&edge, "load", next, next + n - 1);
+        put_counters(&edge, "load", next, next + n - 1);
         next += n;
         std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
         nats.restart();
@@ -845,7 +609,7 @@ fn the_redis_recipe_reads_back_with_redis_cli() {
     }
     let edge = Ns::new();
     edge.create("load", 8, 100);
-    put_range(&edge, "load", 1, 5);
+    put_counters(&edge, "load", 1, 5);
     edge.cmd("woof-forward")
         .args([
             "load",

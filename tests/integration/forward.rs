@@ -8,46 +8,10 @@ use std::time::Duration;
 
 use crate::util;
 
-use util::{Ns, PROMPT, Proxy, Rng, Running, bare, bare_std, ok_stdout};
-
-/// Element `i`: its number, zero-padded to 8 bytes.
-fn element(i: u64) -> Vec<u8> {
-    format!("{i:08}").into_bytes()
-}
-
-/// Puts counters `from..=to` into `name` in one batch.
-fn put_range(ns: &Ns, name: &str, from: u64, to: u64) {
-    let data: Vec<u8> = (from..=to).flat_map(element).collect();
-    ns.put_batch(name, &data);
-}
-
-/// The counters the woof holds, oldest first.
-fn counters(ns: &Ns, name: &str) -> Vec<u64> {
-    if ns.latest(name) == 0 {
-        return Vec::new();
-    }
-    let from = format!("{}..", ns.info_field(name, "oldest"));
-    let raw = ok_stdout(ns.cmd("woof-get").args([name, &from, "--format", "raw"]));
-    raw.chunks(8)
-        .map(|c| String::from_utf8_lossy(c).parse().unwrap_or(u64::MAX))
-        .collect()
-}
-
-/// Asserts the destination holds exactly `from..=to`, in order.
-fn holds_exactly(ns: &Ns, name: &str, from: u64, to: u64) {
-    let got = counters(ns, name);
-    let want: Vec<u64> = (from..=to).collect();
-    if got != want {
-        let dups =
-            got.len() as i64 - got.iter().collect::<std::collections::BTreeSet<_>>().len() as i64;
-        let lost = want.iter().filter(|w| !got.contains(w)).count();
-        panic!(
-            "destination holds {} elements ({lost} lost, {dups} duplicated), want {from}..={to}: {:?}",
-            got.len(),
-            &got[..got.len().min(40)]
-        );
-    }
-}
+use util::{
+    Ns, PROMPT, Proxy, Rng, Running, bare, bare_std, counter, counters, holds_counters,
+    kill_forwarders, ok_stdout, put_counters,
+};
 
 /// A forwarder of `src` in `edge` to `dest`, running until dropped.
 fn forwarder(edge: &Ns, src: &str, dest: &str, extra: &[&str]) -> Running {
@@ -83,9 +47,9 @@ fn pair(history: u64) -> (Ns, Ns, Proxy, String) {
 #[test]
 fn forwarding_copies_every_element_once_and_a_rerun_adds_nothing() {
     let (edge, cloud, _proxy, uri) = pair(1000);
-    put_range(&edge, "load", 1, 50);
+    put_counters(&edge, "load", 1, 50);
     forward_once(&edge, "load", &uri);
-    holds_exactly(&cloud, "load", 1, 50);
+    holds_counters(&cloud, "load", 1, 50);
     // The source's put times go with the elements.
     assert_eq!(
         edge.get_csv("load", "7")[0].time,
@@ -93,13 +57,13 @@ fn forwarding_copies_every_element_once_and_a_rerun_adds_nothing() {
     );
     // Again, with nothing new: the destination is asked where it is, nothing sent.
     forward_once(&edge, "load", &uri);
-    put_range(&edge, "load", 51, 60);
+    put_counters(&edge, "load", 51, 60);
     forward_once(&edge, "load", &uri);
-    holds_exactly(&cloud, "load", 1, 60);
+    holds_counters(&cloud, "load", 1, 60);
     // Even with the local hint wiped, the destination's mark is the truth.
     std::fs::remove_dir_all(edge.path().join(".woof/forward")).expect("wipe state");
     forward_once(&edge, "load", &uri);
-    holds_exactly(&cloud, "load", 1, 60);
+    holds_counters(&cloud, "load", 1, 60);
     let status =
         String::from_utf8(ok_stdout(edge.cmd("woof-forward").arg("--status"))).expect("utf8");
     let row = status.lines().nth(1).expect("a row");
@@ -117,10 +81,10 @@ fn a_live_forwarder_follows_puts_as_they_come() {
     let (edge, cloud, _proxy, uri) = pair(1000);
     let mut fwd = forwarder(&edge, "load", &uri, &[]);
     for i in 1..=20 {
-        edge.put("load", &element(i));
+        edge.put("load", &counter(i));
         wait_latest(&cloud, "load", i, PROMPT);
     }
-    holds_exactly(&cloud, "load", 1, 20);
+    holds_counters(&cloud, "load", 1, 20);
     // Running: --status says so, with no lag.
     let status =
         String::from_utf8(ok_stdout(edge.cmd("woof-forward").arg("--status"))).expect("utf8");
@@ -144,20 +108,19 @@ fn a_live_forwarder_follows_puts_as_they_come() {
 fn hundreds_of_forwarder_kills_lose_and_repeat_nothing() {
     let (edge, cloud, _proxy, uri) = pair(100_000);
     let mut rng = Rng::from_env("forwarder_kills");
-    let mut next = 1;
-    for _ in 0..200 {
-        // Puts keep coming while the forwarder is killed at random points: in a
-        // batch, between the acknowledgement and the state file, while idle.
-        let n = 1 + rng.next() % 40;
-        put_range(&edge, "load", next, next + n - 1);
-        next += n;
-        let mut fwd = forwarder(&edge, "load", &uri, &["--window", "2"]);
-        std::thread::sleep(Duration::from_micros(rng.next() % 20_000));
-        util::sigkill(&fwd.child);
-        fwd.kill_and_drain();
-    }
+    // Puts keep coming while the forwarder is killed at random points: in a
+    // batch, between the acknowledgement and the state file, while idle.
+    let next = kill_forwarders(
+        &edge,
+        &uri,
+        &["--window", "2", "--timeout", "1s"],
+        200,
+        20_000,
+        &mut rng,
+        1,
+    );
     forward_once(&edge, "load", &uri);
-    holds_exactly(&cloud, "load", 1, next - 1);
+    holds_counters(&cloud, "load", 1, next - 1);
 }
 
 #[test]
@@ -169,20 +132,20 @@ fn destination_proxy_kills_and_restarts_lose_and_repeat_nothing() {
     let mut next = 1;
     for round in 0..50 {
         let n = 1 + rng.next() % 200;
-        put_range(&edge, "load", next, next + n - 1);
+        put_counters(&edge, "load", next, next + n - 1);
         next += n;
         std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
         proxy.run.kill_and_drain();
         if round % 10 == 0 {
             // Down for longer than the forwarder's timeout while puts go on.
-            put_range(&edge, "load", next, next + 9);
+            put_counters(&edge, "load", next, next + 9);
             next += 10;
             std::thread::sleep(Duration::from_millis(1200));
         }
         proxy = Proxy::start_on(cloud.path(), &listen);
     }
     wait_latest(&cloud, "load", next - 1, Duration::from_secs(60));
-    holds_exactly(&cloud, "load", 1, next - 1);
+    holds_counters(&cloud, "load", 1, next - 1);
     assert!(
         fwd.is_running(),
         "the forwarder exited: {}",
@@ -199,7 +162,7 @@ fn both_sides_killed_at_random_lose_and_repeat_nothing() {
     for _ in 0..30 {
         let mut fwd = forwarder(&edge, "load", &uri, &[]);
         let n = 1 + rng.next() % 300;
-        put_range(&edge, "load", next, next + n - 1);
+        put_counters(&edge, "load", next, next + n - 1);
         next += n;
         std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
         if rng.next().is_multiple_of(2) {
@@ -213,7 +176,7 @@ fn both_sides_killed_at_random_lose_and_repeat_nothing() {
         proxy = Proxy::start_on(cloud.path(), &listen);
     }
     forward_once(&edge, "load", &uri);
-    holds_exactly(&cloud, "load", 1, next - 1);
+    holds_counters(&cloud, "load", 1, next - 1);
 }
 
 #[test]
@@ -232,9 +195,9 @@ fn a_destination_killed_between_publish_and_its_mark_appends_nothing_twice() {
         let mut dying = Proxy::spawn(cmd, 1);
         let listen = format!("tcp://{}", dying.authority());
         let uri = dying.uri(cloud.path(), "load");
-        put_range(&edge, "load", 1, 10);
+        put_counters(&edge, "load", 1, 10);
         forward_once(&edge, "load", &uri);
-        put_range(&edge, "load", 11, 20);
+        put_counters(&edge, "load", 11, 20);
         edge.cmd("woof-forward")
             .args(["load", &uri, "--once", "--timeout", "2s"])
             .assert()
@@ -243,7 +206,7 @@ fn a_destination_killed_between_publish_and_its_mark_appends_nothing_twice() {
         dying.run.kill_and_drain();
         let _proxy = Proxy::start_on(cloud.path(), &listen);
         forward_once(&edge, "load", &uri);
-        holds_exactly(&cloud, "load", 1, 20);
+        holds_counters(&cloud, "load", 1, 20);
     }
 }
 
@@ -251,27 +214,27 @@ fn a_destination_killed_between_publish_and_its_mark_appends_nothing_twice() {
 fn a_frozen_proxy_is_given_up_on_and_resumed_after() {
     let (edge, cloud, proxy, uri) = pair(1000);
     let fwd = forwarder(&edge, "load", &uri, &[]);
-    put_range(&edge, "load", 1, 10);
+    put_counters(&edge, "load", 1, 10);
     wait_latest(&cloud, "load", 10, PROMPT);
     util::signal_pid(proxy.run.child.id(), nix::sys::signal::Signal::SIGSTOP);
-    put_range(&edge, "load", 11, 30);
+    put_counters(&edge, "load", 11, 30);
     // Longer than the forwarder's timeout: it notices, says so, keeps trying.
     let said = util::wait_until(PROMPT, || fwd.stderr_text().contains("retrying"));
     assert!(said, "{}", fwd.stderr_text());
     util::signal_pid(proxy.run.child.id(), nix::sys::signal::Signal::SIGCONT);
     wait_latest(&cloud, "load", 30, Duration::from_secs(40));
-    holds_exactly(&cloud, "load", 1, 30);
+    holds_counters(&cloud, "load", 1, 30);
 }
 
 #[test]
 fn a_ring_that_wrapped_during_an_outage_is_reported_as_an_exact_gap() {
     let (edge, cloud, mut proxy, uri) = pair(10);
     let listen = format!("tcp://{}", proxy.authority());
-    put_range(&edge, "load", 1, 5);
+    put_counters(&edge, "load", 1, 5);
     forward_once(&edge, "load", &uri);
     proxy.run.kill_and_drain();
     // 25 more while the cloud is away; the ring holds 10: 21..=30. Lost: 6..=20.
-    put_range(&edge, "load", 6, 30);
+    put_counters(&edge, "load", 6, 30);
     let _proxy = Proxy::start_on(cloud.path(), &listen);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once", "--timeout", "5s"])
@@ -281,7 +244,7 @@ fn a_ring_that_wrapped_during_an_outage_is_reported_as_an_exact_gap() {
             "load: source elements 6..20 were overwritten before they could be sent (15 lost)",
         ));
     // The cloud (history 10) holds the last ten forwarded: 21..=30.
-    holds_exactly(&cloud, "load", 21, 30);
+    holds_counters(&cloud, "load", 21, 30);
     let status =
         String::from_utf8(ok_stdout(edge.cmd("woof-forward").arg("--status"))).expect("utf8");
     let cells: Vec<String> = status
@@ -301,20 +264,20 @@ fn a_ring_that_wrapped_during_an_outage_is_reported_as_an_exact_gap() {
 #[test]
 fn a_re_created_source_stops_the_forwarder_unless_told() {
     let (edge, cloud, _proxy, uri) = pair(1000);
-    put_range(&edge, "load", 1, 5);
+    put_counters(&edge, "load", 1, 5);
     forward_once(&edge, "load", &uri);
     edge.cmd("woof-create")
         .args(["load", "-s", "8", "-n", "1000", "--force"])
         .assert()
         .success();
-    put_range(&edge, "load", 101, 103);
+    put_counters(&edge, "load", 101, 103);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once"])
         .assert()
         .code(65)
         .stderr(predicates::str::contains("the source was re-created"))
         .stderr(predicates::str::contains("--new-incarnation"));
-    holds_exactly(&cloud, "load", 1, 5);
+    holds_counters(&cloud, "load", 1, 5);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once", "--new-incarnation"])
         .assert()
@@ -322,7 +285,7 @@ fn a_re_created_source_stops_the_forwarder_unless_told() {
     let got = counters(&cloud, "load");
     assert_eq!(got, [1, 2, 3, 4, 5, 101, 102, 103]);
     // And from then on it is the one forwarded, without the flag.
-    put_range(&edge, "load", 104, 104);
+    put_counters(&edge, "load", 104, 104);
     forward_once(&edge, "load", &uri);
     assert_eq!(counters(&cloud, "load").last(), Some(&104));
 }
@@ -333,7 +296,7 @@ fn a_missing_destination_is_waited_for_and_a_wrong_one_stops_with_the_reason() {
     edge.create("load", 8, 100);
     let proxy = Proxy::start(&[cloud.path()], &["--anonymous", "all"]);
     let uri = proxy.uri(cloud.path(), "load");
-    put_range(&edge, "load", 1, 5);
+    put_counters(&edge, "load", 1, 5);
     let fwd = forwarder(&edge, "load", &uri, &[]);
     let said = util::wait_until(PROMPT, || {
         fwd.stderr_text().contains("no such destination woof")
@@ -341,7 +304,7 @@ fn a_missing_destination_is_waited_for_and_a_wrong_one_stops_with_the_reason() {
     assert!(said, "{}", fwd.stderr_text());
     cloud.create("load", 8, 100);
     wait_latest(&cloud, "load", 5, Duration::from_secs(40));
-    holds_exactly(&cloud, "load", 1, 5);
+    holds_counters(&cloud, "load", 1, 5);
     drop(fwd);
     // A destination of another element size: stopped, exit 65, nothing appended.
     cloud.create("wide", 16, 100);
@@ -363,7 +326,7 @@ fn a_missing_destination_is_waited_for_and_a_wrong_one_stops_with_the_reason() {
         ])
         .assert()
         .success();
-    holds_exactly(&cloud, "made", 1, 5);
+    holds_counters(&cloud, "made", 1, 5);
     assert_eq!(cloud.info_field("made", "history"), "100");
 }
 
@@ -372,7 +335,7 @@ fn all_forwards_every_woof_and_picks_up_new_ones() {
     let (edge, cloud) = (Ns::new(), Ns::new());
     for name in ["a", "b", "c"] {
         edge.create(name, 8, 100);
-        put_range(&edge, name, 1, 3);
+        put_counters(&edge, name, 1, 3);
     }
     for name in ["a", "b"] {
         cloud.create(name, 8, 100);
@@ -390,12 +353,12 @@ fn all_forwards_every_woof_and_picks_up_new_ones() {
     // A woof created later is picked up.
     edge.create("d", 8, 100);
     cloud.create("d", 8, 100);
-    put_range(&edge, "d", 1, 4);
+    put_counters(&edge, "d", 1, 4);
     wait_latest(&cloud, "d", 4, PROMPT);
     cloud.create("c", 8, 100);
     wait_latest(&cloud, "c", 3, Duration::from_secs(40));
     for (name, n) in [("a", 3), ("b", 3), ("c", 3), ("d", 4)] {
-        holds_exactly(&cloud, name, 1, n);
+        holds_counters(&cloud, name, 1, n);
     }
 }
 
@@ -408,7 +371,7 @@ fn a_handler_fires_at_the_destination_on_each_forwarded_element() {
         "#!/bin/sh\nprintf '%s\\n' \"$(cat)\" >> \"$WOOF_NAMESPACE/seen.txt\"\n",
     );
     let _platform = cloud.platform(&[]);
-    put_range(&edge, "load", 1, 3);
+    put_counters(&edge, "load", 1, 3);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once", "-H", "seen"])
         .assert()
@@ -455,14 +418,14 @@ fn bad_destinations_and_arguments_are_refused_with_the_reason() {
     let cloud = Ns::new();
     cloud.create("load", 8, 10);
     let proxy = Proxy::start(&[cloud.path()], &[]);
-    put_range(&edge, "load", 1, 2);
+    put_counters(&edge, "load", 1, 2);
     let dest = format!("woof://{}{}", proxy.authority(), cloud.path().display());
     edge.cmd("woof-forward")
         .args(["load", "gone", &dest, "--once"])
         .assert()
         .code(66)
         .stderr(predicates::str::contains("gone: no such woof"));
-    holds_exactly(&cloud, "load", 1, 2);
+    holds_counters(&cloud, "load", 1, 2);
 }
 
 #[test]
@@ -506,7 +469,7 @@ fn a_client_key_forwards_only_its_own_origins() {
         .expect("trust");
     }
     let uri = proxy.uri(cloud.path(), "load");
-    put_range(&edge, "load", 1, 3);
+    put_counters(&edge, "load", 1, 3);
     let with = |key: &Path, origin: &str| {
         let mut c = edge.cmd("woof-forward");
         c.args(["load", &uri, "--once", "--origin", origin, "--keys"])
@@ -514,7 +477,7 @@ fn a_client_key_forwards_only_its_own_origins() {
         c
     };
     with(&dirs[1], "edge1").assert().success();
-    holds_exactly(&cloud, "load", 1, 3);
+    holds_counters(&cloud, "load", 1, 3);
     // edge2 claiming edge1's origin (same name, same path) is refused.
     with(&dirs[2], "edge1")
         .assert()
@@ -522,7 +485,7 @@ fn a_client_key_forwards_only_its_own_origins() {
         .stderr(predicates::str::contains(
             "this origin is forwarded by another client key",
         ));
-    holds_exactly(&cloud, "load", 1, 3);
+    holds_counters(&cloud, "load", 1, 3);
 }
 
 #[test]
@@ -587,7 +550,7 @@ fn a_network_partition_longer_than_the_heartbeat_loses_and_repeats_nothing() {
         .arg(edge.path())
         .args(["load", &uri, "--timeout", "1s", "--heartbeat", "200ms"]);
     let fwd = Running::spawn(cmd);
-    put_range(&edge, "load", 1, 100);
+    put_counters(&edge, "load", 1, 100);
     wait_latest(&cloud, "load", 100, PROMPT);
     // Every packet from the edge dropped for 3 s (15 heartbeats), puts going on.
     let drop_rule = "table inet part {\n chain input {\n  type filter hook input priority 0;\n  \
@@ -598,7 +561,7 @@ fn a_network_partition_longer_than_the_heartbeat_loses_and_repeats_nothing() {
     }
     let mut next = 101;
     for _ in 0..30 {
-        put_range(&edge, "load", next, next + 9);
+        put_counters(&edge, "load", next, next + 9);
         next += 10;
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -607,13 +570,13 @@ fn a_network_partition_longer_than_the_heartbeat_loses_and_repeats_nothing() {
     lab.nft(&cloud_host, "delete table inet part\n")
         .expect("heal");
     wait_latest(&cloud, "load", next - 1, Duration::from_secs(60));
-    holds_exactly(&cloud, "load", 1, next - 1);
+    holds_counters(&cloud, "load", 1, next - 1);
 }
 
 #[test]
 fn two_forwarders_started_at_once_leave_exactly_one_running() {
     let (edge, cloud, _proxy, uri) = pair(1000);
-    put_range(&edge, "load", 1, 100);
+    put_counters(&edge, "load", 1, 100);
     let (mut a, mut b) = (
         forwarder(&edge, "load", &uri, &[]),
         forwarder(&edge, "load", &uri, &[]),
@@ -628,18 +591,18 @@ fn two_forwarders_started_at_once_leave_exactly_one_running() {
         running.child.id()
     )));
     wait_latest(&cloud, "load", 100, PROMPT);
-    holds_exactly(&cloud, "load", 1, 100);
+    holds_counters(&cloud, "load", 1, 100);
 }
 
 #[test]
 fn skip_to_moves_past_elements_and_counts_them_as_a_gap() {
     let (edge, cloud, _proxy, uri) = pair(1000);
-    put_range(&edge, "load", 1, 10);
+    put_counters(&edge, "load", 1, 10);
     edge.cmd("woof-forward")
         .args(["load", &uri, "--once", "--skip-to", "5"])
         .assert()
         .success();
-    holds_exactly(&cloud, "load", 5, 10);
+    holds_counters(&cloud, "load", 5, 10);
     let status =
         String::from_utf8(ok_stdout(edge.cmd("woof-forward").arg("--status"))).expect("utf8");
     let cells: Vec<String> = status
@@ -659,7 +622,7 @@ fn skip_to_moves_past_elements_and_counts_them_as_a_gap() {
 #[test]
 fn a_rate_cap_holds_a_catch_up_back() {
     let (edge, cloud, _proxy, uri) = pair(1000);
-    put_range(&edge, "load", 1, 200);
+    put_counters(&edge, "load", 1, 200);
     let fwd = forwarder(&edge, "load", &uri, &["--rate", "20"]);
     std::thread::sleep(Duration::from_secs(1));
     let sent = cloud.latest("load");
@@ -670,7 +633,7 @@ fn a_rate_cap_holds_a_catch_up_back() {
     );
     drop(fwd);
     forward_once(&edge, "load", &uri);
-    holds_exactly(&cloud, "load", 1, 200);
+    holds_counters(&cloud, "load", 1, 200);
 }
 
 #[test]

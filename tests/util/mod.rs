@@ -1,6 +1,7 @@
 //! Shared helpers of the integration tests and the benchmarks, by concern:
 //! commands for the real binaries with every `WOOF_*` variable cleared (`cmd`), a
-//! temporary namespace (`ns`), self-verifying element contents (`elements`), what
+//! temporary namespace (`ns`), self-verifying element contents (`elements`), counter elements for
+//! forwarding (`counters`), what
 //! the tools print parsed back (`records`), children and daemons killed in `Drop`
 //! (`daemon`), network namespaces as hosts and routers (`netns`), the engines
 //! woof-forward bridges to (`brokers`), and seeded randomness (`rng`).
@@ -10,6 +11,7 @@
 
 mod brokers;
 mod cmd;
+mod counters;
 mod daemon;
 mod elements;
 mod netns;
@@ -19,6 +21,7 @@ mod rng;
 
 pub use brokers::*;
 pub use cmd::*;
+pub use counters::*;
 pub use daemon::*;
 pub use elements::*;
 pub use netns::*;
