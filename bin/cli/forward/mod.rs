@@ -3,6 +3,7 @@
 //! (or every woof of the namespace with --all) over one connection per source.
 
 pub mod body;
+mod engine_uri;
 mod mqtt;
 mod mqtt_in;
 mod sink;

@@ -15,6 +15,8 @@ use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet};
 use rumqttc::v5::{Client, ConnectionError, Event, MqttOptions};
 use woof::{Error, ErrorKind};
 
+use super::engine_uri::EngineUri;
+
 /// User properties of a forwarded element (MQTT 5): a subscriber can tell a
 /// redelivery from a new reading by (origin, incarnation, seqno).
 pub const P_ORIGIN: &str = "woof-origin";
@@ -45,42 +47,13 @@ impl MqttUri {
                  mqtt:// on a trusted network, or through a TLS tunnel",
             ));
         }
-        let rest = uri
-            .strip_prefix("mqtt://")
-            .ok_or_else(|| bad("expected mqtt://HOST[:PORT]/TOPIC"))?;
-        let (authority, topic) = rest
-            .split_once('/')
-            .ok_or_else(|| bad("no topic: expected mqtt://HOST[:PORT]/TOPIC"))?;
-        if topic.is_empty() {
-            return Err(bad("no topic: expected mqtt://HOST[:PORT]/TOPIC"));
-        }
-        let (user, hostport) = match authority.rsplit_once('@') {
-            Some((cred, h)) => {
-                let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
-                (Some((u.to_string(), p.to_string())), h)
-            }
-            None => (None, authority),
-        };
-        let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h.to_string(),
-                p.parse::<u16>().map_err(|_| bad("bad port"))?,
-            ),
-            None => (hostport.to_string(), 1883),
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let shown = match &user {
-            Some((u, _)) => format!("mqtt://{u}:***@{hostport}/{topic}"),
-            None => uri.to_string(),
-        };
+        let u = EngineUri::parse(uri, "mqtt", 1883, "TOPIC")?;
         Ok(MqttUri {
-            host,
-            port,
-            user,
-            topic: topic.to_string(),
-            shown,
+            host: u.host,
+            port: u.port,
+            user: u.user,
+            topic: u.path,
+            shown: u.shown,
         })
     }
 

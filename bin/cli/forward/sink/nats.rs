@@ -20,6 +20,7 @@ use woof::{Element, Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
+use crate::forward::engine_uri::EngineUri;
 
 pub struct NatsSink {
     shown: String,
@@ -51,47 +52,17 @@ impl NatsSink {
         format: BodyFormat,
         create: bool,
     ) -> Result<NatsSink, Error> {
-        let bad = |why: &str| {
-            Error::new(ErrorKind::BadName, format!("URI '{uri}'")).detail(why.to_string())
-        };
-        let rest = uri
-            .strip_prefix("nats://")
-            .ok_or_else(|| bad("expected nats://HOST[:PORT]/SUBJECT"))?;
-        let (authority, subject) = rest
-            .split_once('/')
-            .ok_or_else(|| bad("no subject: expected nats://HOST[:PORT]/SUBJECT"))?;
-        if subject.is_empty()
-            || subject.contains(['*', '>', ' ', '/'])
-            || subject.split('.').any(str::is_empty)
-        {
-            return Err(bad(
-                "the subject must be tokens separated by dots, without wildcards",
-            ));
+        let u = EngineUri::parse(uri, "nats", 4222, "SUBJECT")?;
+        let subject = u.path.as_str();
+        if subject.contains(['*', '>', ' ', '/']) || subject.split('.').any(str::is_empty) {
+            return Err(Error::new(ErrorKind::BadName, format!("URI '{}'", u.shown))
+                .detail("the subject must be tokens separated by dots, without wildcards"));
         }
-        let (user, hostport) = match authority.rsplit_once('@') {
-            Some((cred, h)) => {
-                let (u, p) = cred.split_once(':').unwrap_or((cred, ""));
-                (Some((u.to_string(), p.to_string())), h)
-            }
-            None => (None, authority),
-        };
-        if hostport.is_empty() {
-            return Err(bad("no host"));
-        }
-        let server = if hostport.contains(':') {
-            hostport.to_string()
-        } else {
-            format!("{hostport}:4222")
-        };
-        let shown = match &user {
-            Some((u, _)) => format!("nats://{u}:***@{hostport}/{subject}"),
-            None => uri.to_string(),
-        };
         Ok(NatsSink {
-            shown,
-            server,
-            user,
-            subject: subject.to_string(),
+            server: u.hostport(),
+            subject: u.path.clone(),
+            shown: u.shown,
+            user: u.user,
             timeout,
             format,
             create,

@@ -13,6 +13,7 @@ use woof::{Element, Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
+use crate::forward::engine_uri::EngineUri;
 
 pub struct RedisSink {
     /// The URI as given, for messages (without the password).
@@ -56,41 +57,19 @@ fn fail(shown: &str, e: &redis::RedisError) -> Error {
 impl RedisSink {
     /// Parses `redis://[USER:PASSWORD@]HOST[:PORT]/KEY`.
     pub fn new(uri: &str, timeout: Duration, format: BodyFormat) -> Result<RedisSink, Error> {
-        let bad = |why: &str| {
-            Error::new(ErrorKind::BadName, format!("URI '{uri}'")).detail(why.to_string())
-        };
-        let rest = uri
-            .strip_prefix("redis://")
-            .ok_or_else(|| bad("expected redis://HOST[:PORT]/KEY"))?;
-        let (authority, key) = rest
-            .split_once('/')
-            .ok_or_else(|| bad("no stream key: expected redis://HOST[:PORT]/KEY"))?;
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            return Err(bad("the stream key must be non-empty, without spaces"));
+        let u = EngineUri::parse(uri, "redis", 6379, "KEY")?;
+        if u.path.contains(char::is_whitespace) {
+            return Err(Error::new(ErrorKind::BadName, format!("URI '{}'", u.shown))
+                .detail("the stream key must be without spaces"));
         }
-        let (auth, host) = match authority.rsplit_once('@') {
-            Some((a, h)) => (format!("{a}@"), h),
-            None => (String::new(), authority),
-        };
-        if host.is_empty() {
-            return Err(bad("no host"));
-        }
-        let host = if host.contains(':') && !host.starts_with('[') {
-            host.to_string()
-        } else {
-            format!("{host}:6379")
-        };
-        let shown = match authority.rsplit_once('@') {
-            Some((a, h)) => format!(
-                "redis://{}:***@{h}/{key}",
-                a.split(':').next().unwrap_or("")
-            ),
-            None => uri.to_string(),
+        let auth = match &u.user {
+            Some((user, password)) => format!("{user}:{password}@"),
+            None => String::new(),
         };
         Ok(RedisSink {
-            shown,
-            url: format!("redis://{auth}{host}/"),
-            key: key.to_string(),
+            url: format!("redis://{auth}{}/", u.hostport()),
+            key: u.path,
+            shown: u.shown,
             timeout,
             format,
             con: None,
