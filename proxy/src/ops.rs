@@ -44,25 +44,32 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
         // follower thread, so followers turned away while every thread long-polls
         // still get what was put (they would otherwise starve behind the polls).
         Some(Op::Follow) if f.len() == 7 => follow_needs_no_wait(shared, cache, req),
-        Some(Op::Put | Op::PutBatch) if f.len() == 8 && f[4].is_empty() => {
-            let sync = match f[6].as_slice() {
-                b"none" => Some(false),
-                b"" => None,
-                _ => Some(true),
-            };
-            sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
-        }
-        // A forwarded batch without a handler is a put like the above.
-        Some(Op::Forward) if f.len() == 13 && f[8].is_empty() => {
-            let sync = match f[10].as_slice() {
-                b"none" => Some(false),
-                b"" => None,
-                _ => Some(true),
-            };
-            sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
-        }
+        // Handler and durability frames: put/putb's, then fput's (a forwarded batch
+        // without a handler is a put like any other).
+        Some(Op::Put | Op::PutBatch) if f.len() == 8 => quick_put(shared, cache, req, &f[4], &f[6]),
+        Some(Op::Forward) if f.len() == 13 => quick_put(shared, cache, req, &f[8], &f[10]),
         _ => false,
     }
+}
+
+/// Whether a put with these handler and durability frames can go without waiting:
+/// no handler, no sync asked for, and the woof's lock free (see `put_needs_no_wait`).
+fn quick_put(
+    shared: &Shared,
+    cache: &Cache,
+    req: &Request,
+    handler: &[u8],
+    durability: &[u8],
+) -> bool {
+    if !handler.is_empty() {
+        return false;
+    }
+    let sync = match durability {
+        b"none" => Some(false),
+        b"" => None,
+        _ => Some(true),
+    };
+    sync != Some(true) && put_needs_no_wait(shared, cache, req, sync.is_none())
 }
 
 /// Whether a follow can be answered at once: its woof holds elements after the

@@ -403,14 +403,34 @@ fn bad_destinations_and_arguments_are_refused_with_the_reason() {
     refuse(&["load", "woof://h"], 2, "no path");
     refuse(&["woof://h/ns/load"], 2, "no source woof");
     // Engine URIs: each malformed one named, before anything is opened.
-    refuse(&["load", "redis://h"], 2, "no key: expected redis://HOST[:PORT]/KEY");
+    refuse(
+        &["load", "redis://h"],
+        2,
+        "no key: expected redis://HOST[:PORT]/KEY",
+    );
     refuse(&["load", "nats://h:x/s"], 2, "bad port 'x'");
-    refuse(&["load", "mqtt:///t"], 2, "no host: expected mqtt://HOST[:PORT]/TOPIC");
+    refuse(
+        &["load", "mqtt:///t"],
+        2,
+        "no host: expected mqtt://HOST[:PORT]/TOPIC",
+    );
     refuse(&["load", "mqtts://h/t"], 2, "mqtts:// (TLS) is not built");
     refuse(&["load", "nats://h/a.*"], 2, "without wildcards");
-    refuse(&["load", "redis://h/k", "--format", "yaml"], 2, "invalid value 'yaml'");
-    refuse(&["load", "woof://h/ns/load", "--format", "json"], 2, "--format is for engines");
-    refuse(&["load", "redis://h/k", "-H", "h"], 2, "-H is for woof:// destinations");
+    refuse(
+        &["load", "redis://h/k", "--format", "yaml"],
+        2,
+        "invalid value 'yaml'",
+    );
+    refuse(
+        &["load", "woof://h/ns/load", "--format", "json"],
+        2,
+        "--format is for engines",
+    );
+    refuse(
+        &["load", "redis://h/k", "-H", "h"],
+        2,
+        "-H is for woof:// destinations",
+    );
     refuse(&[], 2, "missing the destination");
     refuse(
         &["--all", "load", "woof://h/ns"],
