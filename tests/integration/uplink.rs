@@ -185,31 +185,15 @@ fn the_clouds_clients_reach_an_edges_woofs_through_its_uplink() {
     let _edgep = edge_proxy(&edge, &keys, &host);
     assert!(reachable(&uri("load"), &keys.alice));
     cloudp.run.kill_and_drain();
-    let mut cmd = util::bare_std("woof-proxy");
-    cmd.arg("--export")
-        .arg(cloud.path())
-        .args(["--accept-uplinks", "--listen", &listen, "--keys"])
-        .arg(&keys.cloud);
-    let _cloudp = restart(cmd);
+    let _cloudp = Proxy::start_retrying(|| {
+        let mut cmd = util::bare_std("woof-proxy");
+        cmd.arg("--export")
+            .arg(cloud.path())
+            .args(["--accept-uplinks", "--listen", &listen, "--keys"])
+            .arg(&keys.cloud);
+        cmd
+    });
     assert!(reachable(&uri("load"), &keys.alice));
-}
-
-/// Starts a proxy again on its old port (retried while the port is still taken).
-fn restart(cmd: std::process::Command) -> Proxy {
-    let (prog, args): (String, Vec<_>) = (
-        cmd.get_program().to_string_lossy().into_owned(),
-        cmd.get_args().map(|a| a.to_os_string()).collect(),
-    );
-    for _ in 0..100 {
-        let mut c = std::process::Command::new(&prog);
-        c.args(&args);
-        if let Ok(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Proxy::spawn(c, 1)))
-        {
-            return p;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the proxy did not start again");
 }
 
 #[test]
@@ -297,17 +281,19 @@ fn an_edge_behind_a_real_nat_is_reached_only_through_its_uplink() {
     keys.trust_cloud(&keys.edge, cloud_ep);
     keys.trust_cloud(&keys.alice, cloud_ep);
     let start_cloud = || {
-        let mut cmd = lab.cmd(&cloud_ns, exe("woof-proxy"));
-        cmd.arg("--export")
-            .arg(cloud.path())
-            .args([
-                "--accept-uplinks",
-                "--listen",
-                &format!("tcp://{cloud_ep}"),
-                "--keys",
-            ])
-            .arg(&keys.cloud);
-        restart(cmd)
+        Proxy::start_retrying(|| {
+            let mut cmd = lab.cmd(&cloud_ns, exe("woof-proxy"));
+            cmd.arg("--export")
+                .arg(cloud.path())
+                .args([
+                    "--accept-uplinks",
+                    "--listen",
+                    &format!("tcp://{cloud_ep}"),
+                    "--keys",
+                ])
+                .arg(&keys.cloud);
+            cmd
+        })
     };
     let start_edge = || {
         let mut cmd = lab.cmd(&edge_ns, exe("woof-proxy"));

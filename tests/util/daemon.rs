@@ -302,11 +302,20 @@ impl Proxy {
     /// restart comes back where its clients expect it; tried again while a killed
     /// one's port is still taken.
     pub fn start_on(ns: &Path, listen: &str) -> Proxy {
-        for _ in 0..100 {
+        Proxy::start_retrying(|| {
             let mut cmd = bare_std("woof-proxy");
             cmd.arg("--export")
                 .arg(ns)
                 .args(["--listen", listen, "--timeout", "2s"]);
+            cmd
+        })
+    }
+
+    /// A woof-proxy from `make` (a command naming a fixed endpoint), tried again
+    /// while a killed one's port is still taken.
+    pub fn start_retrying(make: impl Fn() -> std::process::Command) -> Proxy {
+        for _ in 0..100 {
+            let cmd = make();
             let started =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Proxy::spawn(cmd, 1)));
             if let Ok(p) = started {
@@ -314,7 +323,7 @@ impl Proxy {
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("woof-proxy did not start on {listen}");
+        panic!("woof-proxy did not start");
     }
 
     /// Runs `cmd` (a woof-proxy command) and waits for `n` "serving" lines.
