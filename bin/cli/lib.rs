@@ -22,6 +22,7 @@ pub mod range;
 pub mod reader;
 pub mod shepherd;
 pub mod source;
+pub mod table;
 pub mod tail;
 pub mod tail_many;
 pub mod target;

@@ -128,7 +128,7 @@ fn schema_text(info: &Info) -> String {
     String::from_utf8_lossy(&info.schema).into_owned()
 }
 
-fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
+fn table(out: &mut dyn Write, entries: &[Entry]) -> io::Result<()> {
     let head = [
         "NAME",
         "SIZE",
@@ -141,10 +141,10 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
         "SCHEMA",
     ];
     let now = woof::now_ns();
-    let rows: Vec<[String; 9]> = entries
+    let rows: Vec<Vec<String>> = entries
         .iter()
         .map(|e| match &e.woof {
-            Ok(i) => [
+            Ok(i) => vec![
                 e.name.clone(),
                 i.element_size.to_string(),
                 i.history.to_string(),
@@ -163,7 +163,7 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             ],
             Err(why) => {
                 let dash = || "-".to_string();
-                [
+                vec![
                     e.name.clone(),
                     dash(),
                     dash(),
@@ -177,35 +177,10 @@ fn table(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {
             }
         })
         .collect();
-    let mut width = head.map(str::len);
-    for r in &rows {
-        for (w, cell) in width.iter_mut().zip(r) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let line = |out: &mut dyn Write, cells: [&str; 9]| -> io::Result<()> {
-        let mut text = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            match i {
-                0 => text.push_str(&format!("{c:<w$}", w = width[0])),
-                8 => text.push_str(&format!("  {c}")),
-                // Numbers and ages right-aligned; the time and durability left.
-                5 | 7 => text.push_str(&format!("  {c:<w$}", w = width[i])),
-                _ => text.push_str(&format!("  {c:>w$}", w = width[i])),
-            }
-        }
-        writeln!(out, "{}", text.trim_end())
-    };
-    line(out, head)?;
-    for r in &rows {
-        line(
-            out,
-            [
-                &r[0], &r[1], &r[2], &r[3], &r[4], &r[5], &r[6], &r[7], &r[8],
-            ],
-        )?;
-    }
-    Ok(())
+    // Numbers and ages right-aligned; the time and durability left.
+    use crate::table::Align::{Left, Right};
+    let align = [Left, Right, Right, Right, Right, Left, Right, Left, Left];
+    crate::table::write(out, &head, &align, &rows)
 }
 
 fn csv(out: &mut impl Write, entries: &[Entry]) -> io::Result<()> {

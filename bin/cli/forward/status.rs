@@ -20,7 +20,7 @@ pub fn print(dir: &Path) -> Result<(), Failure> {
         return Ok(());
     }
     let now = woof::now_ns();
-    let rows: Vec<[String; 9]> = seen.iter().map(|s| row(s, now)).collect();
+    let rows: Vec<Vec<String>> = seen.iter().map(|s| row(s, now)).collect();
     let head = [
         "WOOF",
         "DEST",
@@ -32,31 +32,13 @@ pub fn print(dir: &Path) -> Result<(), Failure> {
         "SINCE",
         "LAST ERROR",
     ];
-    let mut widths = head.map(str::len);
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(c);
-            } else {
-                l.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        l.trim_end().to_string()
-    };
-    writeln!(out, "{}", line(&head.map(String::from))).map_err(Failure::stdout)?;
-    for r in &rows {
-        writeln!(out, "{}", line(r)).map_err(Failure::stdout)?;
-    }
+    use crate::table::Align::{Left, Right};
+    let align = [Left, Left, Right, Right, Right, Right, Left, Left, Left];
+    crate::table::write(&mut out, &head, &align, &rows).map_err(Failure::stdout)?;
     Ok(())
 }
 
-fn row(s: &Seen, now: u64) -> [String; 9] {
+fn row(s: &Seen, now: u64) -> Vec<String> {
     let f = |k: &str| s.fields.get(k).cloned().unwrap_or_default();
     let n = |k: &str| f(k).parse::<u64>().unwrap_or(0);
     let state = if s.running {
@@ -72,7 +54,7 @@ fn row(s: &Seen, now: u64) -> [String; 9] {
         Ok(t) => format!("{} ago", crate::quantity::ago(now, t)),
         Err(_) => String::new(),
     };
-    [
+    vec![
         f("woof"),
         f("dest"),
         f("acked"),
