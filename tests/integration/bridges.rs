@@ -277,6 +277,188 @@ fn mqtt_in(ns: &Ns, filter: &str, name: &str, extra: &[&str]) -> Running {
     Running::spawn(cmd)
 }
 
+#[test]
+fn a_woof_published_over_mqtt_arrives_once_with_its_identity() {
+    let Some(broker) = mosquitto_or_skip(None) else {
+        return;
+    };
+    let edge = Ns::new();
+    edge.create("load", 8, 1000);
+    put_counters(&edge, "load", 1, 20);
+    let mut sub = std::process::Command::new("mosquitto_sub");
+    sub.args([
+        "-p",
+        &broker.port.to_string(),
+        "-t",
+        "edge1/load",
+        "-q",
+        "1",
+        "-V",
+        "mqttv5",
+    ])
+    .args(["-C", "20", "-W", "30", "-F", "%p %P"]);
+    let sub = Running::spawn(sub);
+    std::thread::sleep(Duration::from_millis(300));
+    edge.cmd("woof-forward")
+        .args([
+            "load",
+            &format!("mqtt://127.0.0.1:{}/edge1/load", broker.port),
+            "--once",
+        ])
+        .assert()
+        .success();
+    for i in 1..=20u64 {
+        let line = sub.line(Duration::from_secs(10));
+        let (body, props) = line.split_once(' ').expect("body and properties");
+        assert_eq!(body.as_bytes(), counter(i));
+        assert!(props.contains(&format!("woof-seqno:{i}")), "{props}");
+        assert!(
+            props.contains("woof-origin:") && props.contains("woof-incarnation:"),
+            "{props}"
+        );
+    }
+}
+
+#[test]
+fn mqtt_messages_become_typed_elements_and_bad_ones_stop_it_unless_skipped() {
+    let Some(broker) = mosquitto_or_skip(None) else {
+        return;
+    };
+    let cloud = Ns::new();
+    cloud
+        .cmd("woof-create")
+        .args(["temps", "--schema", "sensor:str8,celsius:f64", "-n", "100"])
+        .assert()
+        .success();
+    let filter = format!("mqtt://127.0.0.1:{}/sensors/+/temp", broker.port);
+    let mut fwd = mqtt_in(&cloud, &filter, "temps", &["--csv"]);
+    let publish = |topic: &str, msg: &str| {
+        let ok = std::process::Command::new("mosquitto_pub")
+            .args([
+                "-p",
+                &broker.port.to_string(),
+                "-q",
+                "1",
+                "-t",
+                topic,
+                "-m",
+                msg,
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mosquitto_pub");
+    };
+    // Subscribed once the forwarder's session exists: wait for it to say nothing
+    // and a message to go through.
+    let mut sent = 0;
+    let through = util::wait_until(Duration::from_secs(10), || {
+        sent += 1;
+        publish("sensors/kitchen/temp", "kitchen,21.5");
+        cloud.latest("temps") > 0
+    });
+    assert!(through, "{}", fwd.stderr_text());
+    publish("sensors/cellar/temp", "cellar,12.25");
+    assert!(util::wait_until(util::PROMPT, || {
+        let csv = util::ok_stdout(cloud.cmd("woof-get").args(["temps", "--format", "csv"]));
+        String::from_utf8_lossy(&csv).contains(",cellar,12.25")
+    }));
+    // A message that does not parse: named with its topic, not acknowledged, and
+    // the forwarder stops (65) with nothing put.
+    let before = cloud.latest("temps");
+    publish("sensors/attic/temp", "no-number-here");
+    let (status, _) = fwd.finish(util::PROMPT);
+    assert_eq!(status.code(), Some(65), "{}", fwd.stderr_text());
+    assert!(
+        fwd.stderr_text()
+            .contains("message on sensors/attic/temp: line 1"),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert_eq!(cloud.latest("temps"), before);
+    // With --skip-bad the broker's redelivery is counted, acknowledged and skipped.
+    let fwd = mqtt_in(&cloud, &filter, "temps", &["--csv", "--skip-bad"]);
+    publish("sensors/hall/temp", "hall,19");
+    assert!(
+        util::wait_until(util::PROMPT, || cloud.latest("temps") == before + 1),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert!(
+        fwd.stderr_text().contains("message on sensors/attic/temp"),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert!(fwd.stderr_text().contains("skipped"));
+    let _ = sent;
+}
+
+#[test]
+fn mqtt_refusals_are_clear_and_put_nothing() {
+    let Some(broker) = mosquitto_or_skip(Some(("edge", "pw"))) else {
+        return;
+    };
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    edge.create("load", 8, 10);
+    cloud.create("load", 8, 10);
+    put_counters(&edge, "load", 1, 2);
+    let port = broker.port;
+    edge.cmd("woof-forward")
+        .args(["load", &format!("mqtt://127.0.0.1:{port}/t"), "--once"])
+        .assert()
+        .code(77)
+        .stderr(predicates::str::contains("the broker refused us"));
+    cloud
+        .cmd("woof-forward")
+        .args([&format!("mqtt://127.0.0.1:{port}/t"), "load"])
+        .assert()
+        .code(77)
+        .stderr(predicates::str::contains("the broker refused us"));
+    cloud
+        .cmd("woof-forward")
+        .args([&format!("mqtt://127.0.0.1:{port}/a/#/b"), "load"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains(
+            "'#' must be a whole level, the last",
+        ));
+    edge.cmd("woof-forward")
+        .args(["load", &format!("mqtt://127.0.0.1:{port}/a/+"), "--once"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("no wildcards"));
+    // With the login: a message larger than the woof's element is refused, nothing put.
+    let login = format!("mqtt://edge:pw@127.0.0.1:{port}/big");
+    let fwd = mqtt_in(&cloud, &login, "load", &[]);
+    let mut fwd = fwd;
+    let published = util::wait_until(Duration::from_secs(10), || {
+        std::process::Command::new("mosquitto_pub")
+            .args([
+                "-p",
+                &port.to_string(),
+                "-u",
+                "edge",
+                "-P",
+                "pw",
+                "-q",
+                "1",
+                "-t",
+                "big",
+            ])
+            .args(["-m", "twelve bytes"])
+            .status()
+            .is_ok_and(|s| s.success())
+            && !fwd.is_running()
+    });
+    assert!(published, "{}", fwd.stderr_text());
+    assert!(
+        fwd.stderr_text()
+            .contains("message on big: element is 12 bytes, woof holds 8-byte elements"),
+        "{}",
+        fwd.stderr_text()
+    );
+    assert_eq!(cloud.latest("load"), 0);
+}
+
 /// edge woof → woof-forward → mosquitto → woof-forward → cloud woof, with one of
 /// them killed (or the broker restarted) again and again while readings come:
 /// the cloud ends with every reading once (the MQTT source recognises redeliveries
