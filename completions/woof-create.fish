@@ -11,3 +11,29 @@ complete -c woof-create -l force -d 'Replace an existing woof (its elements are 
 complete -c woof-create -l yes -d 'Create it even when it needs more disk than the file system says is free (a thin-provisioned or compressing one, say)'
 complete -c woof-create -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-create -s V -l version -d 'Print version'
+
+# Woofs and handlers of the namespace on the line (-N DIR, --namespace DIR),
+# else $WOOF_NAMESPACE, else the current directory.
+function __woof_namespace
+    set -l ns $WOOF_NAMESPACE
+    test -n "$ns"; or set ns .
+    set -l words (commandline -opc)
+    for i in (seq (count $words))
+        switch $words[$i]
+            case -N --namespace
+                set -q words[(math $i + 1)]; and set ns $words[(math $i + 1)]
+            case '--namespace=*'
+                set ns (string replace -- --namespace= '' $words[$i])
+        end
+    end
+    echo $ns
+end
+function __woof_woofs
+    woof-ls -N (__woof_namespace) --format names 2>/dev/null
+end
+function __woof_handlers
+    for f in (__woof_namespace)/handlers/*
+        test -f $f -a -x $f; and string replace -r '.*/' '' -- $f
+    end
+end
+complete -c woof-create -n 'not string match -q -- "-*" (commandline -ct)' -a '(__woof_woofs)'

@@ -92,3 +92,41 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _woof__forward -o bashdefault -o default woof-forward
 fi
+
+# Woofs and handlers of the namespace on the line (-N DIR, --namespace DIR),
+# else $WOOF_NAMESPACE, else the current directory.
+_woof_namespace() {
+    local i ns="${WOOF_NAMESPACE:-.}"
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            -N|--namespace) ns="${COMP_WORDS[i+1]}" ;;
+            --namespace=*) ns="${COMP_WORDS[i]#--namespace=}" ;;
+            -N?*) ns="${COMP_WORDS[i]#-N}" ;;
+        esac
+    done
+    printf '%s\n' "${ns/#\~/$HOME}"
+}
+_woof_woofs() { woof-ls -N "$(_woof_namespace)" --format names 2>/dev/null; }
+_woof_handlers() {
+    local f d="$(_woof_namespace)/handlers"
+    for f in "$d"/*; do
+        [[ -f $f && -x $f ]] && printf '%s\n' "${f##*/}"
+    done
+}
+_woof__forward_names() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    case "$prev" in
+        -H|--handler)
+            COMPREPLY=($(compgen -W "$(_woof_handlers)" -- "$cur"))
+            return 0 ;;
+        -N|--namespace|-H|--handler|--skip-to|--window|--format|--rate|--heartbeat|--origin|--timeout|--keys)
+            _woof__forward "$@"
+            return ;;
+    esac
+    if [[ $cur != -* && $cur != *://* ]]; then
+        COMPREPLY=($(compgen -W "$(_woof_woofs)" -- "$cur"))
+        [[ ${#COMPREPLY[@]} -gt 0 ]] && return 0
+    fi
+    _woof__forward "$@"
+}
+complete -F _woof__forward_names -o bashdefault -o default woof-forward

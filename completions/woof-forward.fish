@@ -20,3 +20,30 @@ complete -c woof-forward -l json -d 'From an MQTT filter into a woof: each messa
 complete -c woof-forward -l skip-bad -d 'From an MQTT filter into a woof: a message that cannot be put (does not parse, wrong size) is counted, logged with its topic and acknowledged, instead of stopping with it unacknowledged'
 complete -c woof-forward -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-forward -s V -l version -d 'Print version'
+
+# Woofs and handlers of the namespace on the line (-N DIR, --namespace DIR),
+# else $WOOF_NAMESPACE, else the current directory.
+function __woof_namespace
+    set -l ns $WOOF_NAMESPACE
+    test -n "$ns"; or set ns .
+    set -l words (commandline -opc)
+    for i in (seq (count $words))
+        switch $words[$i]
+            case -N --namespace
+                set -q words[(math $i + 1)]; and set ns $words[(math $i + 1)]
+            case '--namespace=*'
+                set ns (string replace -- --namespace= '' $words[$i])
+        end
+    end
+    echo $ns
+end
+function __woof_woofs
+    woof-ls -N (__woof_namespace) --format names 2>/dev/null
+end
+function __woof_handlers
+    for f in (__woof_namespace)/handlers/*
+        test -f $f -a -x $f; and string replace -r '.*/' '' -- $f
+    end
+end
+complete -c woof-forward -s H -l handler -x -a '(__woof_handlers)'
+complete -c woof-forward -n 'not string match -q -- "-*" (commandline -ct)' -a '(__woof_woofs)'

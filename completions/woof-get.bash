@@ -23,7 +23,7 @@ _woof__get() {
 
     case "${cmd}" in
         woof__get)
-            opts="-N -h -V --results --format --header --time-format --since --until --every --agg --field --plot --output --size --info --namespace --timeout --keys --help --version"
+            opts="-N -h -V --results --format --header --time-format --utc --since --until --time-field --every --agg --field --plot --output --size --info --namespace --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,6 +42,10 @@ _woof__get() {
                     return 0
                     ;;
                 --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --time-field)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -100,3 +104,38 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _woof__get -o bashdefault -o default woof-get
 fi
+
+# Woofs and handlers of the namespace on the line (-N DIR, --namespace DIR),
+# else $WOOF_NAMESPACE, else the current directory.
+_woof_namespace() {
+    local i ns="${WOOF_NAMESPACE:-.}"
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        case "${COMP_WORDS[i]}" in
+            -N|--namespace) ns="${COMP_WORDS[i+1]}" ;;
+            --namespace=*) ns="${COMP_WORDS[i]#--namespace=}" ;;
+            -N?*) ns="${COMP_WORDS[i]#-N}" ;;
+        esac
+    done
+    printf '%s\n' "${ns/#\~/$HOME}"
+}
+_woof_woofs() { woof-ls -N "$(_woof_namespace)" --format names 2>/dev/null; }
+_woof_handlers() {
+    local f d="$(_woof_namespace)/handlers"
+    for f in "$d"/*; do
+        [[ -f $f && -x $f ]] && printf '%s\n' "${f##*/}"
+    done
+}
+_woof__get_names() {
+    local cur="${COMP_WORDS[COMP_CWORD]}" prev="${COMP_WORDS[COMP_CWORD-1]}"
+    case "$prev" in
+        --format|--time-format|--since|--until|--time-field|--every|--agg|--field|--plot|--output|--size|-N|--namespace|--timeout|--keys)
+            _woof__get "$@"
+            return ;;
+    esac
+    if [[ $cur != -* && $cur != *://* ]]; then
+        COMPREPLY=($(compgen -W "$(_woof_woofs)" -- "$cur"))
+        [[ ${#COMPREPLY[@]} -gt 0 ]] && return 0
+    fi
+    _woof__get "$@"
+}
+complete -F _woof__get_names -o bashdefault -o default woof-get

@@ -38,7 +38,7 @@ _woof__ls() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table csv json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table csv json names" -- "${cur}"))
                     return 0
                     ;;
                 *)

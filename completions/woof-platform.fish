@@ -10,3 +10,29 @@ complete -c woof-platform -l isolate -d 'Run handlers isolated (see woof-shepher
 complete -c woof-platform -l status -d 'Say what the namespace\'s platform is doing (serving or not, triggers put, finished, running and waiting) and exit; takes nothing from a running one'
 complete -c woof-platform -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-platform -s V -l version -d 'Print version'
+
+# Woofs and handlers of the namespace on the line (-N DIR, --namespace DIR),
+# else $WOOF_NAMESPACE, else the current directory.
+function __woof_namespace
+    set -l ns $WOOF_NAMESPACE
+    test -n "$ns"; or set ns .
+    set -l words (commandline -opc)
+    for i in (seq (count $words))
+        switch $words[$i]
+            case -N --namespace
+                set -q words[(math $i + 1)]; and set ns $words[(math $i + 1)]
+            case '--namespace=*'
+                set ns (string replace -- --namespace= '' $words[$i])
+        end
+    end
+    echo $ns
+end
+function __woof_woofs
+    woof-ls -N (__woof_namespace) --format names 2>/dev/null
+end
+function __woof_handlers
+    for f in (__woof_namespace)/handlers/*
+        test -f $f -a -x $f; and string replace -r '.*/' '' -- $f
+    end
+end
+complete -c woof-platform -l persistent -x -a '(__woof_handlers)'

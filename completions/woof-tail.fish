@@ -18,5 +18,32 @@ complete -c woof-tail -l results -d 'Read the handler results log of the namespa
 complete -c woof-tail -s f -l follow -d 'Keep printing new elements as they are put'
 complete -c woof-tail -s F -l follow-retry -d 'Follow, and keep following across what may come back (like tail -F): a woof-proxy that restarts or is unreachable for a while, a local woof missing for a while or replaced by woof-create --force (followed from its start)'
 complete -c woof-tail -l header -d 'With --format csv: print a header line of column names first'
+complete -c woof-tail -l utc -d 'Times without an offset in --since/--until (a date, `2026-11-22 06:00`, today, yesterday) are UTC, not the system\'s time zone (TZ); and no time is printed in local time'
 complete -c woof-tail -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c woof-tail -s V -l version -d 'Print version'
+
+# Woofs and handlers of the namespace on the line (-N DIR, --namespace DIR),
+# else $WOOF_NAMESPACE, else the current directory.
+function __woof_namespace
+    set -l ns $WOOF_NAMESPACE
+    test -n "$ns"; or set ns .
+    set -l words (commandline -opc)
+    for i in (seq (count $words))
+        switch $words[$i]
+            case -N --namespace
+                set -q words[(math $i + 1)]; and set ns $words[(math $i + 1)]
+            case '--namespace=*'
+                set ns (string replace -- --namespace= '' $words[$i])
+        end
+    end
+    echo $ns
+end
+function __woof_woofs
+    woof-ls -N (__woof_namespace) --format names 2>/dev/null
+end
+function __woof_handlers
+    for f in (__woof_namespace)/handlers/*
+        test -f $f -a -x $f; and string replace -r '.*/' '' -- $f
+    end
+end
+complete -c woof-tail -n 'not string match -q -- "-*" (commandline -ct)' -a '(__woof_woofs)'

@@ -1,8 +1,10 @@
 //! Consolidation on read (`woof-get --every 5m --agg avg,min,max`), as rrdtool
-//! fetch consolidates: the numeric fields of a typed woof, in buckets of put time,
-//! one row per bucket. Buckets follow put order: if the clock was set back between
-//! puts, an earlier bucket can appear again after a later one.
+//! fetch consolidates: the numeric fields of a typed woof, in buckets of put time
+//! (or of a timestamp field, `--time-field`), one row per bucket in time order,
+//! whatever order the times came in (a clock set back between puts, a field
+//! filled by sensors); `last` is the last put.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::Duration;
 
@@ -15,6 +17,7 @@ use woof::{Error, ErrorKind};
 use crate::exit::Failure;
 use crate::output::Format;
 use crate::source::{self, Source};
+use crate::when::Filter;
 
 /// One consolidation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -96,7 +99,7 @@ pub fn run(
     src: &mut dyn Source,
     name: &str,
     schema: &Schema,
-    window: Option<(u64, u64)>,
+    (window, filter): (Option<(u64, u64)>, Filter),
     plan: &Plan,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
@@ -130,13 +133,21 @@ pub fn run(
         }
         rows.push(row);
     };
+    // Buckets by start time: times need not come in order (a clock set back, a
+    // timestamp field); the one being filled is kept out of the map while it lasts.
+    let mut buckets: BTreeMap<i64, Vec<Acc>> = BTreeMap::new();
     let mut accs = vec![Acc::EMPTY; fields.len()];
     let mut bucket: Option<i64> = None;
     source::each_held(src, name, (from, to), |el, data| {
-        let b = (el.time_ns as i64).div_euclid(step) * step;
-        if bucket.is_some_and(|cur| cur != b) {
-            emit(bucket.unwrap_or(b), &accs);
-            accs.fill(Acc::EMPTY);
+        let Some(t) = filter.pick(el, data) else {
+            return;
+        };
+        let b = t.div_euclid(step) * step;
+        if let Some(cur) = bucket.filter(|&cur| cur != b) {
+            let next = buckets
+                .remove(&b)
+                .unwrap_or_else(|| vec![Acc::EMPTY; fields.len()]);
+            buckets.insert(cur, std::mem::replace(&mut accs, next));
         }
         bucket = Some(b);
         for (acc, f) in accs.iter_mut().zip(&fields) {
@@ -146,7 +157,10 @@ pub fn run(
         }
     })?;
     if let Some(b) = bucket {
-        emit(b, &accs);
+        buckets.insert(b, accs);
+    }
+    for (b, accs) in &buckets {
+        emit(*b, accs);
     }
     write_rows(out, &cols, &rows, plan).map_err(Failure::stdout)
 }

@@ -10,6 +10,8 @@ use crate::output::{self, Format, OutputArgs, Printer};
 use crate::range::{self, Selection};
 use crate::source::{self, Source};
 use crate::target::{NamespaceArg, RemoteArgs};
+use crate::when::{Clock, Filter};
+use woof::records::time::When;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -40,12 +42,18 @@ pub struct Args {
     #[command(flatten)]
     pub output: OutputArgs,
     /// Only elements put at or after TIME: RFC 3339 (any offset), `2026-11-22
-    /// 06:00`, a date, today, yesterday (UTC), Unix seconds, now, or -1h (relative)
+    /// 06:00`, a date, today, yesterday (in the system's time zone; UTC with
+    /// --utc), Unix seconds, now, or -1h (relative)
     #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
-    pub since: Option<i64>,
+    pub since: Option<When>,
     /// Only elements put at or before TIME (as --since)
     #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
-    pub until: Option<i64>,
+    pub until: Option<When>,
+    /// Select (--since/--until), consolidate (--every) and plot (--plot) by this
+    /// timestamp field of the schema instead of put time (a scan of the window,
+    /// as such a field need not be in order)
+    #[arg(long, value_name = "FIELD")]
+    pub time_field: Option<String>,
     /// Consolidate: one row per DURATION of put time (of the selection, or of all
     /// the woof holds), with --agg of each numeric field
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
@@ -68,8 +76,8 @@ pub struct Args {
     )]
     pub fields: Vec<String>,
     /// Chart these numeric fields in the terminal (sized to COLUMNS and LINES), by
-    /// put time in seconds from the first element (of the selection, or of all the
-    /// woof holds)
+    /// put time (or --time-field) from the first element of the selection, or of
+    /// all the woof holds
     #[arg(
         long,
         value_name = "FIELDS",
@@ -77,7 +85,8 @@ pub struct Args {
         conflicts_with = "every"
     )]
     pub plot: Vec<String>,
-    /// With --plot: draw into FILE instead of the terminal (SVG: FILE.svg)
+    /// With --plot: draw into FILE instead of the terminal, a PNG (FILE.png) or an
+    /// SVG (FILE.svg); the time axis in UTC, or local with --time-format local
     #[arg(long = "output", value_name = "FILE", requires = "plot")]
     pub plot_file: Option<std::path::PathBuf>,
     /// With --output: the image's width and height in pixels
@@ -106,19 +115,35 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
-    let by_time = args.since.is_some() || args.until.is_some();
+    let (since, until) = crate::when::bounds(args.since, args.until, args.output.utc)?;
+    let by_time = since.is_some() || until.is_some();
     if by_time && which != "0" {
         return Err(Failure::usage(
             "give a seqno or range, or --since/--until, not both",
         ));
     }
+    if args.time_field.is_some() && !by_time && args.every.is_none() && args.plot.is_empty() {
+        return Err(Failure::usage(
+            "--time-field is the time of --since/--until, --every or --plot: give one",
+        ));
+    }
     let selection = range::parse(&which)?;
     let mut woof = source::open(&args.ns, &args.remote, &name, args.results, false)?;
+    let schema = match &args.time_field {
+        Some(_) => woof::records::schema_from(woof.schema(), &name)?,
+        None => None,
+    };
+    let clock = Clock::of(schema.as_ref(), args.time_field.as_deref(), &name)?;
+    let filter = Filter {
+        clock,
+        since,
+        until,
+    };
     if let Some(every) = args.every {
-        return consolidated(&args, woof.as_mut(), &name, selection, every);
+        return consolidated(&args, woof.as_mut(), &name, selection, filter, every);
     }
     if !args.plot.is_empty() {
-        return plotted(&args, woof.as_mut(), &name, selection);
+        return plotted(&args, woof.as_mut(), &name, selection, filter);
     }
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(64 << 10, stdout.lock());
@@ -136,8 +161,17 @@ pub fn run(args: Args) -> Result<(), Failure> {
         &args.output,
         woof.as_ref(),
     )?;
+    if by_time && matches!(clock, Clock::Field(_)) {
+        let window = window(woof.as_mut(), &name, selection, filter)?;
+        let result = print_picked(woof.as_mut(), &name, window, filter, &mut printer);
+        printer.flush().map_err(Failure::stdout)?;
+        return match (result, printer.errored) {
+            (Ok(()), true) => Err(Failure::reported(&woof::ErrorKind::BadData)),
+            (r, _) => r,
+        };
+    }
     let selection = if by_time {
-        match crate::when::range(woof.as_mut(), &name, args.since, args.until)? {
+        match crate::when::range(woof.as_mut(), &name, since, until)? {
             Some((from, to)) => Selection::Range(from, Some(to)),
             // Nothing was put in that window: nothing to print, and no error.
             None => return printer.flush().map_err(Failure::stdout),
@@ -158,16 +192,19 @@ pub fn run(args: Args) -> Result<(), Failure> {
     result
 }
 
-/// The window --every and --plot read: --since/--until, a range, one seqno, or
-/// (the default) all the woof holds; None when it is empty.
+/// The seqnos --every, --plot and --time-field read: those put in --since/--until,
+/// a range, one seqno, or (the default, and for a field's time) all the woof
+/// holds; None when it is empty.
 fn window(
-    args: &Args,
     woof: &mut dyn Source,
     name: &str,
     selection: Selection,
+    filter: Filter,
 ) -> Result<Option<(u64, u64)>, Failure> {
-    let w = if args.since.is_some() || args.until.is_some() {
-        crate::when::range(woof, name, args.since, args.until)?
+    let by_put_time =
+        (filter.since.is_some() || filter.until.is_some()) && matches!(filter.clock, Clock::Put);
+    let w = if by_put_time {
+        crate::when::range(woof, name, filter.since, filter.until)?
     } else {
         match selection {
             Selection::One(0) => Some((woof.oldest().max(1), woof.latest())),
@@ -184,6 +221,7 @@ fn plotted(
     woof: &mut dyn Source,
     name: &str,
     selection: Selection,
+    filter: Filter,
 ) -> Result<(), Failure> {
     let Some(schema) = woof::records::schema_from(woof.schema(), name)? else {
         return Err(Failure::from(
@@ -191,11 +229,23 @@ fn plotted(
                 .detail("--plot needs a woof with a schema (this one has none)"),
         ));
     };
-    let target = crate::plot::Target::of(args.plot_file.as_deref(), args.size)?;
-    let w = window(args, woof, name, selection)?;
+    let target = crate::plot::Target::of(
+        args.plot_file.as_deref(),
+        args.size,
+        args.output.time_format,
+    )?;
+    let w = window(woof, name, selection, filter)?;
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    crate::plot::run(woof, name, &schema, &args.plot, w, target, &mut out)
+    crate::plot::run(
+        woof,
+        name,
+        &schema,
+        &args.plot,
+        (w, filter),
+        target,
+        &mut out,
+    )
 }
 
 /// `--every`: the selection (all the woof holds by default) consolidated.
@@ -204,6 +254,7 @@ fn consolidated(
     woof: &mut dyn Source,
     name: &str,
     selection: Selection,
+    filter: Filter,
     every: std::time::Duration,
 ) -> Result<(), Failure> {
     use crate::consolidate::{self, Agg, Plan};
@@ -213,7 +264,7 @@ fn consolidated(
     let Some(schema) = schema else {
         return Ok(());
     };
-    let w = window(args, woof, name, selection)?;
+    let w = window(woof, name, selection, filter)?;
     let aggs = if args.agg.is_empty() {
         vec![Agg::Avg]
     } else {
@@ -229,7 +280,28 @@ fn consolidated(
     };
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    consolidate::run(woof, name, &schema, w, &plan, &mut out)
+    consolidate::run(woof, name, &schema, (w, filter), &plan, &mut out)
+}
+
+/// `--since/--until` by a timestamp field: the elements of the window whose
+/// field is in the bounds, in seqno order.
+fn print_picked<W: Write>(
+    woof: &mut dyn Source,
+    name: &str,
+    window: Option<(u64, u64)>,
+    filter: Filter,
+    p: &mut Printer<W>,
+) -> Result<(), Failure> {
+    let Some(window) = window else {
+        return Ok(());
+    };
+    let mut written = Ok(());
+    source::each_held(woof, name, window, |el, data| {
+        if written.is_ok() && filter.pick(el, data).is_some() {
+            written = p.element(el, data);
+        }
+    })?;
+    written.map_err(Failure::stdout)
 }
 
 fn print_one<W: Write>(

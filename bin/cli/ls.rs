@@ -27,6 +27,9 @@ pub enum ListFormat {
     Csv,
     /// One JSON object per woof
     Json,
+    /// The names alone, one a line, without opening the woofs (for scripts and
+    /// shell completions)
+    Names,
 }
 
 /// List the woofs of a namespace.
@@ -73,6 +76,14 @@ pub fn run(args: Args) -> Result<(), Failure> {
         }
     }
     names.sort();
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    if args.format == ListFormat::Names {
+        for name in names.iter().filter(|n| has_signature(&dir.join(n))) {
+            writeln!(out, "{name}").map_err(Failure::stdout)?;
+        }
+        return out.flush().map_err(Failure::stdout);
+    }
     let mut entries = Vec::new();
     for name in names {
         let path = dir.join(&name);
@@ -105,10 +116,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
             last_put,
         });
     }
-    let stdout = io::stdout();
-    let mut out = BufWriter::new(stdout.lock());
     match args.format {
-        ListFormat::Table => table(&mut out, &entries),
+        ListFormat::Table | ListFormat::Names => table(&mut out, &entries),
         ListFormat::Csv => csv(&mut out, &entries),
         ListFormat::Json => json(&mut out, &entries),
     }

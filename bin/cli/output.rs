@@ -84,6 +84,11 @@ pub struct OutputArgs {
     /// created)
     #[arg(long, value_enum, value_name = "FORMAT", default_value = "rfc3339")]
     pub time_format: TimeFormat,
+    /// Times without an offset in --since/--until (a date, `2026-11-22 06:00`,
+    /// today, yesterday) are UTC, not the system's time zone (TZ); and no time is
+    /// printed in local time
+    #[arg(long)]
+    pub utc: bool,
 }
 
 impl OutputArgs {
@@ -124,6 +129,11 @@ impl OutputArgs {
     pub fn check(&self) -> Result<(), Failure> {
         if self.header && self.format() != Some(Format::Csv) {
             return Err(Failure::usage("--header needs --format csv"));
+        }
+        if self.utc && self.time_format == TimeFormat::Local {
+            return Err(Failure::usage(
+                "--utc and --time-format local ask for two zones: give one",
+            ));
         }
         Ok(())
     }

@@ -4,17 +4,21 @@
 //! the first element; each pixel column keeps the minimum and maximum of the
 //! points that fall in it, so a million points draw as fast as a thousand and a
 //! spike is never averaged away; a pause of more than 3× the usual spacing is a
-//! gap, not a line.
+//! gap, not a line. `--output FILE.png|FILE.svg` draws the same into a picture
+//! file (plotters), the time axis in UTC or (--time-format local) the system's
+//! zone; text uses Noto Sans compiled in, so no font need be installed.
 
 use std::io::Write;
 use std::path::Path;
 
 use textplots::{Chart, Plot, Shape};
+use woof::ErrorKind;
+use woof::records::time::{self, TimeFormat};
 use woof::schema::{Field, Schema, Value};
-use woof::{ErrorKind, records::time};
 
 use crate::exit::Failure;
 use crate::source::{self, Source};
+use crate::when::Filter;
 
 /// Terminal columns and lines from the environment (what the shell exports).
 fn screen() -> (u32, u32) {
@@ -27,23 +31,51 @@ fn screen() -> (u32, u32) {
     (get("COLUMNS", 80).max(40), get("LINES", 24).max(8))
 }
 
-/// Where a chart goes: the terminal, or an SVG file of a size.
+/// Where a chart goes: the terminal, or a picture file of a size.
 pub enum Target<'a> {
     Terminal,
-    Svg(&'a Path, (u32, u32)),
+    File(Picture<'a>),
+}
+
+/// A picture file: its path, kind, size in pixels and the zone of its time axis.
+pub struct Picture<'a> {
+    path: &'a Path,
+    png: bool,
+    size: (u32, u32),
+    local: bool,
 }
 
 impl<'a> Target<'a> {
-    /// The terminal, or the file `--output` names (SVG only, for now).
-    pub fn of(file: Option<&'a Path>, size: (u32, u32)) -> Result<Target<'a>, Failure> {
-        match file {
-            None => Ok(Target::Terminal),
-            Some(p) if p.extension().is_some_and(|e| e == "svg") => Ok(Target::Svg(p, size)),
-            Some(p) => Err(Failure::usage(format!(
-                "{}: --output draws SVG (FILE.svg); PNG is not there yet",
-                p.display()
-            ))),
-        }
+    /// The terminal, or the file `--output` names: PNG or SVG by its extension.
+    pub fn of(
+        file: Option<&'a Path>,
+        size: (u32, u32),
+        time: TimeFormat,
+    ) -> Result<Target<'a>, Failure> {
+        let Some(path) = file else {
+            return Ok(Target::Terminal);
+        };
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let png = match ext.as_deref() {
+            Some("png") => true,
+            Some("svg") => false,
+            _ => {
+                return Err(Failure::usage(format!(
+                    "{}: --output draws PNG (FILE.png) or SVG (FILE.svg)",
+                    path.display()
+                )));
+            }
+        };
+        let local = time == TimeFormat::Local;
+        Ok(Target::File(Picture {
+            path,
+            png,
+            size,
+            local,
+        }))
     }
 }
 
@@ -65,7 +97,7 @@ pub fn run(
     name: &str,
     schema: &Schema,
     names: &[String],
-    window: Option<(u64, u64)>,
+    (window, filter): (Option<(u64, u64)>, Filter),
     target: Target,
     out: &mut impl Write,
 ) -> Result<(), Failure> {
@@ -78,14 +110,22 @@ pub fn run(
     // (put time, value) of each field, in put order.
     let mut series: Vec<Vec<(i64, f64)>> = vec![Vec::new(); fields.len()];
     source::each_held(src, name, (from, to), |el, data| {
+        let Some(t) = filter.pick(el, data) else {
+            return;
+        };
         for (f, points) in fields.iter().zip(series.iter_mut()) {
             if let Some(v) = f.decode(data).ok().and_then(Value::as_f64) {
-                points.push((el.time_ns as i64, v));
+                points.push((t, v));
             }
         }
     })?;
-    if let Target::Svg(path, size) = target {
-        return svg(path, size, &fields, &series);
+    // In time order (a timestamp field, a clock set back); put order is already
+    // sorted, which the stable sort finds in one pass.
+    for points in &mut series {
+        points.sort_by_key(|p| p.0);
+    }
+    if let Target::File(picture) = target {
+        return picture.draw(&fields, &series);
     }
     let (cols, lines) = screen();
     // Braille: 2 dots a column, 4 a line; room for the labels and the heading.
@@ -194,80 +234,113 @@ fn chart(field: &str, points: &[(i64, f64)], width: u32, height: u32) -> String 
     format!("{field}  {} .. {}\n{plot}", secs(first.0), secs(last.0))
 }
 
-/// The charts as an SVG file of `width`×`height`, one above the other, put time
-/// along the bottom (UTC); text is SVG text, so no font is needed to draw it.
-fn svg(
-    path: &Path,
-    (width, height): (u32, u32),
-    fields: &[&Field],
-    series: &[Vec<(i64, f64)>],
-) -> Result<(), Failure> {
-    use plotters::prelude::*;
-    let failed = |e: &dyn std::fmt::Display| {
-        Failure::from(
-            woof::Error::new(ErrorKind::Io, path.display().to_string()).detail(e.to_string()),
-        )
-    };
-    let root = SVGBackend::new(path, (width, height)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| failed(&e))?;
-    let areas = root.split_evenly((fields.len().max(1), 1));
-    for ((f, points), area) in fields.iter().zip(series).zip(&areas) {
-        let (Some(first), Some(last)) = (points.first(), points.last()) else {
-            continue;
-        };
-        let (lo, hi) = points
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
-                (l.min(p.1), h.max(p.1))
-            });
-        let (lo, hi) = if lo < hi {
-            (lo, hi)
+impl Picture<'_> {
+    /// The charts one above the other, time along the bottom of each.
+    fn draw(&self, fields: &[&Field], series: &[Vec<(i64, f64)>]) -> Result<(), Failure> {
+        use plotters::prelude::*;
+        register_font();
+        if self.png {
+            let root = BitMapBackend::new(self.path, self.size).into_drawing_area();
+            self.charts(root, fields, series)
         } else {
-            (lo - 1.0, hi + 1.0)
-        };
-        let (t0, t1) = (first.0, last.0.max(first.0 + 1));
-        let mut chart = ChartBuilder::on(area)
-            .caption(&f.name, ("sans-serif", 16))
-            .margin(10)
-            .x_label_area_size(30)
-            .y_label_area_size(60)
-            .build_cartesian_2d(t0..t1, lo..hi)
-            .map_err(|e| failed(&e))?;
-        // As fine as the span needs: milliseconds under 10 s, a date past 2 days.
-        let span = t1 - t0;
-        let label = move |t: &i64| {
-            let text = time::rfc3339_string(*t);
-            let cut = if span < 10 * 1_000_000_000 {
-                text.get(11..23)
-            } else if span < 2 * 86_400 * 1_000_000_000 {
-                text.get(11..19)
-            } else {
-                text.get(5..16)
-            };
-            cut.unwrap_or(&text).replace('T', " ")
-        };
-        chart
-            .configure_mesh()
-            .x_labels(6)
-            .x_label_formatter(&label)
-            .draw()
-            .map_err(|e| failed(&e))?;
-        let plot_width = width.saturating_sub(80);
-        for run in reduce(points, plot_width) {
-            if let [only] = run[..] {
-                // A point alone between two gaps: a dot, not nothing.
-                chart
-                    .draw_series(std::iter::once(Circle::new(only, 2, BLUE.filled())))
-                    .map_err(|e| failed(&e))?;
-            } else {
-                chart
-                    .draw_series(LineSeries::new(run, &BLUE))
-                    .map_err(|e| failed(&e))?;
-            }
+            let root = SVGBackend::new(self.path, self.size).into_drawing_area();
+            self.charts(root, fields, series)
         }
     }
-    root.present().map_err(|e| failed(&e))?;
-    Ok(())
+
+    fn failed(&self, e: &dyn std::fmt::Display) -> Failure {
+        Failure::from(
+            woof::Error::new(ErrorKind::Io, self.path.display().to_string()).detail(e.to_string()),
+        )
+    }
+
+    fn charts<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        root: plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+        fields: &[&Field],
+        series: &[Vec<(i64, f64)>],
+    ) -> Result<(), Failure>
+    where
+        DB::ErrorType: 'static,
+    {
+        use plotters::prelude::*;
+        let failed = |e: &dyn std::fmt::Display| self.failed(e);
+        root.fill(&WHITE).map_err(|e| failed(&e))?;
+        let areas = root.split_evenly((fields.len().max(1), 1));
+        let zone = if self.local {
+            TimeFormat::Local
+        } else {
+            TimeFormat::Rfc3339
+        };
+        let zone_name = if self.local { "local time" } else { "UTC" };
+        for ((f, points), area) in fields.iter().zip(series).zip(&areas) {
+            let (Some(first), Some(last)) = (points.first(), points.last()) else {
+                continue;
+            };
+            let (lo, hi) = points
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+                    (l.min(p.1), h.max(p.1))
+                });
+            let (lo, hi) = if lo < hi {
+                (lo, hi)
+            } else {
+                (lo - 1.0, hi + 1.0)
+            };
+            let (t0, t1) = (first.0, last.0.max(first.0 + 1));
+            let mut chart = ChartBuilder::on(area)
+                .caption(&f.name, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(60)
+                .build_cartesian_2d(t0..t1, lo..hi)
+                .map_err(|e| failed(&e))?;
+            // As fine as the span needs: milliseconds under 10 s, a date past 12 hours.
+            let span = t1 - t0;
+            let label = move |t: &i64| {
+                let text = zone.text(*t, 0, false);
+                let cut = if span < 10 * 1_000_000_000 {
+                    text.get(11..23)
+                } else if span < 12 * 3_600 * 1_000_000_000 {
+                    text.get(11..19)
+                } else {
+                    text.get(5..16)
+                };
+                cut.unwrap_or(&text).replace('T', " ")
+            };
+            chart
+                .configure_mesh()
+                .x_labels(6)
+                .x_label_formatter(&label)
+                .x_desc(zone_name)
+                .draw()
+                .map_err(|e| failed(&e))?;
+            let plot_width = self.size.0.saturating_sub(80);
+            for run in reduce(points, plot_width) {
+                if let [only] = run[..] {
+                    // A point alone between two gaps: a dot, not nothing.
+                    chart
+                        .draw_series(std::iter::once(Circle::new(only, 2, BLUE.filled())))
+                        .map_err(|e| failed(&e))?;
+                } else {
+                    chart
+                        .draw_series(LineSeries::new(run, &BLUE))
+                        .map_err(|e| failed(&e))?;
+                }
+            }
+        }
+        root.present().map_err(|e| failed(&e))?;
+        Ok(())
+    }
+}
+
+/// Text is laid out (and in a PNG drawn) with Noto Sans (ttf-noto-sans, compiled
+/// in): plotters has no font of its own and the machine may have none installed.
+fn register_font() {
+    use plotters::style::{FontStyle, register_font};
+    // The bytes are a valid font (the crate's own asset); a failure would only
+    // leave the labels out, which drawing then reports.
+    let _ = register_font("sans-serif", FontStyle::Normal, ttf_noto_sans::REGULAR);
 }
 
 #[cfg(test)]

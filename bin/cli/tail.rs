@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, Parser};
 use woof::ErrorKind;
+use woof::records::time::When;
 
 use crate::cursor::Cursor;
 use crate::exit::{Failure, warn};
@@ -80,10 +81,10 @@ pub struct Args {
     pub after: Option<u64>,
     /// Start at the first element put at or after TIME (as woof-get --since)
     #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true, conflicts_with_all = ["count", "after"])]
-    pub since: Option<i64>,
+    pub since: Option<When>,
     /// Stop (exit 0) at the first element put after TIME; with -f, wait for it
     #[arg(long, value_name = "TIME", value_parser = crate::when::parse, allow_hyphen_values = true)]
-    pub until: Option<i64>,
+    pub until: Option<When>,
     /// Resume after the seqno stored in FILE, and keep FILE up to date
     #[arg(long, value_name = "FILE")]
     pub cursor: Option<PathBuf>,
@@ -141,8 +142,9 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
         None => (None, None),
     };
     let latest = woof.latest();
+    let (since, until) = crate::when::bounds(args.since, args.until, args.output.utc)?;
     // --since is an --after found by put time.
-    let since = match args.since {
+    let since = match since {
         Some(t) => Some(crate::when::first_at_or_after(woof.as_mut(), &name, t)?.saturating_sub(1)),
         None => None,
     };
@@ -209,7 +211,7 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
             &mut printer,
             &mut failed,
             &mut shown,
-            (args.until, &mut past),
+            (until, &mut past),
         );
         let printed = match printed {
             Ok(p) => p,

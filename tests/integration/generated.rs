@@ -89,3 +89,94 @@ fn synopsis_lines_show_what_each_option_takes() {
         assert!(synopsis.contains(want), "{want} in {synopsis}");
     }
 }
+
+/// What the bash completion of `tool` offers for the words `line` (the last one
+/// being completed), with the namespace in WOOF_NAMESPACE or on the line.
+fn bash_offers(tool: &str, line: &[&str], woof_ns: Option<&Path>) -> Vec<String> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let bin = Path::new(env!("CARGO_BIN_EXE_woof-ls"))
+        .parent()
+        .expect("target dir");
+    let words: Vec<String> = line.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source '{}/completions/{tool}.bash'\n\
+         COMP_WORDS=({tool} {})\nCOMP_CWORD={}\n\
+         _{}_names {tool} \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\n\
+         printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        repo.display(),
+        words.join(" "),
+        line.len(),
+        tool.replace('-', "__"),
+    );
+    let mut cmd = std::process::Command::new("bash");
+    cmd.arg("-c").arg(script);
+    cmd.env("PATH", format!("{}:/usr/bin:/bin", bin.display()));
+    cmd.env_remove("WOOF_NAMESPACE");
+    if let Some(ns) = woof_ns {
+        cmd.env("WOOF_NAMESPACE", ns);
+    }
+    let out = cmd.output().expect("bash");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut offered: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    offered.sort();
+    offered
+}
+
+#[test]
+fn bash_completes_woof_and_handler_names_from_the_namespace() {
+    use std::os::unix::fs::PermissionsExt;
+    let ns = crate::util::Ns::new();
+    ns.create("temps", 8, 10);
+    ns.create("tide", 8, 10);
+    ns.create("humidity", 8, 10);
+    std::fs::write(ns.path().join("todo.txt"), "not a woof").expect("file");
+    let handlers = ns.path().join("handlers");
+    std::fs::create_dir_all(&handlers).expect("handlers/");
+    for (h, mode) in [("alert", 0o755), ("archive", 0o755), ("notes", 0o644)] {
+        std::fs::write(handlers.join(h), "#!/bin/sh\n").expect("handler");
+        std::fs::set_permissions(handlers.join(h), std::fs::Permissions::from_mode(mode))
+            .expect("mode");
+    }
+    let dir = ns.path().display().to_string();
+    // Woofs of the namespace on the line; files that are not woofs are left out.
+    assert_eq!(
+        bash_offers("woof-get", &["-N", &dir, "t"], None),
+        ["temps", "tide"]
+    );
+    assert_eq!(
+        bash_offers("woof-tail", &["-f", "--namespace", &dir, "temps", ""], None),
+        ["humidity", "temps", "tide"]
+    );
+    // Or of WOOF_NAMESPACE.
+    assert_eq!(
+        bash_offers("woof-put", &["h"], Some(ns.path())),
+        ["humidity"]
+    );
+    // Handlers (executables only) after -H.
+    assert_eq!(
+        bash_offers("woof-put", &["-N", &dir, "temps", "-H", "a"], None),
+        ["alert", "archive"]
+    );
+    assert_eq!(
+        bash_offers("woof-forward", &["--all", "--handler", ""], Some(ns.path())),
+        ["alert", "archive"]
+    );
+    // An option's value is clap's to complete, options stay options.
+    assert_eq!(
+        bash_offers(
+            "woof-get",
+            &["-N", &dir, "temps", "--time-format", "u"],
+            None
+        ),
+        ["unix", "unix-ns"]
+    );
+    assert!(bash_offers("woof-get", &["-N", &dir, "--in"], None).contains(&"--info".to_string()));
+}

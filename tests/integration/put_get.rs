@@ -748,6 +748,54 @@ fn since_and_until_select_by_put_time_locally_and_remotely() {
 }
 
 #[test]
+fn times_without_an_offset_are_local_unless_utc() {
+    // A POSIX TZ (no tz database needed): 5 h 30 east of UTC, no DST.
+    const TZ: &str = "IST-5:30";
+    let ns = Ns::new();
+    ns.create("t", 8, 10);
+    ns.put("t", &[1; 8]);
+    let local = stdout_of(ns.cmd("woof-get").env("TZ", TZ).args([
+        "t",
+        "--format",
+        "csv",
+        "--time-format",
+        "local",
+    ]));
+    // seqno,put_time,hex with the put time in that zone.
+    let when = local.split(',').nth(1).expect("a put time").to_string();
+    assert!(when.ends_with("+05:30") && when.len() == 35, "{when}");
+    // The minute of the put, as a person there reads a clock: `YYYY-MM-DD HH:MM`.
+    let minute = format!("{} {}", &when[..10], &when[11..16]);
+    let seqnos = |args: &[&str]| -> Vec<u64> {
+        let out = stdout_of(
+            ns.cmd("woof-get")
+                .env("TZ", TZ)
+                .args(["t", "--format", "csv"])
+                .args(args),
+        );
+        out.lines().map(|l| CsvLine::parse(l).seqno).collect()
+    };
+    assert_eq!(seqnos(&["--since", &minute]), [1]);
+    assert_eq!(seqnos(&["--since", "today"]), [1]);
+    // The same words in UTC are 5 h 30 later: after the put.
+    assert_eq!(seqnos(&["--since", &minute, "--utc"]), Vec::<u64>::new());
+    assert_eq!(seqnos(&["--until", &minute, "--utc"]), [1]);
+    // woof-tail reads them the same way.
+    let tailed = stdout_of(
+        ns.cmd("woof-tail")
+            .env("TZ", TZ)
+            .args(["t", "--format", "csv", "--utc", "--since", &minute]),
+    );
+    assert_eq!(tailed, "");
+    fails(
+        ns.cmd("woof-get")
+            .args(["t", "--utc", "--time-format", "local"]),
+        2,
+        "woof-get: --utc and --time-format local ask for two zones: give one",
+    );
+}
+
+#[test]
 fn time_format_applies_to_info_too() {
     let ns = Ns::new();
     ns.create("t", 8, 10);

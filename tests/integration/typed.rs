@@ -878,9 +878,9 @@ fn plot_output_draws_an_svg_of_the_asked_size_with_the_data_points() {
     assert!(y(2) < y(0) && y(0) < y(3) && y(3) < y(1), "{points:?}");
     fails(
         ns.cmd("woof-get")
-            .args(["t", "--plot", "v", "--output", "v.png"]),
+            .args(["t", "--plot", "v", "--output", "v.jpg"]),
         2,
-        "woof-get: v.png: --output draws SVG (FILE.svg); PNG is not there yet",
+        "woof-get: v.jpg: --output draws PNG (FILE.png) or SVG (FILE.svg)",
     );
     for size in ["600", "50x300", "600xq"] {
         ns.cmd("woof-get")
@@ -916,6 +916,155 @@ fn every_and_plot_refuse_what_is_not_a_number_even_on_an_empty_woof() {
         ns.cmd("woof-get")
             .args(["w", "--plot", "s", "--output", "w.png"]),
         2,
-        "woof-get: w.png: --output draws SVG (FILE.svg); PNG is not there yet",
+        "woof-get: w: field s is not a number",
+    );
+    assert!(!ns.path().join("w.png").exists(), "nothing drawn");
+}
+
+/// The pixels of a PNG woof-get drew: (width, height, RGB rows).
+fn png_pixels(path: &std::path::Path) -> (u32, u32, Vec<u8>) {
+    let file = std::fs::File::open(path).expect("the PNG");
+    let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+        .read_info()
+        .expect("a valid PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("its pixels");
+    assert_eq!(info.color_type, png::ColorType::Rgb, "RGB");
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+#[test]
+fn plot_output_draws_a_png_whose_pixels_are_the_data() {
+    // A reading a minute by the sensor's own clock (the time field), flat but
+    // for a spike at minute 25, and none from minute 60 to 80: a gap. Put in a
+    // shuffled order, so put time says nothing about the curve.
+    let ns = typed_ns("time:timestamp,v:f64");
+    let t0 = 1_795_327_200i64;
+    let mut minutes: Vec<i64> = (0..=100).filter(|m| !(61..80).contains(m)).collect();
+    minutes.reverse();
+    minutes.rotate_left(17);
+    let csv: String = minutes
+        .iter()
+        .map(|m| format!("{},{}\n", t0 + 60 * m, if *m == 25 { 100 } else { 0 }))
+        .collect();
+    put(&ns, &["--csv"], &csv);
+    let file = ns.path().join("v.png");
+    ns.cmd("woof-get")
+        .args([
+            "t",
+            "--plot",
+            "v",
+            "--time-field",
+            "time",
+            "--size",
+            "800x400",
+            "--output",
+        ])
+        .arg(&file)
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("");
+    let (w, h, px) = png_pixels(&file);
+    assert_eq!((w, h), (800, 400));
+    // The data is drawn in pure blue; nothing else is.
+    let blue = |x: u32, y: u32| {
+        let i = ((y * w + x) * 3) as usize;
+        px[i] < 80 && px[i + 1] < 80 && px[i + 2] > 200
+    };
+    let columns: Vec<u32> = (0..w).filter(|&x| (0..h).any(|y| blue(x, y))).collect();
+    let (left, right) = (columns[0], columns[columns.len() - 1]);
+    assert!(
+        right - left > 600,
+        "the data spans the plot: {left}..{right}"
+    );
+    let at = |minute: f64| f64::from(left) + minute / 100.0 * f64::from(right - left);
+    // The spike is the highest blue pixel, at minute 25 of 100.
+    let top = (0..h)
+        .find_map(|y| (0..w).find(|&x| blue(x, y)))
+        .expect("a blue pixel");
+    assert!(
+        (f64::from(top) - at(25.0)).abs() <= 3.0,
+        "spike at x {top}, minute 25 is x {}",
+        at(25.0)
+    );
+    // The gap: no line from minute 60 to minute 80.
+    let gap: Vec<u32> = columns
+        .iter()
+        .copied()
+        .filter(|&x| f64::from(x) > at(60.0) + 2.0 && f64::from(x) < at(80.0) - 2.0)
+        .collect();
+    assert!(gap.is_empty(), "drawn inside the gap at x {gap:?}");
+    assert!(
+        columns.iter().any(|&x| f64::from(x) > at(80.0) + 2.0),
+        "after the gap"
+    );
+}
+
+#[test]
+fn time_field_selects_consolidates_and_refuses_what_is_not_a_timestamp() {
+    let ns = typed_ns("time:timestamp,v:f64,s:str4");
+    // Out of put order on purpose: minute 3, 1, 2, 0 of a day.
+    put(
+        &ns,
+        &["--csv"],
+        "2026-11-20T00:03:00Z,3,c\n2026-11-20T00:01:00Z,1,a\n2026-11-20T00:02:00Z,2,b\n2026-11-20T00:00:00Z,0,z\n",
+    );
+    let picked = text(ok_stdout(ns.cmd("woof-get").args([
+        "t",
+        "--time-field",
+        "time",
+        "--since",
+        "2026-11-20 00:01",
+        "--until",
+        "2026-11-20T00:02:00Z",
+        "--utc",
+        "--format",
+        "csv",
+    ])));
+    assert_eq!(
+        fields_only(&picked),
+        "2026-11-20T00:01:00.000000000Z,1.0,a\n2026-11-20T00:02:00.000000000Z,2.0,b\n"
+    );
+    // Buckets in time order, whatever the put order.
+    let every = text(ok_stdout(ns.cmd("woof-get").args([
+        "t",
+        "--time-field",
+        "time",
+        "--every",
+        "2m",
+        "--agg",
+        "avg,count",
+        "--format",
+        "csv",
+    ])));
+    assert_eq!(
+        every,
+        "2026-11-20T00:00:00.000000000Z,0.5,2\n2026-11-20T00:02:00.000000000Z,2.5,2\n"
+    );
+    fails(
+        ns.cmd("woof-get")
+            .args(["t", "--time-field", "v", "--since", "-1h"]),
+        2,
+        "woof-get: t: field v is not a timestamp (it has time)",
+    );
+    fails(
+        ns.cmd("woof-get")
+            .args(["t", "--time-field", "when", "--since", "-1h"]),
+        2,
+        "woof-get: t: no field when for --time-field (it has time)",
+    );
+    fails(
+        ns.cmd("woof-get").args(["t", "--time-field", "time"]),
+        2,
+        "woof-get: --time-field is the time of --since/--until, --every or --plot: give one",
+    );
+    ns.create("raw", 8, 10);
+    fails(
+        ns.cmd("woof-get")
+            .args(["raw", "--time-field", "time", "--since", "-1h"]),
+        2,
+        "woof-get: raw: --time-field needs a woof with a schema (this one has none)",
     );
 }

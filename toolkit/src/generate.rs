@@ -230,7 +230,7 @@ pub fn completion(cmd: &Command, shell: Shell) -> (String, Vec<u8>) {
     };
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd.clone(), name, &mut out);
-    (file, out)
+    (file, crate::names::extend(cmd, shell, out))
 }
 
 /// Compares the man page and completions of each of `cmds` with the files under

@@ -225,26 +225,79 @@ pub fn parse(text: &str, now: i64) -> Result<i64, String> {
     rfc3339(text).ok_or_else(bad)?.ok_or_else(range)
 }
 
+/// A point in time as `--since`/`--until` take it, before a time zone is chosen:
+/// an instant, or a wall-clock time or day that needs one (journalctl's rule: the
+/// system's zone unless `--utc`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum When {
+    /// An instant (ns since the epoch): RFC 3339 with an offset, Unix seconds,
+    /// `now`, a relative time.
+    At(i64),
+    /// `2026-11-22`, `2026-11-22 06:00[:00]`: no offset given.
+    Civil(jiff::civil::DateTime),
+    /// The start of the day `back` days before the one `now` falls on (`today`: 0,
+    /// `yesterday`: 1).
+    Day { now: i64, back: i64 },
+}
+
+impl When {
+    /// The instant this is in `zone` (ns since the epoch). A wall-clock time that
+    /// a DST change skips or repeats is taken as the earlier one (RFC 5545).
+    pub fn resolve(self, zone: &jiff::tz::TimeZone) -> Result<i64, String> {
+        let range =
+            |_: jiff::Error| "out of range for a timestamp (years 1677 to 2262)".to_string();
+        let start = match self {
+            When::At(ns) => return Ok(ns),
+            When::Civil(dt) => dt.to_zoned(zone.clone()).map_err(range)?,
+            When::Day { now, back } => {
+                let at = jiff::Timestamp::from_nanosecond(i128::from(now)).map_err(range)?;
+                let day = at.to_zoned(zone.clone()).date();
+                let day = day
+                    .checked_sub(jiff::Span::new().days(back))
+                    .map_err(range)?;
+                day.to_zoned(zone.clone()).map_err(range)?
+            }
+        };
+        i64::try_from(start.timestamp().as_nanosecond())
+            .map_err(|_| "out of range for a timestamp (years 1677 to 2262)".to_string())
+    }
+}
+
 /// Parses a point in time for `--since`/`--until`: what `parse` takes, and
 /// `today`, `yesterday`, a bare date `2026-11-22`, or `2026-11-22 06:00[:00]`
-/// without an offset, all in UTC. Unix seconds too large to be seconds (after the
-/// year 5000) are refused with a hint that they look like milliseconds.
-pub fn parse_when(text: &str, now: i64) -> Result<i64, String> {
-    const DAY: i64 = 86_400 * NS;
-    let midnight = now.div_euclid(DAY) * DAY;
+/// without an offset (a zone is chosen later: `When::resolve`). Unix seconds too
+/// large to be seconds (after the year 5000) are refused with a hint that they
+/// look like milliseconds.
+pub fn parse_when(text: &str, now: i64) -> Result<When, String> {
     match text {
-        "today" => return Ok(midnight),
-        "yesterday" => return Ok(midnight - DAY),
+        "today" => return Ok(When::Day { now, back: 0 }),
+        "yesterday" => return Ok(When::Day { now, back: 1 }),
         _ => {}
     }
     let b = text.as_bytes();
     let date_like = b.len() >= 10 && b[4] == b'-' && b[7] == b'-';
-    if date_like && b.len() == 10 {
-        return parse(&format!("{text}T00:00:00Z"), now);
-    }
-    if date_like && (b.len() == 16 || b.len() == 19) && b[10] == b' ' {
-        let secs = if b.len() == 16 { ":00" } else { "" };
-        return parse(&format!("{text}{secs}Z"), now);
+    let civil = date_like && (b.len() == 10 || ((b.len() == 16 || b.len() == 19) && b[10] == b' '));
+    if civil {
+        let bad = || format!("'{text}' is not a date (YYYY-MM-DD) or time (YYYY-MM-DD HH:MM[:SS])");
+        let all_digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
+        let shaped = all_digits(0..4)
+            && all_digits(5..7)
+            && all_digits(8..10)
+            && (b.len() == 10
+                || (all_digits(11..13)
+                    && b[13] == b':'
+                    && all_digits(14..16)
+                    && (b.len() == 16 || (b[16] == b':' && all_digits(17..19)))));
+        if !shaped {
+            return Err(bad());
+        }
+        let dt = if b.len() == 10 {
+            text.parse::<jiff::civil::Date>()
+                .map(|d| d.to_datetime(jiff::civil::Time::midnight()))
+        } else {
+            text.parse::<jiff::civil::DateTime>()
+        };
+        return dt.map(When::Civil).map_err(|_| bad());
     }
     if b.iter().all(u8::is_ascii_digit) && text.len() >= 12 {
         return Err(format!(
@@ -252,7 +305,7 @@ pub fn parse_when(text: &str, now: i64) -> Result<i64, String> {
             &text[..text.len() - 3]
         ));
     }
-    parse(text, now)
+    parse(text, now).map(When::At)
 }
 
 /// `[-]SECONDS[.FRACTION]`; `None` if it is not of that form, `Some(None)` if it is
@@ -441,30 +494,44 @@ mod tests {
     }
 
     #[test]
-    fn when_takes_dates_days_and_local_looking_times_as_utc() {
+    fn when_takes_dates_and_days_in_the_zone_it_is_given() {
         let now = parse("2026-11-22T15:30:00Z", 0).expect("now");
         let day = |s: &str| parse(s, 0).expect("time");
-        assert_eq!(parse_when("today", now), Ok(day("2026-11-22T00:00:00Z")));
+        let utc = jiff::tz::TimeZone::UTC;
+        let when = |s: &str, z: &jiff::tz::TimeZone| parse_when(s, now).and_then(|w| w.resolve(z));
+        assert_eq!(when("today", &utc), Ok(day("2026-11-22T00:00:00Z")));
+        assert_eq!(when("yesterday", &utc), Ok(day("2026-11-21T00:00:00Z")));
+        assert_eq!(when("2026-11-20", &utc), Ok(day("2026-11-20T00:00:00Z")));
         assert_eq!(
-            parse_when("yesterday", now),
-            Ok(day("2026-11-21T00:00:00Z"))
-        );
-        assert_eq!(
-            parse_when("2026-11-20", now),
-            Ok(day("2026-11-20T00:00:00Z"))
-        );
-        assert_eq!(
-            parse_when("2026-11-20 06:05", now),
+            when("2026-11-20 06:05", &utc),
             Ok(day("2026-11-20T06:05:00Z"))
         );
         assert_eq!(
-            parse_when("2026-11-20 06:05:07", now),
+            when("2026-11-20 06:05:07", &utc),
             Ok(day("2026-11-20T06:05:07Z"))
         );
-        assert_eq!(parse_when("-1h", now), Ok(now - 3_600 * NS));
+        // The same words east of Greenwich (a POSIX TZ: no tz database needed);
+        // 02:00 there is already the 23rd, so "today" is the 23rd.
+        let east = jiff::tz::TimeZone::posix("IST-5:30").expect("zone");
+        let late = parse("2026-11-22T20:30:00Z", 0).expect("late");
+        let when_late = |s: &str| parse_when(s, late).and_then(|w| w.resolve(&east));
+        assert_eq!(when_late("today"), Ok(day("2026-11-22T18:30:00Z")));
+        assert_eq!(when_late("yesterday"), Ok(day("2026-11-21T18:30:00Z")));
+        assert_eq!(
+            when("2026-11-20 06:05", &east),
+            Ok(day("2026-11-20T00:35:00Z"))
+        );
+        // Instants do not move with the zone.
+        assert_eq!(when("-1h", &east), Ok(now - 3_600 * NS));
+        assert_eq!(
+            when("2026-11-20T06:05:00Z", &east),
+            Ok(day("2026-11-20T06:05:00Z"))
+        );
         assert!(parse_when("1733212800000", now).is_err());
-        assert_eq!(parse_when("1733212800", now), Ok(1_733_212_800 * NS));
+        assert_eq!(when("1733212800", &utc), Ok(1_733_212_800 * NS));
         assert!(parse_when("2026-13-01", now).is_err());
+        assert!(parse_when("2026-11-20 6:05:07", now).is_err());
+        assert!(parse_when("2026-11-20 25:00", now).is_err());
     }
 
     #[test]
