@@ -6,6 +6,7 @@ pub mod body;
 mod engine_uri;
 mod mqtt;
 mod mqtt_in;
+mod mqtt_link;
 mod sink;
 mod state;
 mod status;
@@ -21,6 +22,7 @@ use woof_net::Uri;
 use crate::exit::{Failure, warn};
 use crate::target::{NamespaceArg, RemoteArgs};
 use body::BodyFormat;
+use mqtt::{MqttConfig, MqttVersion, TlsFiles};
 use state::State;
 use stream::{Phase, Settings, Stream};
 
@@ -88,7 +90,9 @@ Examples:
 /// subscriber may see it twice: --status counts them as resent). Acknowledged
 /// means the broker's PUBACK: mosquitto keeps it in memory, on disk at its
 /// autosave or shutdown. --format json|csv sends a typed woof's elements as woof-get
-/// prints them. mqtts:// (TLS) is not built in.
+/// prints them. mqtts://…[:8883] is MQTT over TLS (--tls-ca, --tls-cert,
+/// --tls-key); --mqtt 3.1.1 speaks to brokers without MQTT 5 (no properties: a
+/// subscriber cannot tell a resent message, nor can woof-forward from MQTT).
 ///
 /// From MQTT into a woof: woof-forward mqtt://HOST[:PORT]/FILTER NAME subscribes
 /// (QoS 1, a persistent session kept by the broker) and puts each message into
@@ -165,6 +169,19 @@ pub struct Args {
     /// keep it when moving the namespace to new hardware
     #[arg(long, value_name = "NAME")]
     pub origin: Option<String>,
+    /// The MQTT version to speak
+    #[arg(long = "mqtt", value_enum, value_name = "VERSION", default_value = "5")]
+    pub mqtt_version: MqttVersion,
+    /// With mqtts://: trust the CA certificates in FILE (PEM) instead of the
+    /// system's (SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt)
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// With mqtts://: present this client certificate (PEM), with --tls-key
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// With mqtts://: the private key of --tls-cert (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
@@ -186,7 +203,12 @@ pub fn run(args: Args) -> Result<(), Failure> {
         ));
     }
     let (sources, dest) = plan(&args)?;
+    let mqtt = mqtt_config(
+        &args,
+        args.names.last().map(std::slice::from_ref).unwrap_or(&[]),
+    )?;
     let set = Settings {
+        mqtt,
         once: args.once,
         origin_host: match &args.origin {
             Some(o) if !o.is_empty() && !o.contains(['\n', ':']) => o.clone(),
@@ -283,7 +305,36 @@ fn from_mqtt(args: &Args, ns: &Namespace) -> Result<(), Failure> {
         handler: args.handler.clone(),
         new_incarnation: args.new_incarnation,
     };
-    mqtt_in::run(ns, uri, name, &decode, args.remote.timeout)
+    let config = mqtt_config(args, std::slice::from_ref(uri))?;
+    mqtt_in::run(ns, uri, name, &decode, &config, args.remote.timeout)
+}
+
+/// `--mqtt` and `--tls-*`, the TLS files read now when one of `uris` is mqtts://
+/// (a missing file is an error at once, not a retry); refused where no MQTT URI is.
+fn mqtt_config(args: &Args, uris: &[String]) -> Result<MqttConfig, Failure> {
+    let mqtt = uris
+        .iter()
+        .any(|u| u.starts_with("mqtt://") || u.starts_with("mqtts://"));
+    let tls = uris.iter().any(|u| u.starts_with("mqtts://"));
+    let files = TlsFiles {
+        ca: args.tls_ca.clone(),
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+    };
+    let given_tls = files.ca.is_some() || files.cert.is_some();
+    if given_tls && !tls {
+        return Err(Failure::usage(
+            "--tls-ca, --tls-cert and --tls-key are for mqtts:// URIs",
+        ));
+    }
+    if args.mqtt_version != MqttVersion::V5 && !mqtt {
+        return Err(Failure::usage("--mqtt is for mqtt:// and mqtts:// URIs"));
+    }
+    let mut config = MqttConfig::new(args.mqtt_version, files);
+    if tls {
+        config.load_tls()?;
+    }
+    Ok(config)
 }
 
 /// Where DEST points: a woof (one source) or a namespace (several, --all, or '/'),
@@ -337,7 +388,8 @@ impl Dest {
                 } else {
                     uri.clone()
                 };
-                let s = sink::mqtt::MqttSink::new(&uri, set.options.timeout, set.format)?;
+                let s =
+                    sink::mqtt::MqttSink::new(&uri, &set.mqtt, set.options.timeout, set.format)?;
                 (s.shown().to_string(), Box::new(s))
             }
         })
@@ -400,7 +452,7 @@ fn plan(args: &Args) -> Result<(Vec<String>, Dest), Failure> {
             sink::redis::RedisSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
             return Ok((sources.to_vec(), Dest::Redis { uri, many }));
         }
-        sink::mqtt::MqttSink::new(&uri, Duration::from_secs(1), BodyFormat::Raw)?;
+        mqtt::MqttUri::parse(&uri)?;
         if uri.contains(['+', '#']) {
             return Err(Failure::usage(format!(
                 "{uri}: a topic to publish to has no wildcards (+, #)"

@@ -1,18 +1,15 @@
-//! What the MQTT sink and source share: `mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC`
-//! parsed into rumqttc's options (MQTT 5, QoS 1), the user properties that carry a
-//! forwarded element's identity, and how a refused connection reads.
+//! What the MQTT sink and source share: `mqtt[s]://[USER:PASSWORD@]HOST[:PORT]/TOPIC`
+//! parsed, the protocol version and TLS settings (`--mqtt`, `--tls-*`), the user
+//! properties that carry a forwarded element's identity. The connection itself is
+//! mqtt_link.rs.
 //!
-//! rumqttc (its synchronous v5 Client) runs its event loop on a private
-//! current-thread tokio runtime inside woof-forward; no other tool links it. The
-//! loop runs on a thread of its own per connection, never interrupted: a poll cut
-//! short by a timeout can drop a publish it had counted as in flight (measured: the
-//! stream then stalls at the next packet-id wrap), so our side waits on a channel.
+//! TLS is rustls with the ring provider (no OpenSSL), trusting `--tls-ca` or the
+//! system's bundle (SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt).
 
-use std::sync::mpsc::{self, Receiver};
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use rumqttc::v5::mqttbytes::v5::{ConnectReturnCode, Packet};
-use rumqttc::v5::{Client, ConnectionError, Event, MqttOptions};
+use rumqttc::{TlsConfiguration, Transport};
 use woof::{Error, ErrorKind};
 
 use super::engine_uri::EngineUri;
@@ -24,7 +21,98 @@ pub const P_INCARNATION: &str = "woof-incarnation";
 pub const P_SEQNO: &str = "woof-seqno";
 pub const P_PUT_TIME: &str = "woof-put-time";
 
-/// A parsed `mqtt://` URI.
+/// The MQTT version spoken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum MqttVersion {
+    /// MQTT 5: user properties carry each element's identity
+    #[default]
+    #[value(name = "5")]
+    V5,
+    /// MQTT 3.1.1, for brokers that speak only it: no properties, so a redelivered
+    /// message cannot be told from a new one
+    #[value(name = "3.1.1")]
+    V311,
+}
+
+/// The files of `--tls-ca`, `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone, Default)]
+pub struct TlsFiles {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// How to speak to brokers: the version, and for mqtts:// the TLS settings, read
+/// once (a missing or unreadable file is a usage error, not a retry).
+#[derive(Clone, Default)]
+pub struct MqttConfig {
+    pub version: MqttVersion,
+    tls: Option<Arc<TlsConfiguration>>,
+    files: TlsFiles,
+}
+
+impl MqttConfig {
+    pub fn new(version: MqttVersion, files: TlsFiles) -> MqttConfig {
+        MqttConfig {
+            version,
+            tls: None,
+            files,
+        }
+    }
+
+    /// Reads the TLS files now (for a configuration that will meet mqtts://).
+    pub fn load_tls(&mut self) -> Result<(), Error> {
+        let read = |p: &Path, what: &str| {
+            let bytes =
+                std::fs::read(p).map_err(|e| Error::io(format!("{what} {}", p.display()), e))?;
+            if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+                return Err(
+                    Error::new(ErrorKind::BadData, format!("{what} {}", p.display()))
+                        .detail("not PEM (no -----BEGIN line)"),
+                );
+            }
+            Ok(bytes)
+        };
+        let ca = match &self.files.ca {
+            Some(p) => read(p, "--tls-ca")?,
+            None => {
+                let bundle = std::env::var_os("SSL_CERT_FILE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("/etc/ssl/certs/ca-certificates.crt"));
+                std::fs::read(&bundle).map_err(|_| {
+                    Error::new(
+                        ErrorKind::NotFound,
+                        format!("the system's CA bundle {}", bundle.display()),
+                    )
+                    .detail("missing or unreadable: give the broker's CA with --tls-ca FILE")
+                })?
+            }
+        };
+        let client_auth = match (&self.files.cert, &self.files.key) {
+            (Some(c), Some(k)) => Some((read(c, "--tls-cert")?, read(k, "--tls-key")?)),
+            _ => None,
+        };
+        self.tls = Some(Arc::new(TlsConfiguration::Simple {
+            ca,
+            alpn: None,
+            client_auth,
+        }));
+        Ok(())
+    }
+
+    /// The transport for `uri`: TLS for mqtts://.
+    pub fn transport(&self, uri: &MqttUri) -> Result<Option<Transport>, Error> {
+        if !uri.tls {
+            return Ok(None);
+        }
+        let tls = self.tls.as_ref().ok_or_else(|| {
+            Error::new(ErrorKind::Unavailable, uri.shown.clone()).detail("TLS settings not loaded")
+        })?;
+        Ok(Some(Transport::tls_with_config((**tls).clone())))
+    }
+}
+
+/// A parsed `mqtt://` or `mqtts://` URI.
 #[derive(Debug, Clone)]
 pub struct MqttUri {
     pub host: String,
@@ -32,111 +120,28 @@ pub struct MqttUri {
     pub user: Option<(String, String)>,
     /// Topic (sink) or topic filter (source).
     pub topic: String,
+    /// mqtts://: TLS (port 8883 by default).
+    pub tls: bool,
     /// The URI without its password.
     pub shown: String,
 }
 
 impl MqttUri {
     pub fn parse(uri: &str) -> Result<MqttUri, Error> {
-        let bad = |why: &str| {
-            Error::new(ErrorKind::BadName, format!("URI '{uri}'")).detail(why.to_string())
+        let tls = uri.starts_with("mqtts://");
+        let u = if tls {
+            EngineUri::parse(uri, "mqtts", 8883, "TOPIC")?
+        } else {
+            EngineUri::parse(uri, "mqtt", 1883, "TOPIC")?
         };
-        if uri.starts_with("mqtts://") {
-            return Err(bad(
-                "mqtts:// (TLS) is not built into this woof-forward; reach the broker over \
-                 mqtt:// on a trusted network, or through a TLS tunnel",
-            ));
-        }
-        let u = EngineUri::parse(uri, "mqtt", 1883, "TOPIC")?;
         Ok(MqttUri {
             host: u.host,
             port: u.port,
             user: u.user,
             topic: u.path,
+            tls,
             shown: u.shown,
         })
-    }
-
-    /// Options for a client named `client_id`.
-    pub fn options(&self, client_id: &str, keep_alive: Duration) -> MqttOptions {
-        let mut o = MqttOptions::new(client_id, self.host.clone(), self.port);
-        o.set_keep_alive(keep_alive.max(Duration::from_secs(5)));
-        if let Some((u, p)) = &self.user {
-            o.set_credentials(u.clone(), p.clone());
-        }
-        o
-    }
-}
-
-/// A connection: the client, and the events its event loop thread sends.
-pub struct Link {
-    pub client: Client,
-    pub events: Receiver<Result<Event, ConnectionError>>,
-}
-
-impl Drop for Link {
-    fn drop(&mut self) {
-        // The event loop sends DISCONNECT and its thread ends.
-        let _ = self.client.try_disconnect();
-    }
-}
-
-/// Connects, with the event loop on its own thread (which ends at the first error:
-/// reconnecting is ours to do), and waits (bounded) until the broker accepted
-/// (CONNACK). Events before it are dropped; the broker keeps a session's messages
-/// until they are acknowledged.
-pub fn connect(
-    opts: MqttOptions,
-    cap: usize,
-    shown: &str,
-    timeout: Duration,
-) -> Result<Link, Error> {
-    let (client, mut conn) = Client::new(opts, cap);
-    let (tx, events) = mpsc::channel();
-    std::thread::Builder::new()
-        .name("mqtt".into())
-        .spawn(move || {
-            for ev in conn.iter() {
-                let failed = ev.is_err();
-                if tx.send(ev).is_err() || failed {
-                    break;
-                }
-            }
-        })
-        .map_err(|e| Error::io("MQTT thread", e))?;
-    let link = Link { client, events };
-    let deadline = std::time::Instant::now() + timeout;
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        match link.events.recv_timeout(left) {
-            Ok(Ok(Event::Incoming(Packet::ConnAck(_)))) => return Ok(link),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(connection_error(shown, &e)),
-            Err(_) => {
-                return Err(Error::new(ErrorKind::Unavailable, shown.to_string())
-                    .detail("unreachable: no answer from the broker in time"));
-            }
-        }
-    }
-}
-
-/// A broken or refused connection as a woof error.
-pub fn connection_error(shown: &str, e: &ConnectionError) -> Error {
-    match e {
-        ConnectionError::ConnectionRefused(
-            code @ (ConnectReturnCode::NotAuthorized
-            | ConnectReturnCode::BadUserNamePassword
-            | ConnectReturnCode::Banned),
-        ) => Error::new(ErrorKind::Denied, shown.to_string()).detail(format!(
-            "the broker refused us ({code:?}): give the user and password as \
-             mqtt://USER:PASSWORD@HOST/TOPIC"
-        )),
-        ConnectionError::ConnectionRefused(code) => {
-            Error::new(ErrorKind::Unavailable, shown.to_string())
-                .detail(format!("the broker refused the connection ({code:?})"))
-        }
-        other => Error::new(ErrorKind::Unavailable, shown.to_string())
-            .detail(format!("unreachable: {other}")),
     }
 }
 

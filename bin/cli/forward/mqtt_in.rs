@@ -4,19 +4,18 @@
 //! was killed, the link broke) is delivered again by the broker; one that carries
 //! woof-forward's user properties (origin, incarnation, seqno) is then recognised by
 //! the woof's origin marks and not put twice. A message without them is put as a
-//! new element: MQTT gives nothing to recognise it by.
+//! new element: MQTT gives nothing to recognise it by (nor does MQTT 3.1.1, which
+//! has no properties at all).
 
 use std::time::{Duration, Instant};
 
-use rumqttc::v5::Event;
-use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Packet, Publish, SubscribeReasonCode};
 use woof::origins::{Batch, OriginId};
 use woof::put_run::{PutRun, Triggered};
 use woof::records::{Encoder, Input};
 use woof::{Error, ErrorKind, Namespace, Woof};
 
-use super::mqtt::{self, Link, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO};
+use super::mqtt::{self, MqttConfig, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO};
+use super::mqtt_link::{self, Event, Link, Message, Refusal, Session};
 use crate::exit::{Failure, warn};
 
 /// Messages the broker may have sent us unacknowledged at once.
@@ -46,6 +45,7 @@ pub fn run(
     uri: &str,
     name: &str,
     decode: &Decode,
+    config: &MqttConfig,
     timeout: Duration,
 ) -> Result<(), Failure> {
     let uri = MqttUri::parse(uri)?;
@@ -78,7 +78,7 @@ pub fn run(
         if woof_process::interrupted().is_some() {
             break Ok(());
         }
-        let (link, early) = match subscribe(&uri, &client_id, timeout) {
+        let (link, early) = match subscribe(&uri, config, &client_id, timeout) {
             Ok(link) => link,
             Err(e) if *e.kind() == ErrorKind::Denied || *e.kind() == ErrorKind::BadName => {
                 break Err(Failure::from(e));
@@ -142,42 +142,51 @@ enum Stop {
 
 /// A connection and the messages that came before it was subscribed (the session's
 /// own, redelivered at once).
-type Subscribed = (Link, Vec<Publish>);
+type Subscribed = (Link, Vec<Message>);
 
 /// Connects with a persistent session (it outlives us: the broker keeps what we did
 /// not acknowledge) and subscribes at QoS 1.
-fn subscribe(uri: &MqttUri, client_id: &str, timeout: Duration) -> Result<Subscribed, Error> {
-    let mut opts = uri.options(client_id, Duration::from_secs(30));
-    opts.set_clean_start(false);
-    opts.set_session_expiry_interval(Some(u32::MAX));
-    opts.set_manual_acks(true);
-    // The broker sends at most RECEIVE_MAX unacknowledged messages, so our acks
-    // (queued to the event loop this thread also drives) always fit its queue.
-    opts.set_receive_maximum(Some(RECEIVE_MAX));
-    let link = mqtt::connect(opts, 4 * RECEIVE_MAX as usize, &uri.shown, timeout)?;
+fn subscribe(
+    uri: &MqttUri,
+    config: &MqttConfig,
+    client_id: &str,
+    timeout: Duration,
+) -> Result<Subscribed, Error> {
+    let session = Session {
+        persistent: true,
+        manual_acks: true,
+        // The broker sends at most RECEIVE_MAX unacknowledged messages, so our acks
+        // (queued to the event loop this thread also drives) always fit its queue.
+        // (3.1.1 has no such setting: the broker's own inflight limit applies.)
+        receive_max: Some(RECEIVE_MAX),
+    };
+    let cap = 4 * RECEIVE_MAX as usize;
+    let link = mqtt_link::connect(uri, config, client_id, &session, cap, timeout)?;
     link.client
-        .subscribe(uri.topic.clone(), QoS::AtLeastOnce)
-        .map_err(|e| Error::new(ErrorKind::Unavailable, uri.shown.clone()).detail(e.to_string()))?;
+        .subscribe(&uri.topic)
+        .map_err(|e| Error::new(ErrorKind::Unavailable, uri.shown.clone()).detail(e))?;
     let deadline = Instant::now() + timeout;
     let mut early = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match link.events.recv_timeout(left) {
-            Ok(Ok(Event::Incoming(Packet::SubAck(ack)))) => {
-                return match ack.return_codes.first() {
-                    Some(SubscribeReasonCode::Success(_)) => Ok((link, early)),
-                    Some(SubscribeReasonCode::NotAuthorized) => {
+            Ok(Ok(Event::SubAck(ack))) => {
+                return match ack {
+                    Ok(()) => Ok((link, early)),
+                    Err(Refusal::NotAuthorized) => {
                         Err(Error::new(ErrorKind::Denied, uri.shown.clone())
                             .detail("the broker does not let us subscribe to this filter"))
                     }
-                    other => Err(Error::new(ErrorKind::BadName, uri.shown.clone())
-                        .detail(format!("the broker refused the subscription ({other:?})"))),
+                    Err(Refusal::Other(why)) => {
+                        Err(Error::new(ErrorKind::BadName, uri.shown.clone())
+                            .detail(format!("the broker refused the subscription ({why})")))
+                    }
                 };
             }
             // The session's messages come before the SUBACK: served first.
-            Ok(Ok(Event::Incoming(Packet::Publish(p)))) => early.push(p),
+            Ok(Ok(Event::Publish(p))) => early.push(p),
             Ok(Ok(_)) => {}
-            Ok(Err(e)) => return Err(mqtt::connection_error(&uri.shown, &e)),
+            Ok(Err(e)) => return Err(e),
             Err(_) => {
                 return Err(Error::new(ErrorKind::Unavailable, uri.shown.clone())
                     .detail("no answer (SUBACK) from the broker in time"));
@@ -199,20 +208,20 @@ struct Pump<'a> {
 impl Pump<'_> {
     fn run(
         &self,
-        early: Vec<Publish>,
+        early: Vec<Message>,
         mut encoder: Option<&mut Encoder>,
         counts: &mut Counts,
     ) -> Result<(), Stop> {
         let mut early = early.into_iter();
         loop {
             if woof_process::interrupted().is_some() {
-                let _ = self.link.client.try_disconnect();
+                self.link.client.try_disconnect();
                 return Ok(());
             }
             let p = match early.next() {
                 Some(p) => p,
                 None => match self.link.events.recv_timeout(Duration::from_millis(200)) {
-                    Ok(Ok(Event::Incoming(Packet::Publish(p)))) => p,
+                    Ok(Ok(Event::Publish(p))) => p,
                     Ok(Ok(_)) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                         return Err(Stop::Retry(
@@ -220,9 +229,7 @@ impl Pump<'_> {
                                 .detail("the connection ended"),
                         ));
                     }
-                    Ok(Err(e)) => {
-                        return Err(Stop::Retry(mqtt::connection_error(&self.uri.shown, &e)));
-                    }
+                    Ok(Err(e)) => return Err(Stop::Retry(e)),
                 },
             };
             self.one(&p, encoder.as_deref_mut(), counts)?;
@@ -232,12 +239,12 @@ impl Pump<'_> {
     /// Puts one message (or skips it), then acknowledges it.
     fn one(
         &self,
-        p: &Publish,
+        p: &Message,
         encoder: Option<&mut Encoder>,
         counts: &mut Counts,
     ) -> Result<(), Stop> {
         counts.messages += 1;
-        let topic = String::from_utf8_lossy(&p.topic).into_owned();
+        let topic = &p.topic;
         match put(self.woof, self.name, p, self.decode, encoder, self.trigger) {
             Ok(Put::New(n)) => counts.put += n,
             Ok(Put::Known) => counts.recognised += 1,
@@ -276,7 +283,7 @@ enum Put {
 fn put(
     woof: &Woof,
     name: &str,
-    p: &Publish,
+    p: &Message,
     decode: &Decode,
     encoder: Option<&mut Encoder>,
     trigger: Option<&Triggered<'_>>,
@@ -349,8 +356,8 @@ struct Identity {
     put_time: u64,
 }
 
-fn identity(p: &Publish) -> Option<Identity> {
-    let props = &p.properties.as_ref()?.user_properties;
+fn identity(p: &Message) -> Option<Identity> {
+    let props = &p.properties;
     let get = |k: &str| {
         props
             .iter()

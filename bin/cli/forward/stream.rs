@@ -38,6 +38,8 @@ pub struct Settings {
     pub rate: Option<u64>,
     /// `--format`: message bodies for engines.
     pub format: super::body::BodyFormat,
+    /// `--mqtt`, `--tls-*`: how to speak to MQTT brokers.
+    pub mqtt: super::mqtt::MqttConfig,
 }
 
 /// Where a stream is.

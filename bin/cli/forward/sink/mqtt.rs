@@ -1,7 +1,7 @@
-//! An MQTT topic (`mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC`): each element is one
-//! QoS 1 message, its body raw or JSON/CSV, its MQTT 5 user properties naming the
-//! origin, the source's incarnation, the seqno and the put time, so a subscriber
-//! can drop redeliveries.
+//! An MQTT topic (`mqtt[s]://[USER:PASSWORD@]HOST[:PORT]/TOPIC`): each element is
+//! one QoS 1 message, its body raw or JSON/CSV, its MQTT 5 user properties naming
+//! the origin, the source's incarnation, the seqno and the put time, so a
+//! subscriber can drop redeliveries (MQTT 3.1.1 has no properties: the body alone).
 //!
 //! MQTT cannot be asked what a broker already has, so this forwarder's own record of
 //! the last seqno the broker acknowledged (PUBACK) is the mark, written durably
@@ -15,22 +15,21 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use rumqttc::v5::Event;
-use rumqttc::v5::mqttbytes::QoS;
-use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason, PublishProperties};
 use woof::{Element, Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
 use crate::forward::mqtt::{
-    self, Link, MqttUri, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO, connection_error,
+    self, MqttConfig, MqttUri, MqttVersion, P_INCARNATION, P_ORIGIN, P_PUT_TIME, P_SEQNO,
 };
+use crate::forward::mqtt_link::{self, Event, Link, Refusal, Session};
 
 /// Messages the client may queue before the event loop must run.
 const QUEUE: usize = 1024;
 
 pub struct MqttSink {
     uri: MqttUri,
+    config: MqttConfig,
     timeout: Duration,
     format: BodyFormat,
     link: Option<Link>,
@@ -43,9 +42,15 @@ pub struct MqttSink {
 }
 
 impl MqttSink {
-    pub fn new(uri: &str, timeout: Duration, format: BodyFormat) -> Result<MqttSink, Error> {
+    pub fn new(
+        uri: &str,
+        config: &MqttConfig,
+        timeout: Duration,
+        format: BodyFormat,
+    ) -> Result<MqttSink, Error> {
         Ok(MqttSink {
             uri: MqttUri::parse(uri)?,
+            config: config.clone(),
             timeout,
             format,
             link: None,
@@ -74,18 +79,18 @@ impl MqttSink {
             .as_ref()
             .ok_or_else(|| Error::new(ErrorKind::Unavailable, shown.clone()))?;
         match link.events.recv_timeout(wait) {
-            Ok(Ok(Event::Incoming(Packet::PubAck(ack)))) => {
-                match ack.reason {
-                    PubAckReason::Success | PubAckReason::NoMatchingSubscribers => {}
-                    PubAckReason::NotAuthorized => {
+            Ok(Ok(Event::PubAck(ack))) => {
+                match ack {
+                    Ok(()) => {}
+                    Err(Refusal::NotAuthorized) => {
                         return Err(Error::new(ErrorKind::Denied, shown).detail(format!(
                             "the broker does not let us publish to {}",
                             self.uri.topic
                         )));
                     }
-                    other => {
+                    Err(Refusal::Other(why)) => {
                         return Err(Error::new(ErrorKind::BadData, shown)
-                            .detail(format!("the broker refused a message ({other:?})")));
+                            .detail(format!("the broker refused a message ({why})")));
                     }
                 }
                 // Acknowledged in order: it belongs to the oldest batch still waiting.
@@ -94,12 +99,10 @@ impl MqttSink {
                 }
                 Ok(())
             }
-            Ok(Ok(Event::Incoming(Packet::Disconnect(d)))) => {
-                Err(Error::new(ErrorKind::Unavailable, shown)
-                    .detail(format!("the broker disconnected us ({:?})", d.reason_code)))
-            }
+            Ok(Ok(Event::Disconnect(why))) => Err(Error::new(ErrorKind::Unavailable, shown)
+                .detail(format!("the broker disconnected us ({why})"))),
             Ok(Ok(_)) => Ok(()),
-            Ok(Err(e)) => Err(connection_error(&shown, &e)),
+            Ok(Err(e)) => Err(e),
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Ok(()),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                 Err(Error::new(ErrorKind::Unavailable, shown).detail("the connection ended"))
@@ -116,9 +119,19 @@ impl Sink for MqttSink {
         self.size = o.header.element_size as usize;
         self.incarnation = o.header.incarnation;
         self.client_id = mqtt::client_id(&[o.origin, &self.uri.shown]);
-        let mut opts = self.uri.options(&self.client_id, Duration::from_secs(30));
-        opts.set_request_channel_capacity(QUEUE);
-        self.link = Some(mqtt::connect(opts, QUEUE, &self.uri.shown, self.timeout)?);
+        let session = Session {
+            persistent: false,
+            manual_acks: false,
+            receive_max: None,
+        };
+        self.link = Some(mqtt_link::connect(
+            &self.uri,
+            &self.config,
+            &self.client_id,
+            &session,
+            QUEUE,
+            self.timeout,
+        )?);
         // The broker cannot say what it has: our own record is the mark.
         Ok(o.hint.unwrap_or_default())
     }
@@ -140,24 +153,21 @@ impl Sink for MqttSink {
                 },
                 &b.data[i * self.size..(i + 1) * self.size],
             );
-            let props = PublishProperties {
-                user_properties: vec![
+            let props = match self.config.version {
+                MqttVersion::V5 => vec![
                     (P_ORIGIN.into(), b.origin.into()),
                     (P_INCARNATION.into(), incarnation.clone()),
                     (P_SEQNO.into(), seqno.to_string()),
                     (P_PUT_TIME.into(), time.to_string()),
                 ],
-                ..PublishProperties::default()
+                // 3.1.1 has no properties: the body alone.
+                MqttVersion::V311 => Vec::new(),
             };
             loop {
                 let link = self.link.as_ref().ok_or_else(|| self.gone())?;
-                let sent = link.client.try_publish_with_properties(
-                    self.uri.topic.clone(),
-                    QoS::AtLeastOnce,
-                    false,
-                    buf.clone(),
-                    props.clone(),
-                );
+                let sent = link
+                    .client
+                    .try_publish(&self.uri.topic, buf.clone(), &props);
                 match sent {
                     Ok(()) => break,
                     // The queue is full: let the event loop send some.
