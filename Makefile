@@ -20,7 +20,7 @@ BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof
 # the benchmarks. The client tools speak ZMTP themselves and link no libzmq. groff
 # renders the man pages in a test (each must fit 80 columns without a warning).
 APT_PACKAGES := libzmq3-dev pkg-config groff-base iproute2 nftables \
-	mosquitto mosquitto-clients redis-server redis-tools nats-server
+	mosquitto mosquitto-clients redis-server redis-tools nats-server openssl
 
 # Release binaries are linked statically on Linux (glibc's crt-static): a one-shot
 # woof-put from cron then starts about as fast as /bin/true, where a dynamically

@@ -23,7 +23,7 @@ _woof__forward() {
 
     case "${cmd}" in
         woof__forward)
-            opts="-N -H -h -V --namespace --all --status --once --create --handler --new-incarnation --skip-to --window --format --csv --json --skip-bad --rate --heartbeat --origin --timeout --keys --help --version"
+            opts="-N -H -h -V --namespace --all --status --once --create --handler --new-incarnation --skip-to --window --format --csv --json --skip-bad --rate --heartbeat --origin --mqtt --tls-ca --tls-cert --tls-key --timeout --keys --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,22 @@ _woof__forward() {
                     return 0
                     ;;
                 --origin)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mqtt)
+                    COMPREPLY=($(compgen -W "5 3.1.1" -- "${cur}"))
+                    return 0
+                    ;;
+                --tls-ca)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-cert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tls-key)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -119,7 +135,7 @@ _woof__forward_names() {
         -H|--handler)
             COMPREPLY=($(compgen -W "$(_woof_handlers)" -- "$cur"))
             return 0 ;;
-        -N|--namespace|-H|--handler|--skip-to|--window|--format|--rate|--heartbeat|--origin|--timeout|--keys)
+        -N|--namespace|-H|--handler|--skip-to|--window|--format|--rate|--heartbeat|--origin|--mqtt|--tls-ca|--tls-cert|--tls-key|--timeout|--keys)
             _woof__forward "$@"
             return ;;
     esac

@@ -8,6 +8,11 @@ csv\t'One CSV row per element (typed woofs): seqno,put_time,fields'"
 complete -c woof-forward -l rate -d 'Send at most N elements a second per source (catching up after an outage without filling a slow link) [default: as fast as the destination acknowledges]' -r
 complete -c woof-forward -l heartbeat -d 'With no element to send, check the connection this often' -r
 complete -c woof-forward -l origin -d 'The name this host forwards as [default: /etc/machine-id, else the host name]; keep it when moving the namespace to new hardware' -r
+complete -c woof-forward -l mqtt -d 'The MQTT version to speak' -r -f -a "5\t'MQTT 5: user properties carry each element\'s identity'
+3.1.1\t'MQTT 3.1.1, for brokers that speak only it: no properties, so a redelivered message cannot be told from a new one'"
+complete -c woof-forward -l tls-ca -d 'With mqtts://: trust the CA certificates in FILE (PEM) instead of the system\'s (SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt)' -r -F
+complete -c woof-forward -l tls-cert -d 'With mqtts://: present this client certificate (PEM), with --tls-key' -r -F
+complete -c woof-forward -l tls-key -d 'With mqtts://: the private key of --tls-cert (PEM)' -r -F
 complete -c woof-forward -l timeout -d 'With a woof:// URI: give up on an unreachable or silent proxy after DURATION (exit 69)' -r
 complete -c woof-forward -l keys -d 'With a woof:// URI: key directory (own key pair, servers\' public keys) [default: $WOOF_KEYS, else ~/.woof/keys]' -r -F
 complete -c woof-forward -l all -d 'Forward every woof of the namespace (and those created later) to the woofs of the same names in the namespace DEST'

@@ -19,6 +19,7 @@ mod handlers;
 mod hardening;
 mod install;
 mod ls;
+mod mqtt_transports;
 mod multihost;
 mod network;
 mod platform_crash;

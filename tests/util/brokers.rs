@@ -91,6 +91,25 @@ impl Broker {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// mosquitto: waits (bounded) until its log shows a subscription to `filter`,
+    /// so what is published next reaches the subscriber's session.
+    pub fn wait_subscribed(&self, filter: &str) -> bool {
+        let log = self.dir.path().join("mosquitto.log");
+        wait_until(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log)
+                .is_ok_and(|l| l.lines().any(|line| line.ends_with(&format!(" {filter}"))))
+        })
+    }
+}
+
+/// mosquitto's log, with subscriptions, in the broker's directory.
+fn mosquitto_log(dir: &Path) -> String {
+    format!(
+        "log_dest file {}/mosquitto.log\nlog_type error\nlog_type warning\n\
+         log_type notice\nlog_type information\nlog_type subscribe\n",
+        dir.display()
+    )
 }
 
 impl Drop for Broker {
@@ -149,6 +168,7 @@ pub fn mosquitto(login: Option<(&str, &str)>, persistent: bool) -> Option<Broker
     let port = free_port();
     let dir = tmp();
     let mut conf = format!("listener {port} 127.0.0.1\nmax_queued_messages 0\n");
+    conf.push_str(&mosquitto_log(dir.path()));
     if nix::unistd::Uid::current().is_root() {
         // Run as root, mosquitto would switch to user mosquitto, who cannot write here.
         conf.push_str("user root\n");
@@ -187,6 +207,127 @@ pub fn mosquitto(login: Option<(&str, &str)>, persistent: bool) -> Option<Broker
         path.display().to_string(),
     ];
     Some(Broker::spawn(cmd, port, dir))
+}
+
+/// The certificates of a TLS broker, made by openssl for the test: a CA, the
+/// server's (for localhost and 127.0.0.1) and a client's, all signed by the CA;
+/// and a second CA that signed nothing (a trust store that must fail).
+pub struct Pki {
+    pub ca: std::path::PathBuf,
+    pub client_cert: std::path::PathBuf,
+    pub client_key: std::path::PathBuf,
+    pub other_ca: std::path::PathBuf,
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let ok = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "openssl {}", args.join(" "));
+}
+
+/// A P-256 key and a certificate for `cn`, signed by ca.pem (or self-signed).
+fn certificate(dir: &Path, name: &str, cn: &str, signed: bool) {
+    let key = format!("{name}.key");
+    let pem = format!("{name}.pem");
+    let subj = format!("/CN={cn}");
+    openssl(
+        dir,
+        &[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            &key,
+        ],
+    );
+    if !signed {
+        openssl(
+            dir,
+            &[
+                "req", "-x509", "-new", "-key", &key, "-out", &pem, "-days", "2", "-subj", &subj,
+            ],
+        );
+        return;
+    }
+    let csr = format!("{name}.csr");
+    openssl(
+        dir,
+        &["req", "-new", "-key", &key, "-out", &csr, "-subj", &subj],
+    );
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("san.ext");
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
+    );
+}
+
+/// mosquitto with a TLS listener only (persistent, as `mosquitto`); with
+/// `client_certs`, it requires a client certificate signed by the CA.
+pub fn mosquitto_tls(client_certs: bool) -> Option<(Broker, Pki)> {
+    if !installed("mosquitto") || !installed("openssl") {
+        return None;
+    }
+    let port = free_port();
+    let dir = tmp();
+    let d = dir.path();
+    certificate(d, "ca", "woof test CA", false);
+    certificate(d, "server", "localhost", true);
+    certificate(d, "client", "woof-client", true);
+    certificate(d, "other-ca", "another CA", false);
+    let mut conf = format!(
+        "listener {port} 127.0.0.1\nmax_queued_messages 0\nallow_anonymous true\n\
+         cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n\
+         persistence true\npersistence_location {0}/\nautosave_interval 1\n",
+        d.display()
+    );
+    if client_certs {
+        conf.push_str("require_certificate true\n");
+    }
+    conf.push_str(&mosquitto_log(d));
+    if nix::unistd::Uid::current().is_root() {
+        conf.push_str("user root\n");
+    }
+    let path = d.join("mosquitto.conf");
+    std::fs::write(&path, conf).expect("mosquitto.conf");
+    let pki = Pki {
+        ca: d.join("ca.pem"),
+        client_cert: d.join("client.pem"),
+        client_key: d.join("client.key"),
+        other_ca: d.join("other-ca.pem"),
+    };
+    let cmd = vec![
+        "mosquitto".to_string(),
+        "-c".to_string(),
+        path.display().to_string(),
+    ];
+    Some((Broker::spawn(cmd, port, dir), pki))
 }
 
 /// nats-server with JetStream, its store in a temporary directory (kept across
