@@ -184,7 +184,7 @@ fn subscribe(
                 };
             }
             // The session's messages come before the SUBACK: served first.
-            Ok(Ok(Event::Publish(p))) => early.push(p),
+            Ok(Ok(Event::Publish(p))) => early.push(*p),
             Ok(Ok(_)) => {}
             Ok(Err(e)) => return Err(e),
             Err(_) => {
@@ -221,7 +221,7 @@ impl Pump<'_> {
             let p = match early.next() {
                 Some(p) => p,
                 None => match self.link.events.recv_timeout(Duration::from_millis(200)) {
-                    Ok(Ok(Event::Publish(p))) => p,
+                    Ok(Ok(Event::Publish(p))) => *p,
                     Ok(Ok(_)) | Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
                     Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                         return Err(Stop::Retry(
