@@ -315,10 +315,10 @@ pub unsafe extern "C" fn WooFGetElSize(wf: *mut WoofHandle, name: *const c_char)
     match unsafe { text(name) } {
         Some(n) if woof_net::uri::is_uri(n) => {
             match api::target(n).and_then(|t| api::element_size(&t)) {
-                Ok(s) => s,
+                Ok(s) => s as c_ulong,
                 Err(e) => failed("WooFGetElSize", &e, 0),
             }
         }
-        _ => h.woof.element_size(),
+        _ => h.woof.element_size() as c_ulong,
     }
 }
