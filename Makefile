@@ -85,7 +85,7 @@ build: deps
 # Unit, integration and doc tests of every workspace member. Benchmarks are
 # not run here (`make bench`).
 test: deps
-	$(CARGO) build -p woof-proxy
+	$(CARGO) build -p woof-proxy -p libwoof
 	$(CARGO) test --workspace --no-fail-fast
 	$(CARGO) test --manifest-path fuzz/Cargo.toml --target-dir target
 
@@ -108,7 +108,7 @@ fuzz-seeds:
 # prints one summary line. Not part of `make test`.
 DURATION ?= 1m
 soak: deps
-	$(CARGO) build -p woof-proxy
+	$(CARGO) build -p woof-proxy -p libwoof
 	DURATION=$(DURATION) $(CARGO) test --test integration -- --ignored --nocapture soak::
 
 # Both regenerate man/woof-*.1 and completions/ from the clap definitions; without

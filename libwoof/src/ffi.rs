@@ -107,8 +107,7 @@ pub unsafe extern "C" fn WooFCreate(
     history_size: c_ulong,
 ) -> c_int {
     // SAFETY: the function's contract.
-    let r = unsafe { name_arg(name) }
-        .and_then(|n| api::create(n, element_size, history_size));
+    let r = unsafe { name_arg(name) }.and_then(|n| api::create(n, element_size, history_size));
     match r {
         Ok(()) => 1,
         // SAFETY: the function's contract.

@@ -18,6 +18,7 @@ mod generated;
 mod handlers;
 mod hardening;
 mod install;
+mod libwoof;
 mod ls;
 mod mqtt_transports;
 mod multihost;
