@@ -38,6 +38,15 @@ MANDIR   = $(DESTDIR)$(PREFIX)/share/man
 BASHDIR  = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSHDIR   = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISHDIR  = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+LIBDIR   = $(DESTDIR)$(PREFIX)/lib
+INCDIR   = $(DESTDIR)$(PREFIX)/include
+SHAREDIR = $(DESTDIR)$(PREFIX)/share/woof
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+# libwoof (CSPOT's C API): the libraries, the header, pkg-config, woof-cc and the
+# handler main it compiles, woof_c(3).
+C_FILES = $(LIBDIR)/libwoofc.a $(LIBDIR)/libwoofc.so $(INCDIR)/woofc.h \
+	$(LIBDIR)/pkgconfig/woof.pc $(BINDIR)/woof-cc $(SHAREDIR)/handler-main.c \
+	$(MANDIR)/man3/woof_c.3
 
 # sudo only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -76,7 +85,7 @@ deps:
 TOOLS := $(filter-out woof-proxy,$(BINS))
 build: deps
 	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
-	  $(CARGO) build --release --target $(HOST) -p woof-proxy -p woof-tools --lib --bin woof-proxy
+	  $(CARGO) build --release --target $(HOST) -p woof-proxy -p woof-tools -p libwoof --lib --bin woof-proxy
 	for b in $(TOOLS); do \
 	  CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
 	    $(CARGO) rustc --release --target $(HOST) -p woof-tools --bin $$b -- $(RUSTFLAGS_STATIC) || exit 1; \
@@ -125,8 +134,8 @@ BUILD ?= 1
 install:
 	@if [ "$(BUILD)" != 0 ] && command -v $(CARGO) >/dev/null 2>&1; then \
 	  $(MAKE) --no-print-directory build || exit 1; fi
-	@for b in $(BINS); do \
-	  [ -x $(RELEASE)/$$b ] || { \
+	@for b in $(BINS) libwoofc.a libwoofc.so; do \
+	  [ -e $(RELEASE)/$$b ] || { \
 	    echo "make: $(RELEASE)/$$b is missing; run 'make build' first" >&2; exit 1; }; \
 	done
 	@set -e; \
@@ -152,7 +161,17 @@ install:
 	for f in completions/woof-*.fish; do \
 	  [ -e "$$f" ] || continue; n=$${f#completions/}; \
 	  echo "install $(FISHDIR)/$$n"; install -Dm644 "$$f" "$(FISHDIR)/$$n"; \
-	done
+	done; \
+	echo "install libwoof: $(C_FILES)"; \
+	install -Dm644 $(RELEASE)/libwoofc.a "$(LIBDIR)/libwoofc.a"; \
+	install -Dm755 $(RELEASE)/libwoofc.so "$(LIBDIR)/libwoofc.so"; \
+	install -Dm644 libwoof/include/woofc.h "$(INCDIR)/woofc.h"; \
+	mkdir -p "$(LIBDIR)/pkgconfig"; \
+	sed -e 's|@VERSION@|$(VERSION)|' libwoof/woof.pc.in \
+	  > "$(LIBDIR)/pkgconfig/woof.pc"; \
+	install -Dm755 libwoof/woof-cc "$(BINDIR)/woof-cc"; \
+	install -Dm644 libwoof/c/handler-main.c "$(SHAREDIR)/handler-main.c"; \
+	install -Dm644 man/woof_c.3 "$(MANDIR)/man3/woof_c.3"
 
 # Removes exactly the files `make install` puts there (directories stay).
 uninstall:
@@ -177,7 +196,8 @@ uninstall:
 	for f in completions/woof-*.fish; do \
 	  [ -e "$$f" ] || continue; n=$${f#completions/}; \
 	  echo "rm -f $(FISHDIR)/$$n"; rm -f "$(FISHDIR)/$$n"; \
-	done
+	done; \
+	for f in $(C_FILES); do echo "rm -f $$f"; rm -f "$$f"; done
 
 # Prints the table; the bench also writes it to target/bench/latest.md.
 bench: deps build

@@ -81,6 +81,63 @@ fn make(target: &str, dest: &Path) {
     );
 }
 
+/// A CSPOT program builds with the installed pkg-config file (relocatable, so it
+/// works under DESTDIR) and a handler with the installed woof-cc; both run.
+fn c_builds_against_the_install(dest: &Path) {
+    let pc = dest.join("usr/lib/pkgconfig");
+    let pkg = |args: &[&str]| -> String {
+        let out = Command::new("pkg-config")
+            .args(args)
+            .arg("woof")
+            .env("PKG_CONFIG_PATH", &pc)
+            .output()
+            .expect("pkg-config");
+        assert!(out.status.success(), "pkg-config {args:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let work = tempfile::tempdir().expect("temp dir");
+    let prog = work.path().join("misuse");
+    let lib = format!("{}/libwoofc.a", pkg(&["--variable=libdir"]));
+    let status = Command::new("cc")
+        .arg("-o")
+        .arg(&prog)
+        .args(pkg(&["--cflags"]).split_whitespace())
+        .arg(root().join("tests/cspot_c/misuse.c"))
+        .arg(lib)
+        .args(pkg(&["--variable=private_libs"]).split_whitespace())
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    let ns = work.path().join("ns");
+    std::fs::create_dir(&ns).expect("ns");
+    std::fs::write(ns.join("notawoof.txt"), "not a woof\n").expect("file");
+    let out = Command::new(&prog)
+        .current_dir(&ns)
+        .env_remove("WOOFC_DIR")
+        .env_remove("WOOF_NAMESPACE")
+        .output()
+        .expect("run");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "survived\n");
+    let out = Command::new(dest.join("usr/bin/woof-cc"))
+        .arg("-o")
+        .arg(work.path().join("hw"))
+        .arg(root().join("tests/cspot_c/hw.c"))
+        .arg(format!("-I{}", root().join("tests/cspot_c").display()))
+        .env_remove("WOOF_CFLAGS")
+        .env_remove("WOOF_LIBS")
+        .env_remove("PKG_CONFIG_PATH")
+        .output()
+        .expect("woof-cc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Run outside woof-platform it says what it is for (exit 2).
+    let out = Command::new(work.path().join("hw")).output().expect("hw");
+    assert_eq!(out.status.code(), Some(2));
+}
+
 #[test]
 fn install_puts_everything_under_destdir_and_uninstall_removes_exactly_it() {
     let dest = tempfile::Builder::new()
@@ -108,8 +165,21 @@ fn install_puts_everything_under_destdir_and_uninstall_removes_exactly_it() {
         };
         want.insert(path);
     }
-    // Every binary of the package, its man page and its completions, nothing else.
+    for f in [
+        "usr/lib/libwoofc.a",
+        "usr/lib/libwoofc.so",
+        "usr/include/woofc.h",
+        "usr/lib/pkgconfig/woof.pc",
+        "usr/bin/woof-cc",
+        "usr/share/woof/handler-main.c",
+        "usr/share/man/man3/woof_c.3",
+    ] {
+        want.insert(f.to_string());
+    }
+    // Every binary of the package, its man page and its completions, libwoof,
+    // nothing else.
     assert_eq!(files(dest.path()), want);
+    c_builds_against_the_install(dest.path());
     assert!(want.contains("usr/bin/woof-ls") && want.contains("usr/share/man/man1/woof-ls.1"));
     let installed = dest.path().join("usr/bin/woof-ls");
     let status = Command::new(&installed)
