@@ -336,7 +336,7 @@ impl HandlerNs {
 }
 
 /// A jittered gap in `min .. min + spread`.
-pub(crate) struct Gaps(u64);
+pub(crate) struct Gaps(pub(crate) u64);
 
 impl Gaps {
     pub(crate) fn sleep(&mut self, min: Duration, spread: Duration) {

@@ -20,6 +20,7 @@ mod bridges;
 mod follow;
 mod handlers;
 mod harness;
+mod libwoof;
 mod network;
 mod parsers;
 mod select;
@@ -34,6 +35,7 @@ mod util;
 use follow::*;
 use handlers::*;
 use harness::*;
+use libwoof::*;
 use parsers::*;
 use select::*;
 use storage::*;
@@ -80,7 +82,7 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 15] = [
+const GROUPS: [&str; 16] = [
     "in-process",
     "parsers",
     "bulk",
@@ -93,6 +95,7 @@ const GROUPS: [&str; 15] = [
     "handler-start",
     "handler-burst",
     "persistent",
+    "libwoof",
     "network",
     "tiers",
     "bridges",
@@ -210,6 +213,13 @@ fn main() {
             "woof-platform",
             &PERSISTENT,
             with_handler(persistent),
+        ));
+    }
+    if run("libwoof") {
+        rows.extend(rows_with_binary(
+            "woof-platform",
+            &LIBWOOF,
+            with_handler(libwoof),
         ));
     }
     if run("network") {

@@ -54,9 +54,10 @@ int main(void)
 		fprintf(stderr, "%s: the element on stdin is %lu of %lu bytes\n", me, got, n);
 		return 1;
 	}
-	if (WooFInit() < 0)
-		return 1;
-	WOOF *wf = WooFOpen(name);
+	/* Init and the woof's mapping happen on first use: a handler that never
+	 * touches them does not pay for them. */
+	WooFSetInit();
+	WOOF *wf = woof_handler_handle(name);
 	if (wf == NULL)
 		return 1;
 	int rc = WOOF_HANDLER(wf, seq_no, el);

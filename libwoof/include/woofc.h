@@ -61,6 +61,9 @@ unsigned long WooFLatestSeqno(WOOF *wf);
  * handle's. */
 unsigned long WooFGetElSize(WOOF *wf, const char *name);
 
+/* woof's, for its handler main: the handle of woof name, opened on first use. */
+WOOF *woof_handler_handle(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,7 +4,7 @@
 #![allow(unsafe_code)]
 
 use std::ffi::{CStr, c_char, c_int, c_ulong, c_void};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use woof::{Error, ErrorKind, Woof};
 
@@ -16,10 +16,21 @@ const _: () = assert!(size_of::<c_ulong>() == size_of::<u64>());
 /// CSPOT's failure value for seqnos: (unsigned long)-1.
 const INVALID: c_ulong = c_ulong::MAX;
 
-/// The handle of WooFOpen: a woof opened by name.
+/// The handle of WooFOpen: a woof opened by name (the handler main's opens on
+/// first use).
 pub struct WoofHandle {
     name: String,
-    woof: Arc<Woof>,
+    woof: OnceLock<Arc<Woof>>,
+}
+
+impl WoofHandle {
+    fn woof(&self) -> Result<&Arc<Woof>, Error> {
+        if let Some(w) = self.woof.get() {
+            return Ok(w);
+        }
+        let w = api::open(&self.name)?;
+        Ok(self.woof.get_or_init(|| w))
+    }
 }
 
 /// One line on stderr, as CSPOT reports failures, then its failure value.
@@ -81,10 +92,11 @@ pub extern "C" fn WooFInit() -> c_int {
     }
 }
 
-/// CSPOT's shepherd marks init done; here init is idempotent, so it is WooFInit.
+/// CSPOT's shepherd marks init done before the handler runs; here it makes init
+/// happen on the first call that needs the namespace.
 #[unsafe(no_mangle)]
 pub extern "C" fn WooFSetInit() {
-    let _ = api::init();
+    api::defer_init();
 }
 
 #[unsafe(no_mangle)]
@@ -203,12 +215,29 @@ pub unsafe extern "C" fn WooFOpen(name: *const c_char) -> *mut WoofHandle {
         let woof = api::open(n)?;
         Ok(WoofHandle {
             name: n.rsplit('/').next().unwrap_or(n).to_string(),
-            woof,
+            woof: OnceLock::from(woof),
         })
     });
     match r {
         Ok(h) => Box::into_raw(Box::new(h)),
         Err(e) => failed("WooFOpen", &e, std::ptr::null_mut()),
+    }
+}
+
+/// The handle the handler main passes: woof `name` of the namespace, opened when
+/// first used (the platform checked it exists); NULL only for a NULL name. Not in
+/// CSPOT's API.
+///
+/// SAFETY: `name` is NULL or a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn woof_handler_handle(name: *const c_char) -> *mut WoofHandle {
+    // SAFETY: the function's contract.
+    match unsafe { name_arg(name) } {
+        Ok(n) => Box::into_raw(Box::new(WoofHandle {
+            name: n.to_string(),
+            woof: OnceLock::new(),
+        })),
+        Err(e) => failed("woof_handler_handle", &e, std::ptr::null_mut()),
     }
 }
 
@@ -253,10 +282,10 @@ pub unsafe extern "C" fn WooFAppend(
         if element.is_null() {
             return Err(bad_arg("element (NULL)"));
         }
+        let w = h.woof()?;
         // SAFETY: not NULL, and the caller gives at least the element size.
-        let data =
-            unsafe { std::slice::from_raw_parts(element.cast::<u8>(), h.woof.element_size()) };
-        api::put_local(&h.woof, &h.name, handler, data)
+        let data = unsafe { std::slice::from_raw_parts(element.cast::<u8>(), w.element_size()) };
+        api::put_local(w, &h.name, handler, data)
     });
     match r {
         Ok(s) => s,
@@ -279,10 +308,10 @@ pub unsafe extern "C" fn WooFRead(
         if element.is_null() {
             return Err(bad_arg("element buffer (NULL)"));
         }
-        let size = h.woof.element_size();
+        let w = h.woof()?;
         // SAFETY: not NULL, and the caller gives at least the element size.
-        let buf = unsafe { std::slice::from_raw_parts_mut(element.cast::<u8>(), size) };
-        h.woof.get(seq_no, buf).map(drop)
+        let buf = unsafe { std::slice::from_raw_parts_mut(element.cast::<u8>(), w.element_size()) };
+        w.get(seq_no, buf).map(drop)
     });
     match r {
         Ok(()) => 1,
@@ -294,8 +323,8 @@ pub unsafe extern "C" fn WooFRead(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn WooFLatestSeqno(wf: *mut WoofHandle) -> c_ulong {
     // SAFETY: the function's contract.
-    match unsafe { handle(wf) } {
-        Ok(h) => h.woof.latest(),
+    match unsafe { handle(wf) }.and_then(|h| h.woof().map(|w| w.latest())) {
+        Ok(s) => s,
         Err(e) => failed("WooFLatestSeqno", &e, INVALID),
     }
 }
@@ -318,6 +347,9 @@ pub unsafe extern "C" fn WooFGetElSize(wf: *mut WoofHandle, name: *const c_char)
                 Err(e) => failed("WooFGetElSize", &e, 0),
             }
         }
-        _ => h.woof.element_size() as c_ulong,
+        _ => match h.woof() {
+            Ok(w) => w.element_size() as c_ulong,
+            Err(e) => failed("WooFGetElSize", &e, 0),
+        },
     }
 }
