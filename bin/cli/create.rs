@@ -99,6 +99,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> Result<(), Failure> {
     let target = Target::parse(&args.name)?;
+    if let Target::Cspot(uri) = &target {
+        return Err(Failure::usage(format!(
+            "{}: CSPOT's protocol cannot create a woof; create it on that host (its \
+             WooFCreate, e.g. senspot-init), or serve it with woof-proxy",
+            woof_net::cspot_client::shown(uri)
+        )));
+    }
     let (size, schema) = match &args.schema {
         None => (args.element_size.unwrap_or(0), Vec::new()),
         Some(text) => {

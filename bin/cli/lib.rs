@@ -5,6 +5,7 @@
 
 pub mod consolidate;
 pub mod create;
+pub mod cspot_source;
 pub mod cursor;
 pub mod forward;
 pub mod generate;

@@ -28,6 +28,10 @@ pub fn open(
         Target::Local(n) if follow => Box::new(target::open(ns, &n)?),
         Target::Local(n) => Box::new(target::open_readonly(ns, &n)?),
         Target::Remote(uri) => Box::new(Remote::open(remote.connect(&uri)?)?),
+        Target::Cspot(uri) => Box::new(crate::cspot_source::CspotSource::open(
+            &uri,
+            remote.timeout,
+        )?),
     })
 }
 

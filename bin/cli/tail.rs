@@ -126,7 +126,7 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
         return Err(Failure::usage("-C needs at least 1"));
     }
     // Only a local woof can be replaced under its name (a proxy reopens its own).
-    let local = !matches!(Target::parse(&name), Ok(Target::Remote(_)));
+    let local = matches!(Target::parse(&name), Ok(Target::Local(_)));
     // Only a follower needs the woof writable (it registers as a waiter).
     let mut woof = match source::open(&args.ns, &args.remote, &name, args.results, follow) {
         Err(f) if args.follow_retry => {
@@ -143,6 +143,11 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
     };
     let latest = woof.latest();
     let (since, until) = crate::when::bounds(args.since, args.until, args.output.utc)?;
+    if (since.is_some() || until.is_some()) && woof_net::cspot_client::is_cspot(&name) {
+        return Err(Failure::usage(
+            "--since/--until: a CSPOT host keeps no put times (start with --after or -n)",
+        ));
+    }
     // --since is an --after found by put time.
     let since = match since {
         Some(t) => Some(crate::when::first_at_or_after(woof.as_mut(), &name, t)?.saturating_sub(1)),

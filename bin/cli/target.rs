@@ -1,6 +1,7 @@
 //! Which woof a tool works on: a plain name inside the namespace given by
 //! `-N/--namespace`, `$WOOF_NAMESPACE`, or the current directory — or a
-//! `woof://host[:port]/abs/namespace/name` URI, served by the woof-proxy there.
+//! `woof://host[:port]/abs/namespace/name` URI, served by the woof-proxy there, or a
+//! `cspot://…` URI of the same form, served by a CSPOT host (its protocol).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -47,12 +48,17 @@ impl RemoteArgs {
 pub enum Target {
     Local(String),
     Remote(Uri),
+    /// `cspot://`: a CSPOT host, over CSPOT's protocol.
+    Cspot(Uri),
 }
 
 impl Target {
     pub fn parse(name: &str) -> Result<Target, Failure> {
         if woof_net::uri::is_uri(name) {
             return Ok(Target::Remote(Uri::parse(name)?));
+        }
+        if woof_net::cspot_client::is_cspot(name) {
+            return Ok(Target::Cspot(woof_net::cspot_client::parse(name)?));
         }
         check_name(name)?;
         Ok(Target::Local(name.to_string()))

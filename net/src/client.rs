@@ -23,7 +23,16 @@ pub struct Client {
     timeout: Duration,
     /// Requests sent whose replies have not been read (pipelined puts).
     pub in_flight: usize,
+    /// A reply came on this connection: the host speaks woof's protocol.
+    answered: bool,
 }
+
+/// How long a first reply may take before the client asks whether the host is a
+/// CSPOT one (which never answers woof's requests), and how long that asking may
+/// take: a wrong guess costs the user a full timeout and a misleading
+/// "unreachable"; this answers in under a second.
+const CSPOT_PROBE_AFTER: Duration = Duration::from_millis(300);
+const CSPOT_PROBE_LIMIT: Duration = Duration::from_millis(500);
 
 /// How to reach proxies: the timeout of each request and the key directory.
 #[derive(Debug, Clone)]
@@ -128,6 +137,7 @@ impl Client {
             keys: opts.keys.clone(),
             timeout: opts.timeout,
             in_flight: usize::from(first.is_some()),
+            answered: false,
         })
     }
 
@@ -164,11 +174,15 @@ impl Client {
     /// Reads the next reply: its frames after `OK`, or the error it carries.
     pub fn recv(&mut self, extra: Duration) -> Result<Vec<Vec<u8>>, Error> {
         let deadline = Instant::now() + self.timeout + extra;
+        if !self.answered {
+            self.unless_cspot(deadline)?;
+        }
         let mut reply = self
             .conn
             .recv_reply(deadline)
             .map_err(|e| net_error(&self.uri, &self.keys, e))?;
         self.in_flight = self.in_flight.saturating_sub(1);
+        self.answered = true;
         match reply.first().map(Vec::as_slice) {
             Some(OK) => Ok(reply.split_off(1)),
             Some(proto::ERR) => {
@@ -189,6 +203,33 @@ impl Client {
             )
             .detail("not a woof protocol reply (is this a woof-proxy?)")),
         }
+    }
+
+    /// Before the first reply: when none has begun within CSPOT_PROBE_AFTER, asks
+    /// (on a connection of its own) whether the host speaks only CSPOT's protocol,
+    /// and if so says so at once instead of waiting out the timeout.
+    fn unless_cspot(&mut self, deadline: Instant) -> Result<(), Error> {
+        let probe_at = (Instant::now() + CSPOT_PROBE_AFTER).min(deadline);
+        let started = self
+            .conn
+            .wait_reply(probe_at)
+            .map_err(|e| net_error(&self.uri, &self.keys, e))?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if started || left.is_zero() {
+            return Ok(());
+        }
+        if crate::cspot_client::answers_only_cspot(&self.uri, left.min(CSPOT_PROBE_LIMIT)) {
+            let cspot = crate::cspot_client::shown(&self.uri);
+            return Err(Error::new(
+                ErrorKind::Protocol,
+                format!("woof://{}", self.uri.authority()),
+            )
+            .detail(format!(
+                "a CSPOT host: it speaks CSPOT's protocol, not woof's; use {cspot} \
+                 (woof-put, woof-get and woof-tail speak it), or run woof-proxy there"
+            )));
+        }
+        Ok(())
     }
 
     fn call(&mut self, op: Op, args: &[&[u8]], extra: Duration) -> Result<Vec<Vec<u8>>, Error> {

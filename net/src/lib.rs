@@ -7,6 +7,7 @@
 //! statically. Only `woof-proxy`, a long-running daemon, links libzmq.
 
 pub mod client;
+pub mod cspot_client;
 pub mod keys;
 pub mod proto;
 pub mod uri;

@@ -9,6 +9,7 @@ mod bridges;
 mod cli_errors;
 mod concurrency;
 mod crash;
+mod cspot_hosts;
 mod cspot_protocol;
 mod fixtures;
 mod follow;

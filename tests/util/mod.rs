@@ -4,7 +4,7 @@
 //! forwarding (`counters`), what
 //! the tools print parsed back (`records`), children and daemons killed in `Drop`
 //! (`daemon`), network namespaces as hosts and routers (`netns`), the engines
-//! woof-forward bridges to (`brokers`), and seeded randomness (`rng`).
+//! woof-forward bridges to (`brokers`), a CSPOT host (`cspot_server`), and seeded randomness (`rng`).
 //!
 //! Every helper bounds its waits, so a broken tool fails a test instead of hanging
 //! the suite.
@@ -12,6 +12,7 @@
 mod brokers;
 mod cmd;
 mod counters;
+mod cspot_server;
 mod daemon;
 mod elements;
 mod netns;
@@ -22,6 +23,7 @@ mod rng;
 pub use brokers::*;
 pub use cmd::*;
 pub use counters::*;
+pub use cspot_server::*;
 pub use daemon::*;
 pub use elements::*;
 pub use netns::*;

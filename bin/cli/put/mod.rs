@@ -13,6 +13,7 @@ use crate::input::Framing;
 use crate::target::{NamespaceArg, RemoteArgs, Target};
 use woof::records::Input;
 
+mod cspot;
 mod elements;
 mod local;
 mod remote;
@@ -98,8 +99,10 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<(), Failure> {
-    if let Target::Remote(uri) = Target::parse(&args.name)? {
-        return remote::run(&args, &uri);
+    match Target::parse(&args.name)? {
+        Target::Remote(uri) => return remote::run(&args, &uri),
+        Target::Cspot(uri) => return cspot::run(&args, &uri),
+        Target::Local(_) => {}
     }
     let ns = args.ns.open()?;
     let woof = ns.open_woof(&args.name)?;

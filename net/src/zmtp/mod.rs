@@ -326,6 +326,14 @@ impl Conn {
         self.fail_on(result)
     }
 
+    /// Whether a reply has begun to arrive by `deadline` (see `Wire::readable`);
+    /// false leaves the connection usable.
+    pub fn wait_reply(&mut self, deadline: Instant) -> Result<bool, NetError> {
+        self.usable()?;
+        let result = self.wire.readable(deadline);
+        self.fail_on(result)
+    }
+
     /// send_request + recv_reply.
     pub fn request(
         &mut self,

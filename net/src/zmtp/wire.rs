@@ -106,6 +106,34 @@ impl Wire {
         Ok(())
     }
 
+    /// Whether bytes are there to read, waiting at most until `deadline`. Nothing
+    /// is consumed, and running out of time is not an error: the stream stays
+    /// usable (a client that has waited long enough for a first reply asks the
+    /// host something else meanwhile).
+    pub(crate) fn readable(&mut self, deadline: Instant) -> Result<bool, NetError> {
+        const DOING: &str = "waiting for a reply";
+        if self.pos < self.len {
+            return Ok(true);
+        }
+        loop {
+            let Ok(left) = time_left(deadline, DOING) else {
+                return Ok(false);
+            };
+            if !timeout_fits(self.read_timeout, left) {
+                self.stream
+                    .set_read_timeout(Some(left))
+                    .map_err(|e| NetError::io(&e, DOING))?;
+                self.read_timeout = Some(left);
+            }
+            // Ok(0), the peer gone, counts as readable: the read that follows says so.
+            match self.stream.peek(&mut [0u8; 1]) {
+                Ok(_) => return Ok(true),
+                Err(e) if is_retry(&e) => continue,
+                Err(e) => return Err(NetError::io(&e, DOING)),
+            }
+        }
+    }
+
     pub(crate) fn read_u8(&mut self, deadline: Instant, doing: &str) -> Result<u8, NetError> {
         if self.pos < self.len {
             let b = self.buf[self.pos];
