@@ -30,7 +30,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-get", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to read (a name, or a woof://host/namespace/name URI)
+    /// Woof to read (a name, a woof://host/namespace/name URI, or cspot://… for a
+    /// CSPOT host)
     #[arg(required_unless_present = "results")]
     pub name: Option<String>,
     /// Read the handler results log of the namespace instead of a woof

@@ -50,7 +50,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-tail", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woofs to read (names, or woof://host/namespace/name URIs); with several,
+    /// Woofs to read (names, woof://host/namespace/name URIs, or cspot://… for a
+    /// CSPOT host, followed by polling); with several,
     /// each is followed at once and every line is tagged with its woof
     #[arg(required_unless_present = "results", value_name = "NAME")]
     pub names: Vec<String>,

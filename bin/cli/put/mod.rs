@@ -56,7 +56,8 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "woof-put", version, after_help = EXAMPLES)]
 pub struct Args {
-    /// Woof to put to (a name, or a woof://host/namespace/name URI)
+    /// Woof to put to (a name, a woof://host/namespace/name URI, or cspot://… for a
+    /// CSPOT host)
     pub name: String,
     #[command(flatten)]
     pub ns: NamespaceArg,
