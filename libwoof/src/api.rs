@@ -32,13 +32,14 @@ struct Opened {
     checked: Instant,
 }
 
-/// WooFInit: the namespace is WOOFC_DIR (CSPOT's), else WOOF_NAMESPACE (woof's, as a
-/// handler gets it), else the current directory. Does nothing the second time.
+/// WooFInit: the namespace is WOOFC_DIR (CSPOT's), else WOOFC_NAMESPACE (CSPOT's
+/// name for it, a path there too), else WOOF_NAMESPACE (woof's, as a handler gets
+/// it), else the current directory. Does nothing the second time.
 pub fn init() -> Result<(), Error> {
     if NAMESPACE.get().is_some() {
         return Ok(());
     }
-    let dir = ["WOOFC_DIR", "WOOF_NAMESPACE"]
+    let dir = ["WOOFC_DIR", "WOOFC_NAMESPACE", "WOOF_NAMESPACE"]
         .iter()
         .find_map(|k| std::env::var_os(k).filter(|v| !v.is_empty()))
         .map(PathBuf::from);

@@ -114,10 +114,37 @@ fn c_builds_against_the_install(dest: &Path) {
     let out = Command::new(&prog)
         .current_dir(&ns)
         .env_remove("WOOFC_DIR")
+        .env_remove("WOOFC_NAMESPACE")
         .env_remove("WOOF_NAMESPACE")
         .output()
         .expect("run");
     assert_eq!(String::from_utf8_lossy(&out.stdout), "survived\n");
+    // The documented line, `cc … $(pkg-config --cflags --libs woof)`: the shared
+    // library.
+    let shared = work.path().join("misuse-shared");
+    let status = Command::new("cc")
+        .arg("-o")
+        .arg(&shared)
+        .arg(root().join("tests/cspot_c/misuse.c"))
+        .args(pkg(&["--cflags", "--libs"]).split_whitespace())
+        .status()
+        .expect("cc");
+    assert!(status.success());
+    std::fs::write(ns.join("notawoof.txt"), "not a woof\n").expect("file");
+    let out = Command::new(&shared)
+        .current_dir(&ns)
+        .env("LD_LIBRARY_PATH", dest.join("usr/lib"))
+        .env_remove("WOOFC_DIR")
+        .env_remove("WOOFC_NAMESPACE")
+        .env_remove("WOOF_NAMESPACE")
+        .output()
+        .expect("run");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "survived\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = Command::new(dest.join("usr/bin/woof-cc"))
         .arg("-o")
         .arg(work.path().join("hw"))

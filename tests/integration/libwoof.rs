@@ -90,6 +90,7 @@ fn bad_input_through_the_c_api_returns_cspots_failure_values_and_changes_nothing
     let out = Command::new(&bin)
         .current_dir(ns.path())
         .env_remove("WOOFC_DIR")
+        .env_remove("WOOFC_NAMESPACE")
         .env_remove("WOOF_NAMESPACE")
         .output()
         .expect("run misuse");
