@@ -113,8 +113,8 @@ pub fn target(name: &str) -> Result<Target, Error> {
 }
 
 thread_local! {
-    /// One connection per proxy and thread, as CSPOT caches a REQ socket per
-    /// thread and endpoint; dropped after an error, so the next call reconnects.
+    /// One connection per woof and thread, as CSPOT caches a REQ socket per thread
+    /// and endpoint; dropped after an error, so the next call reconnects.
     static CLIENTS: std::cell::RefCell<HashMap<String, Client>> =
         std::cell::RefCell::new(HashMap::new());
 }
@@ -129,14 +129,14 @@ fn options() -> Options {
 
 /// Runs `f` on the connection to `uri`'s proxy.
 fn remote<T>(uri: &Uri, f: impl FnOnce(&mut Client) -> Result<T, Error>) -> Result<T, Error> {
-    let key = uri.authority();
+    // A connection speaks for one woof (its requests name it): keyed by the URI.
+    let key = uri.to_string();
     CLIENTS.with(|c| {
         let mut clients = c.borrow_mut();
-        let client = match clients.remove(&key) {
-            Some(c) if c.uri().namespace == uri.namespace && c.uri().name == uri.name => c,
-            _ => Client::connect(uri, &options())?,
+        let mut client = match clients.remove(&key) {
+            Some(c) => c,
+            None => Client::connect(uri, &options())?,
         };
-        let mut client = client;
         let out = f(&mut client);
         if out.is_ok() {
             clients.insert(key, client);

@@ -414,7 +414,16 @@ fn bad_destinations_and_arguments_are_refused_with_the_reason() {
         2,
         "no host: expected mqtt://HOST[:PORT]/TOPIC",
     );
-    refuse(&["load", "mqtts://h/t"], 2, "mqtts:// (TLS) is not built");
+    refuse(
+        &["load", "mqtts://h"],
+        2,
+        "no topic: expected mqtts://HOST[:PORT]/TOPIC",
+    );
+    refuse(
+        &["load", "woof://h/srv/ns/load", "--mqtt", "3.1.1"],
+        2,
+        "woof-forward: --mqtt is for mqtt:// and mqtts:// URIs",
+    );
     refuse(&["load", "nats://h/a.*"], 2, "without wildcards");
     refuse(
         &["load", "redis://h/k", "--format", "yaml"],
