@@ -288,7 +288,7 @@ fn from_mqtt(args: &Args, ns: &Namespace) -> Result<(), Failure> {
         || args.rate.is_some()
     {
         return Err(Failure::usage(
-            "from MQTT, only -H, --csv, --json, --skip-bad, --new-incarnation and --timeout apply",
+            "from MQTT, only -H, --csv, --json, --skip-bad, --new-incarnation, --mqtt, --tls-* and --timeout apply",
         ));
     }
     crate::target::check_name(name)?;
