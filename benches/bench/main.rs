@@ -23,6 +23,7 @@ mod harness;
 mod libwoof;
 mod network;
 mod parsers;
+mod scale;
 mod select;
 mod storage;
 mod tiers;
@@ -37,6 +38,7 @@ use handlers::*;
 use harness::*;
 use libwoof::*;
 use parsers::*;
+use scale::*;
 use select::*;
 use storage::*;
 use typed::*;
@@ -82,7 +84,7 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 16] = [
+const GROUPS: [&str; 17] = [
     "in-process",
     "parsers",
     "bulk",
@@ -96,6 +98,7 @@ const GROUPS: [&str; 16] = [
     "handler-burst",
     "persistent",
     "libwoof",
+    "scale-namespace",
     "network",
     "tiers",
     "bridges",
@@ -221,6 +224,14 @@ fn main() {
             &LIBWOOF,
             with_handler(libwoof),
         ));
+    }
+    if run("scale-namespace") {
+        rows.extend(scale_namespace(ns).unwrap_or_else(|why| {
+            SCALE_NAMESPACE
+                .iter()
+                .map(|s| Row::not_measured(s, &format!("failed: {why}")))
+                .collect()
+        }));
     }
     if run("network") {
         let bins = (
