@@ -13,12 +13,10 @@ use std::time::{Duration, Instant};
 use woof::{Error, ErrorKind};
 
 use crate::Uri;
+use crate::proto::{CSPOT_FAIL as FAILED, cspot_str as frame, parse_num};
 use crate::zmtp::{Conn, Security};
 
 pub const SCHEME: &str = "cspot://";
-
-/// CSPOT's failure value for numbers: 2^64 - 1.
-const FAILED: u64 = u64::MAX;
 
 pub fn is_cspot(s: &str) -> bool {
     s.starts_with(SCHEME)
@@ -35,17 +33,9 @@ pub fn parse(s: &str) -> Result<Uri, Error> {
     })
 }
 
-/// A string frame as CSPOT 2.0 sends them: the bytes and a trailing NUL.
-fn frame(s: &str) -> Vec<u8> {
-    let mut f = s.as_bytes().to_vec();
-    f.push(0);
-    f
-}
-
 /// A decimal reply (a trailing NUL tolerated).
 fn number(reply: &[u8]) -> Option<u64> {
-    let text = std::str::from_utf8(reply).ok()?;
-    text.trim_end_matches('\0').trim().parse().ok()
+    parse_num(reply, "reply").ok()
 }
 
 pub struct CspotClient {
@@ -122,7 +112,7 @@ impl CspotClient {
 
     /// Tag 3: element `seqno` (0: the latest); an empty reply is no such element.
     pub fn get(&mut self, seqno: u64) -> Result<Vec<u8>, Error> {
-        let s = frame(&seqno.to_string());
+        let s = crate::proto::cspot_num(seqno);
         let r = self.call("3", &[&s], &format!("a get of seqno {seqno}"))?;
         if r.is_empty() {
             return Err(

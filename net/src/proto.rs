@@ -103,6 +103,22 @@ pub fn num(n: u64) -> Vec<u8> {
     n.to_string().into_bytes()
 }
 
+/// CSPOT's failure value for numbers: 2^64 - 1.
+pub const CSPOT_FAIL: u64 = u64::MAX;
+
+/// A string frame as CSPOT 2.0 sends it: the bytes and a trailing NUL.
+pub fn cspot_str(s: &str) -> Vec<u8> {
+    let mut f = Vec::with_capacity(s.len() + 1);
+    f.extend_from_slice(s.as_bytes());
+    f.push(0);
+    f
+}
+
+/// A number as CSPOT 2.0 sends it: decimal with a trailing NUL.
+pub fn cspot_num(n: u64) -> Vec<u8> {
+    cspot_str(&n.to_string())
+}
+
 /// Parses a decimal frame; `what` names it in the error.
 pub fn parse_num(frame: &[u8], what: &str) -> Result<u64, Error> {
     let t = frame.strip_suffix(b"\0").unwrap_or(frame);

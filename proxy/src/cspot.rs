@@ -12,13 +12,11 @@
 use woof::put_run::{PutRun, Triggered};
 use woof::{Durability, Error, ErrorKind, Namespace, Woof};
 use woof_net::Uri;
-use woof_net::proto::{MAX_REPLY_DATA, parse_num};
+use woof_net::proto::{CSPOT_FAIL as FAIL, MAX_REPLY_DATA, cspot_num as number, parse_num};
 
 use crate::auth::{READ, TRIGGER, WRITE};
 use crate::cache::Cache;
 use crate::request::{Request, Shared};
-
-const FAIL: u64 = u64::MAX;
 
 /// Whether a request's first frame is a CSPOT tag (a decimal number).
 pub fn is_cspot(frames: &[Vec<u8>]) -> bool {
@@ -31,13 +29,6 @@ pub fn is_cspot(frames: &[Vec<u8>]) -> bool {
 /// What a CSPOT client reads as "failed" when the proxy is too busy to serve it.
 pub fn busy_reply() -> Vec<Vec<u8>> {
     vec![number(FAIL)]
-}
-
-/// A number as CSPOT 2.0 sends it: decimal with a trailing NUL.
-fn number(n: u64) -> Vec<u8> {
-    let mut v = n.to_string().into_bytes();
-    v.push(0);
-    v
 }
 
 /// Whether the request cannot wait on anything (see `server::quick`): everything

@@ -364,35 +364,33 @@ impl Dest {
             Dest::Woof(u) => proxy(u.clone()),
             Dest::Namespace(u) => proxy(u.sibling(name)),
             Dest::Redis { uri, many } => {
-                let uri = if *many {
-                    format!("{uri}:{name}")
-                } else {
-                    uri.clone()
-                };
+                let uri = per_source(uri, *many, ':', name);
                 let s = sink::redis::RedisSink::new(&uri, set.options.timeout, set.format)?;
                 (s.shown().to_string(), Box::new(s))
             }
             Dest::Nats { uri, many } => {
-                let uri = if *many {
-                    format!("{uri}.{name}")
-                } else {
-                    uri.clone()
-                };
+                let uri = per_source(uri, *many, '.', name);
                 let s =
                     sink::nats::NatsSink::new(&uri, set.options.timeout, set.format, set.create)?;
                 (s.shown().to_string(), Box::new(s))
             }
             Dest::Mqtt { uri, many } => {
-                let uri = if *many {
-                    format!("{uri}/{name}")
-                } else {
-                    uri.clone()
-                };
+                let uri = per_source(uri, *many, '/', name);
                 let s =
                     sink::mqtt::MqttSink::new(&uri, &set.mqtt, set.options.timeout, set.format)?;
                 (s.shown().to_string(), Box::new(s))
             }
         })
+    }
+}
+
+/// An engine's stream, subject or topic for source `name`: the URI given, or with
+/// several sources that URI and the source's name joined by `sep`.
+fn per_source(uri: &str, many: bool, sep: char, name: &str) -> String {
+    if many {
+        format!("{uri}{sep}{name}")
+    } else {
+        uri.to_string()
     }
 }
 

@@ -40,6 +40,29 @@ pub struct Outgoing<'a> {
     pub data: &'a [u8],
 }
 
+impl<'a> Outgoing<'a> {
+    /// Each element of the batch (`size` bytes each): its seqno and put time, and
+    /// its bytes, as every engine sink sends them one by one.
+    pub fn elements(&self, size: usize) -> impl Iterator<Item = (woof::Element, &'a [u8])> + '_ {
+        let size = size.max(1);
+        self.data
+            .chunks_exact(size)
+            .enumerate()
+            .map(move |(i, data)| {
+                let time = self
+                    .times
+                    .get(i * 8..i * 8 + 8)
+                    .and_then(|t| t.try_into().ok())
+                    .map_or(0, u64::from_le_bytes);
+                let el = woof::Element {
+                    seqno: self.first + i as u64,
+                    time_ns: time,
+                };
+                (el, data)
+            })
+    }
+}
+
 /// What the destination said of a batch.
 pub struct Acked {
     /// Where the destination is now: every source seqno ≤ mark is in it.

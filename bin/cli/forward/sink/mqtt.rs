@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use woof::{Element, Error, ErrorKind};
+use woof::{Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
@@ -141,18 +141,10 @@ impl Sink for MqttSink {
         let mut buf = Vec::new();
         let incarnation = format!("{:016x}", b.incarnation);
         self.waiting.push_back((b.first + n as u64 - 1, n));
-        for i in 0..n {
-            let seqno = b.first + i as u64;
-            let time = u64::from_le_bytes(b.times[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+        for (el, data) in b.elements(self.size) {
+            let (seqno, time) = (el.seqno, el.time_ns);
             let body = self.body.as_ref().ok_or_else(|| self.gone())?;
-            body.encode(
-                &mut buf,
-                &Element {
-                    seqno,
-                    time_ns: time,
-                },
-                &b.data[i * self.size..(i + 1) * self.size],
-            );
+            body.encode(&mut buf, &el, data);
             let props = match self.config.version {
                 MqttVersion::V5 => vec![
                     (P_ORIGIN.into(), b.origin.into()),

@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMessage};
-use woof::{Element, Error, ErrorKind};
+use woof::{Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
@@ -295,17 +295,9 @@ impl Sink for NatsSink {
             .ok_or_else(|| err(&self.shown, ErrorKind::Unavailable, "not connected"))?;
         let (rt, js) = self.parts()?;
         let mut buf = Vec::new();
-        for i in 0..n {
-            let seqno = b.first + i as u64;
-            let time = u64::from_le_bytes(b.times[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-            body.encode(
-                &mut buf,
-                &Element {
-                    seqno,
-                    time_ns: time,
-                },
-                &b.data[i * self.size..(i + 1) * self.size],
-            );
+        for (el, data) in b.elements(self.size) {
+            let (seqno, time) = (el.seqno, el.time_ns);
+            body.encode(&mut buf, &el, data);
             let msg = PublishMessage::build()
                 .message_id(format!("{}:{:016x}:{seqno}", b.origin, b.incarnation))
                 .header("Woof-Put-Time", time.to_string().as_str())

@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use woof::{Element, Error, ErrorKind};
+use woof::{Error, ErrorKind};
 
 use super::{Acked, Mark, Opening, Outgoing, Sink};
 use crate::forward::body::{Body, BodyFormat};
@@ -200,23 +200,17 @@ impl Sink for RedisSink {
         let mut pipe = redis::pipe();
         let mut buf = Vec::new();
         let n = b.data.len() / self.size.max(1);
-        for i in 0..n {
-            let seqno = b.first + i as u64;
-            let time = u64::from_le_bytes(b.times[i * 8..i * 8 + 8].try_into().unwrap_or_default());
-            let el = Element {
-                seqno,
-                time_ns: time,
-            };
-            body.encode(&mut buf, &el, &b.data[i * self.size..(i + 1) * self.size]);
+        for (el, data) in b.elements(self.size) {
+            body.encode(&mut buf, &el, data);
             pipe.cmd("XADD")
                 .arg(&self.key)
-                .arg(format!("{seqno}-0"))
+                .arg(format!("{}-0", el.seqno))
                 .arg("origin")
                 .arg(b.origin)
                 .arg("incarnation")
                 .arg(&incarnation)
                 .arg("put_time")
-                .arg(time)
+                .arg(el.time_ns)
                 .arg(field)
                 .arg(&buf[..]);
         }
