@@ -117,12 +117,8 @@ pub fn run(args: Args) -> Result<(), Failure> {
         (None, false) => return Err(Failure::usage("a woof name is required")),
     };
     let (since, until) = crate::when::bounds(args.since, args.until, args.output.utc)?;
+    crate::when::refuse_without_put_times(&name, since, until)?;
     let by_time = since.is_some() || until.is_some();
-    if by_time && woof_net::cspot_client::is_cspot(&name) {
-        return Err(Failure::usage(
-            "--since/--until: a CSPOT host keeps no put times (select by seqno)",
-        ));
-    }
     if by_time && which != "0" {
         return Err(Failure::usage(
             "give a seqno or range, or --since/--until, not both",

@@ -30,7 +30,7 @@ pub fn open(
         Target::Remote(uri) => Box::new(Remote::open(remote.connect(&uri)?)?),
         Target::Cspot(uri) => Box::new(crate::cspot_source::CspotSource::open(
             &uri,
-            remote.timeout,
+            remote.for_cspot(&uri)?,
         )?),
     })
 }

@@ -144,11 +144,7 @@ pub fn run(mut args: Args) -> Result<(), Failure> {
     };
     let latest = woof.latest();
     let (since, until) = crate::when::bounds(args.since, args.until, args.output.utc)?;
-    if (since.is_some() || until.is_some()) && woof_net::cspot_client::is_cspot(&name) {
-        return Err(Failure::usage(
-            "--since/--until: a CSPOT host keeps no put times (start with --after or -n)",
-        ));
-    }
+    crate::when::refuse_without_put_times(&name, since, until)?;
     // --since is an --after found by put time.
     let since = match since {
         Some(t) => Some(crate::when::first_at_or_after(woof.as_mut(), &name, t)?.saturating_sub(1)),

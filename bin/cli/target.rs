@@ -42,6 +42,18 @@ impl RemoteArgs {
     pub fn connect(&self, uri: &Uri) -> Result<Client, Failure> {
         Ok(Client::connect(uri, &self.options())?)
     }
+
+    /// What of these options a `cspot://` URI can use: the timeout; `--keys` is
+    /// refused, CSPOT's protocol having no authentication.
+    pub fn for_cspot(&self, uri: &Uri) -> Result<Duration, Failure> {
+        if self.keys.is_some() {
+            return Err(Failure::usage(format!(
+                "{}: --keys (CSPOT's protocol has no keys)",
+                woof_net::cspot_client::shown(uri)
+            )));
+        }
+        Ok(self.timeout)
+    }
 }
 
 /// A woof named on the command line.

@@ -44,6 +44,21 @@ pub fn bounds(
     Ok((at(since, "--since")?, at(until, "--until")?))
 }
 
+/// `--since`/`--until` on a woof of a CSPOT host (`cspot://`): refused, before
+/// anything is asked of the host, as it keeps no put times.
+pub fn refuse_without_put_times(
+    name: &str,
+    since: Option<i64>,
+    until: Option<i64>,
+) -> Result<(), Failure> {
+    if (since.is_some() || until.is_some()) && woof_net::cspot_client::is_cspot(name) {
+        return Err(Failure::usage(
+            "--since/--until: a CSPOT host keeps no put times (select by seqno)",
+        ));
+    }
+    Ok(())
+}
+
 /// Which time an element has: its put time, or a timestamp field (`--time-field`).
 #[derive(Clone, Copy)]
 pub enum Clock<'a> {

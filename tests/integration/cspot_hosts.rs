@@ -143,10 +143,30 @@ fn what_cspots_protocol_cannot_carry_is_refused_by_name() {
         &format!("woof-put: {uri}: --durability (CSPOT's protocol cannot carry it)"),
     );
     util::fails(
-        ns.cmd("woof-get").args([&uri, "--since", "-1h"]),
+        ns.cmd("woof-put")
+            .args([&uri, "--csv"])
+            .write_stdin("1,2\n"),
         2,
-        "woof-get: --since/--until: a CSPOT host keeps no put times (select by seqno)",
+        &format!(
+            "woof-put: {uri}: --csv, --json and --skip-bad: a CSPOT woof has no schema (CSPOT's protocol cannot carry it)"
+        ),
     );
+    for tool in ["woof-get", "woof-tail", "woof-put"] {
+        util::fails(
+            ns.cmd(tool)
+                .args([&uri, "--keys", "/k"])
+                .write_stdin("reading1"),
+            2,
+            &format!("{tool}: {uri}: --keys (CSPOT's protocol has no keys)"),
+        );
+    }
+    for tool in ["woof-get", "woof-tail"] {
+        util::fails(
+            ns.cmd(tool).args([&uri, "--since", "-1h"]),
+            2,
+            &format!("{tool}: --since/--until: a CSPOT host keeps no put times (select by seqno)"),
+        );
+    }
     // A woof the host does not have; an element of the wrong size.
     let missing = host.uri("cspot", "nope");
     ns.cmd("woof-get")

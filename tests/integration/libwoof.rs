@@ -191,8 +191,17 @@ fn a_cspot_handler_built_with_woof_cc_runs_under_woof_platform() {
         String::from_utf8_lossy(&bad.stderr),
         "woof-cc: '9lives' is not a C function name: give it with -n NAME\n"
     );
-    let none = woof_cc(&ns.path().join("handlers/hw2"), &[]);
+    let out = ns.path().join("handlers/hw2");
+    let none = woof_cc(&out, &[]);
     assert_eq!(none.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&none.stderr),
+        format!(
+            "woof-cc: no source file: woof-cc [-n NAME] -o {} SOURCE.c...\n",
+            out.display()
+        )
+    );
+    assert!(!out.exists(), "nothing built");
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! handler if -H), after one question for the element size (tag 2), as CSPOT's
 //! own clients do. Streams (--batch, --lines, --pad) go element by element: the
 //! protocol has no batches. What it cannot carry is refused before anything is
-//! sent: --durability, typed input (a CSPOT woof has no schema), causes.
+//! sent: --durability, typed input (a CSPOT woof has no schema), --keys.
 
 use std::io::{self, Write};
 
@@ -31,7 +31,7 @@ pub(super) fn run(args: &Args, uri: &Uri) -> Result<(), Failure> {
     if !handler.is_empty() {
         woof::name::validate("handler name", &handler)?;
     }
-    let mut client = CspotClient::connect(uri, args.remote.timeout)?;
+    let mut client = CspotClient::connect(uri, args.remote.for_cspot(uri)?)?;
     let size = client.element_size()?;
     if !args.batch && !args.lines {
         let data = read_one(size, args.pad, &name)?;
