@@ -467,23 +467,30 @@ fn through_mosquitto(kill: &str, rounds: usize) {
     let Some(mut broker) = mosquitto_or_skip(None) else {
         return;
     };
+    let topic = format!("mqtt://127.0.0.1:{}/edge1/load", broker.port);
+    through(&mut broker, &topic, &[], kill, rounds);
+}
+
+/// The same through `broker` at `topic` (a URI for topic edge1/load), both
+/// forwarders given `extra` (a login is in the URI; TLS files here).
+pub fn through(broker: &mut Broker, topic: &str, extra: &[&str], kill: &str, rounds: usize) {
     let (edge, cloud) = (Ns::new(), Ns::new());
     edge.create("load", 8, 100_000);
     cloud.create("load", 8, 100_000);
-    let topic = format!("mqtt://127.0.0.1:{}/edge1/load", broker.port);
-    let start_in = || mqtt_in(&cloud, &topic, "load", &[]);
+    let start_in = || mqtt_in(&cloud, topic, "load", extra);
     let start_out = || {
         let mut cmd = edge.std_cmd("woof-forward");
-        cmd.args(["load", &topic, "--timeout", "2s", "--heartbeat", "200ms"]);
+        cmd.args(["load", topic, "--timeout", "2s", "--heartbeat", "200ms"])
+            .args(extra);
         Running::spawn(cmd)
     };
     // The subscriber's session must exist before anything is published.
     let mut sub = start_in();
-    assert!(util::wait_until(util::PROMPT, || broker
-        .path()
-        .read_dir()
-        .is_ok_and(|mut d| d.next().is_some())));
-    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        broker.wait_subscribed("edge1/load"),
+        "{}",
+        sub.stderr_text()
+    );
     let mut fwd = start_out();
     let mut rng = Rng::from_env(kill);
     let mut next = 1;

@@ -15,18 +15,8 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// libwoofc.a beside the binaries (`make test` builds it: `cargo build -p libwoof`).
 fn libwoofc() -> PathBuf {
-    let dir = Path::new(env!("CARGO_BIN_EXE_woof-put"))
-        .parent()
-        .expect("target dir");
-    let lib = dir.join("libwoofc.a");
-    assert!(
-        lib.exists(),
-        "{} is missing: run `cargo build -p libwoof` (make test does)",
-        lib.display()
-    );
-    lib
+    util::beside_binaries("libwoofc.a", "libwoof")
 }
 
 fn cflags() -> String {

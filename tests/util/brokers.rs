@@ -88,10 +88,6 @@ impl Broker {
         self.child.as_ref().map_or(0, Child::id)
     }
 
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
     /// mosquitto: waits (bounded) until its log shows a subscription to `filter`,
     /// so what is published next reaches the subscriber's session.
     pub fn wait_subscribed(&self, filter: &str) -> bool {
@@ -165,9 +161,19 @@ pub fn mosquitto(login: Option<(&str, &str)>, persistent: bool) -> Option<Broker
     if !installed("mosquitto") {
         return None;
     }
+    Some(start_mosquitto(tmp(), login, persistent, ""))
+}
+
+/// mosquitto in `dir` on a free port, configured as `mosquitto` says, with `tls`
+/// (its lines for the listener, or nothing).
+fn start_mosquitto(
+    dir: tempfile::TempDir,
+    login: Option<(&str, &str)>,
+    persistent: bool,
+    tls: &str,
+) -> Broker {
     let port = free_port();
-    let dir = tmp();
-    let mut conf = format!("listener {port} 127.0.0.1\nmax_queued_messages 0\n");
+    let mut conf = format!("listener {port} 127.0.0.1\n{tls}max_queued_messages 0\n");
     conf.push_str(&mosquitto_log(dir.path()));
     if nix::unistd::Uid::current().is_root() {
         // Run as root, mosquitto would switch to user mosquitto, who cannot write here.
@@ -206,7 +212,7 @@ pub fn mosquitto(login: Option<(&str, &str)>, persistent: bool) -> Option<Broker
         "-c".to_string(),
         path.display().to_string(),
     ];
-    Some(Broker::spawn(cmd, port, dir))
+    Broker::spawn(cmd, port, dir)
 }
 
 /// The certificates of a TLS broker, made by openssl for the test: a CA, the
@@ -288,46 +294,32 @@ fn certificate(dir: &Path, name: &str, cn: &str, signed: bool) {
     );
 }
 
-/// mosquitto with a TLS listener only (persistent, as `mosquitto`); with
-/// `client_certs`, it requires a client certificate signed by the CA.
-pub fn mosquitto_tls(client_certs: bool) -> Option<(Broker, Pki)> {
+/// mosquitto with a TLS listener only (persistent, with `login` as `mosquitto`);
+/// with `client_certs`, it requires a client certificate signed by the CA.
+pub fn mosquitto_tls(login: Option<(&str, &str)>, client_certs: bool) -> Option<(Broker, Pki)> {
     if !installed("mosquitto") || !installed("openssl") {
         return None;
     }
-    let port = free_port();
     let dir = tmp();
     let d = dir.path();
     certificate(d, "ca", "woof test CA", false);
     certificate(d, "server", "localhost", true);
     certificate(d, "client", "woof-client", true);
     certificate(d, "other-ca", "another CA", false);
-    let mut conf = format!(
-        "listener {port} 127.0.0.1\nmax_queued_messages 0\nallow_anonymous true\n\
-         cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n\
-         persistence true\npersistence_location {0}/\nautosave_interval 1\n",
+    let mut tls = format!(
+        "cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
         d.display()
     );
     if client_certs {
-        conf.push_str("require_certificate true\n");
+        tls.push_str("require_certificate true\n");
     }
-    conf.push_str(&mosquitto_log(d));
-    if nix::unistd::Uid::current().is_root() {
-        conf.push_str("user root\n");
-    }
-    let path = d.join("mosquitto.conf");
-    std::fs::write(&path, conf).expect("mosquitto.conf");
     let pki = Pki {
         ca: d.join("ca.pem"),
         client_cert: d.join("client.pem"),
         client_key: d.join("client.key"),
         other_ca: d.join("other-ca.pem"),
     };
-    let cmd = vec![
-        "mosquitto".to_string(),
-        "-c".to_string(),
-        path.display().to_string(),
-    ];
-    Some((Broker::spawn(cmd, port, dir), pki))
+    Some((start_mosquitto(dir, login, true, &tls), pki))
 }
 
 /// nats-server with JetStream, its store in a temporary directory (kept across

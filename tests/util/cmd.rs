@@ -26,22 +26,29 @@ pub fn exe(bin: &str) -> &'static str {
     }
 }
 
-/// woof-proxy is its own package (the one binary linking libzmq), so cargo gives
-/// this package no CARGO_BIN_EXE for it: it sits beside the others in the target
-/// directory (`cargo test --workspace` builds it).
+/// What another package of the workspace builds into the target directory, beside
+/// this package's binaries (cargo gives no CARGO_BIN_EXE for it); `make test`
+/// builds those first, and `package` names what builds it when it is missing.
+pub fn beside_binaries(file: &str, package: &str) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_BIN_EXE_woof-put"))
+        .parent()
+        .expect("target dir");
+    let p = dir.join(file);
+    assert!(
+        p.exists(),
+        "{} is missing: run `cargo build -p {package}` (make test does)",
+        p.display()
+    );
+    p
+}
+
+/// woof-proxy is its own package (the one binary linking libzmq).
 fn proxy_exe() -> &'static str {
     static PATH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     PATH.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_BIN_EXE_woof-put"))
-            .parent()
-            .expect("target dir");
-        let p = dir.join("woof-proxy");
-        assert!(
-            p.exists(),
-            "{} is missing: run `cargo build -p woof-proxy` (make test does)",
-            p.display()
-        );
-        p.display().to_string()
+        beside_binaries("woof-proxy", "woof-proxy")
+            .display()
+            .to_string()
     })
 }
 

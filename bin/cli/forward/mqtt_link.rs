@@ -305,7 +305,20 @@ fn denied(shown: &str, code: &dyn std::fmt::Debug) -> Error {
     ))
 }
 
-fn tls_error(shown: &str, e: &dyn std::fmt::Display) -> Error {
+/// A failed TLS handshake: the connection breaking under it (a broker going down)
+/// is tried again like any broken connection; a certificate that is not trusted
+/// is not, and says what to check.
+fn tls_error(shown: &str, e: &rumqttc::TlsError) -> Error {
+    // rustls's own refusals (an untrusted or wrong certificate, an alert) arrive
+    // wrapped in an I/O error; a bare I/O error is the connection breaking.
+    if let rumqttc::TlsError::Io(io) = e
+        && io
+            .get_ref()
+            .is_none_or(|inner| !inner.is::<rustls::Error>())
+    {
+        return Error::new(ErrorKind::Unavailable, shown.to_string())
+            .detail(format!("unreachable: TLS: {io}"));
+    }
     Error::new(ErrorKind::Denied, shown.to_string()).detail(format!(
         "TLS: {e} (is the broker's certificate signed by --tls-ca, or a CA of the \
          system, and for this host name?)"
