@@ -71,6 +71,47 @@ fn stream_holds(b: &Broker, key: &str, n: u64) {
     }
 }
 
+/// 100 forwarders into `uri` killed at random while counters from `next` are put
+/// into the edge's `load`, then one `--once` to finish; returns the last counter.
+fn kills_then_once(
+    edge: &Ns,
+    uri: &str,
+    timeout: &str,
+    pause_us: u64,
+    seed: &str,
+    next: u64,
+) -> u64 {
+    let mut rng = Rng::from_env(seed);
+    let next = kill_forwarders(
+        edge,
+        uri,
+        &["--timeout", timeout],
+        100,
+        pause_us,
+        &mut rng,
+        next,
+    );
+    edge.cmd("woof-forward")
+        .args(["load", uri, "--once"])
+        .assert()
+        .success();
+    next - 1
+}
+
+/// Runs of counters from `next` put into the edge's `load` while `engine` is
+/// restarted 20 times; returns the next counter.
+fn restarts_under_puts(edge: &Ns, engine: &mut Broker, seed: &str, mut next: u64) -> u64 {
+    let mut rng = Rng::from_env(seed);
+    for _ in 0..20 {
+        let n = 1 + rng.next() % 100;
+        put_counters(edge, "load", next, next + n - 1);
+        next += n;
+        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
+        engine.restart();
+    }
+    next
+}
+
 #[test]
 fn a_woof_forwarded_into_a_redis_stream_is_there_once_with_its_seqnos_as_ids() {
     let Some(redis) = redis_or_skip(None) else {
@@ -158,13 +199,8 @@ fn a_hundred_forwarder_kills_leave_the_redis_stream_whole_without_duplicates() {
     let edge = Ns::new();
     edge.create("load", 8, 100_000);
     let uri = format!("redis://127.0.0.1:{}/k", redis.port);
-    let mut rng = Rng::from_env("redis_forwarder_kills");
-    let next = kill_forwarders(&edge, &uri, &["--timeout", "1s"], 100, 20_000, &mut rng, 1);
-    edge.cmd("woof-forward")
-        .args(["load", &uri, "--once"])
-        .assert()
-        .success();
-    stream_holds(&redis, "k", next - 1);
+    let last = kills_then_once(&edge, &uri, "1s", 20_000, "redis_forwarder_kills", 1);
+    stream_holds(&redis, "k", last);
 }
 
 #[test]
@@ -178,15 +214,7 @@ fn redis_killed_and_restarted_under_a_stream_loses_nothing_it_acknowledged() {
     let mut cmd = edge.std_cmd("woof-forward");
     cmd.args(["load", &uri, "--timeout", "1s", "--heartbeat", "200ms"]);
     let fwd = Running::spawn(cmd);
-    let mut rng = Rng::from_env("redis_restarts");
-    let mut next = 1;
-    for _ in 0..20 {
-        let n = 1 + rng.next() % 100;
-        put_counters(&edge, "load", next, next + n - 1);
-        next += n;
-        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
-        redis.restart();
-    }
+    let next = restarts_under_puts(&edge, &mut redis, "redis_restarts", 1);
     let done = util::wait_until(Duration::from_secs(60), || {
         entries(&redis, "k").len() as u64 == next - 1
     });
@@ -657,13 +685,8 @@ fn a_hundred_forwarder_kills_leave_the_jetstream_stream_whole_without_duplicates
         .args(["load", &uri, "--once", "--create"])
         .assert()
         .success();
-    let mut rng = Rng::from_env("nats_forwarder_kills");
-    let next = kill_forwarders(&edge, &uri, &["--timeout", "2s"], 100, 30_000, &mut rng, 2);
-    edge.cmd("woof-forward")
-        .args(["load", &uri, "--once"])
-        .assert()
-        .success();
-    jetstream_holds(&nats, "k", next - 1);
+    let last = kills_then_once(&edge, &uri, "2s", 30_000, "nats_forwarder_kills", 2);
+    jetstream_holds(&nats, "k", last);
 }
 
 #[test]
@@ -682,15 +705,7 @@ fn nats_restarted_under_a_stream_loses_and_repeats_nothing_and_refusals_are_clea
     let mut cmd = edge.std_cmd("woof-forward");
     cmd.args(["load", &uri, "--timeout", "2s", "--heartbeat", "200ms"]);
     let fwd = Running::spawn(cmd);
-    let mut rng = Rng::from_env("nats_restarts");
-    let mut next = 2;
-    for _ in 0..20 {
-        let n = 1 + rng.next() % 100;
-        put_counters(&edge, "load", next, next + n - 1);
-        next += n;
-        std::thread::sleep(Duration::from_micros(rng.next() % 30_000));
-        nats.restart();
-    }
+    let next = restarts_under_puts(&edge, &mut nats, "nats_restarts", 2);
     let n = next - 1;
     let done = util::wait_until(Duration::from_secs(90), || {
         jetstream_messages(&nats, "s").len() as u64 >= n
