@@ -330,6 +330,19 @@ pub struct Mark {
     pub gaps: u64,
 }
 
+impl Mark {
+    /// A destination that holds this origin's `incarnation` up to `mark`, with no
+    /// gap counted (what an engine that cannot count gaps says).
+    pub fn up_to(incarnation: u64, mark: u64) -> Mark {
+        Mark {
+            known: true,
+            incarnation,
+            mark,
+            gaps: 0,
+        }
+    }
+}
+
 /// A forwarded batch (see `proto`, `fput`).
 pub struct ForwardBatch<'a> {
     pub origin: &'a str,

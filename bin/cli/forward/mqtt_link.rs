@@ -150,19 +150,24 @@ pub fn connect(
     timeout: Duration,
 ) -> Result<Link, Error> {
     let shown = uri.shown.clone();
-    let keep_alive = Duration::from_secs(30);
     let (tx, events) = mpsc::channel();
+    // rumqttc's two option types have these setters alike but no trait in common.
+    macro_rules! common_options {
+        ($o:ident) => {
+            $o.set_keep_alive(Duration::from_secs(30));
+            if let Some((u, p)) = &uri.user {
+                $o.set_credentials(u.clone(), p.clone());
+            }
+            if let Some(t) = config.transport(uri)? {
+                $o.set_transport(t);
+            }
+            $o.set_request_channel_capacity(cap);
+        };
+    }
     let client = match config.version {
         MqttVersion::V5 => {
             let mut o = rumqttc::v5::MqttOptions::new(client_id, uri.host.clone(), uri.port);
-            o.set_keep_alive(keep_alive);
-            if let Some((u, p)) = &uri.user {
-                o.set_credentials(u.clone(), p.clone());
-            }
-            if let Some(t) = config.transport(uri)? {
-                o.set_transport(t);
-            }
-            o.set_request_channel_capacity(cap);
+            common_options!(o);
             o.set_clean_start(!session.persistent);
             if session.persistent {
                 o.set_session_expiry_interval(Some(u32::MAX));
@@ -175,14 +180,7 @@ pub fn connect(
         }
         MqttVersion::V311 => {
             let mut o = rumqttc::MqttOptions::new(client_id, uri.host.clone(), uri.port);
-            o.set_keep_alive(keep_alive);
-            if let Some((u, p)) = &uri.user {
-                o.set_credentials(u.clone(), p.clone());
-            }
-            if let Some(t) = config.transport(uri)? {
-                o.set_transport(t);
-            }
-            o.set_request_channel_capacity(cap);
+            common_options!(o);
             o.set_clean_session(!session.persistent);
             o.set_manual_acks(session.manual_acks);
             let (client, mut conn) = rumqttc::Client::new(o, cap);

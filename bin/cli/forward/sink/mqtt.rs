@@ -186,12 +186,7 @@ impl Sink for MqttSink {
         }
         let (last, _) = self.waiting.pop_front().ok_or_else(|| self.gone())?;
         Ok(Acked {
-            mark: Mark {
-                known: true,
-                incarnation: self.incarnation,
-                mark: last,
-                gaps: 0,
-            },
+            mark: Mark::up_to(self.incarnation, last),
             appended: 0,
             duplicates: 0,
         })

@@ -158,12 +158,7 @@ impl NatsSink {
                     "the subject holds another origin's messages ({theirs}); forward into a subject of its own"
                 ),
             )),
-            Some((_, incarnation, seqno)) => Ok(Mark {
-                known: true,
-                incarnation,
-                mark: seqno,
-                gaps: 0,
-            }),
+            Some((_, incarnation, seqno)) => Ok(Mark::up_to(incarnation, seqno)),
         }
     }
 }
@@ -352,12 +347,7 @@ impl Sink for NatsSink {
             Ok::<_, Error>((new, dup))
         })?;
         Ok(Acked {
-            mark: Mark {
-                known: true,
-                incarnation: self.incarnation,
-                mark: last,
-                gaps: 0,
-            },
+            mark: Mark::up_to(self.incarnation, last),
             appended,
             duplicates,
         })

@@ -147,12 +147,7 @@ impl RedisSink {
                 "the stream holds another origin's entries ({theirs}); a stream's ids are one \
                      source's seqnos: forward into a key of its own"
             ))),
-            Some((seqno, _, incarnation)) => Ok(Mark {
-                known: true,
-                incarnation,
-                mark: seqno,
-                gaps: 0,
-            }),
+            Some((seqno, _, incarnation)) => Ok(Mark::up_to(incarnation, seqno)),
         }
     }
 }
@@ -230,12 +225,7 @@ impl Sink for RedisSink {
         }
         self.last = last;
         self.done.push_back(Acked {
-            mark: Mark {
-                known: true,
-                incarnation: b.incarnation,
-                mark: last,
-                gaps: 0,
-            },
+            mark: Mark::up_to(b.incarnation, last),
             appended: n as u64,
             duplicates: 0,
         });
