@@ -88,6 +88,60 @@ fn woof_tools_put_get_and_follow_a_cspot_host() {
 }
 
 #[test]
+fn a_follower_of_a_cspot_host_goes_on_across_its_restart_losing_and_repeating_nothing() {
+    // The README's recipe: woof-tail -F cspot://…, and the host restarts.
+    let mut host = CspotServer::start(&[("temps", 8, 100)]);
+    let uri = host.uri("cspot", "temps");
+    let ns = Ns::new();
+    let put = |r: &str| {
+        ns.cmd("woof-put")
+            .arg(&uri)
+            .write_stdin(r.to_string())
+            .assert()
+    };
+    put("reading1").success();
+    let mut cmd = ns.std_cmd("woof-tail");
+    cmd.args([
+        &uri,
+        "-F",
+        "-n",
+        "+1",
+        "-C",
+        "4",
+        "--format",
+        "text",
+        "--timeout",
+        "1s",
+    ]);
+    let mut tail = Running::spawn(cmd);
+    assert_eq!(tail.line(Duration::from_secs(5)), "reading1");
+    put("reading2").success();
+    assert_eq!(tail.line(Duration::from_secs(5)), "reading2");
+    host.restart(Duration::from_secs(2));
+    put("reading3").success();
+    put("reading4").success();
+    assert_eq!(tail.line(Duration::from_secs(15)), "reading3");
+    assert_eq!(tail.line(Duration::from_secs(5)), "reading4");
+    let (status, rest) = tail.finish(Duration::from_secs(5));
+    let err = tail.stderr_text();
+    assert!(status.success(), "{err}");
+    // It did lose the host, and said so once, and that it follows again.
+    assert!(err.contains("; retrying") && err.contains(": following again"), "{err}");
+    assert!(rest.is_empty(), "nothing repeated: {rest:?}");
+    // A put while the host is down fails, named, and puts nothing.
+    host.restart(Duration::ZERO);
+    let before = host.puts.lock().expect("lock").len();
+    drop(host);
+    ns.cmd("woof-put")
+        .args([&uri, "--timeout", "1s"])
+        .write_stdin("reading5")
+        .assert()
+        .code(69)
+        .stdout("");
+    assert_eq!(before, 4);
+}
+
+#[test]
 fn a_woof_uri_to_a_cspot_host_fails_at_once_saying_to_use_cspot() {
     let host = CspotServer::start(&[("temps", 8, 5)]);
     let ns = Ns::new();
