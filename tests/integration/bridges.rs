@@ -23,12 +23,25 @@ type Entry = (String, Vec<(String, Vec<u8>)>);
 fn entries(b: &Broker, key: &str) -> Vec<Entry> {
     let client = redis::Client::open(format!("redis://127.0.0.1:{}/", b.port)).expect("client");
     let mut con = client.get_connection().expect("connect");
-    let v: redis::Value = redis::cmd("XRANGE")
-        .arg(key)
-        .arg("-")
-        .arg("+")
-        .query(&mut con)
-        .expect("XRANGE");
+    // Just restarted, Redis answers "loading" until its AOF is read back: wait
+    // (bounded) for the stream, as a reader would.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let v: redis::Value = loop {
+        match redis::cmd("XRANGE")
+            .arg(key)
+            .arg("-")
+            .arg("+")
+            .query(&mut con)
+        {
+            Err(e)
+                if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading)
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            other => break other.expect("XRANGE"),
+        }
+    };
     let redis::Value::Array(items) = v else {
         panic!("XRANGE: {v:?}");
     };

@@ -126,7 +126,10 @@ fn a_follower_of_a_cspot_host_goes_on_across_its_restart_losing_and_repeating_no
     let err = tail.stderr_text();
     assert!(status.success(), "{err}");
     // It did lose the host, and said so once, and that it follows again.
-    assert!(err.contains("; retrying") && err.contains(": following again"), "{err}");
+    assert!(
+        err.contains("; retrying") && err.contains(": following again"),
+        "{err}"
+    );
     assert!(rest.is_empty(), "nothing repeated: {rest:?}");
     // A put while the host is down fails, named, and puts nothing.
     host.restart(Duration::ZERO);
