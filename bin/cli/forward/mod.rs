@@ -82,8 +82,9 @@ Examples:
 /// a message with Nats-Msg-Id ORIGIN:INCARNATION:SEQNO, dropped by the stream when
 /// resent within its duplicate window; the subject's last message says where to
 /// resume; --create makes a stream for the subject. Acknowledged means the PubAck:
-/// on disk as the server's sync_interval says. mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC
-/// (MQTT 5, QoS 1): each element is a message with user properties woof-origin,
+/// on disk as the server's sync_interval says; a killed server may drop the
+/// last messages it acknowledged, and woof-forward resends them when it
+/// reconnects. mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC (MQTT 5, QoS 1): each element is a message with user properties woof-origin,
 /// woof-incarnation, woof-seqno and woof-put-time; MQTT cannot be asked what a
 /// broker has, so the last seqno PUBACKed, written durably after every batch, is
 /// where it resumes, and a batch in flight when the link broke is sent again (the

@@ -6,13 +6,19 @@
 //! it (file storage, the server's default duplicate window).
 //!
 //! Acknowledged means the stream's PubAck: stored by the leader (and its replicas);
-//! on disk as the server's `sync_interval` says (by default flushed to the OS at
-//! once and fsynced every 2 minutes).
+//! on disk as the server's `sync_interval` says (fsynced every 2 minutes by default;
+//! a killed nats-server 2.9 can also lose the last messages it acknowledged, still
+//! in its write buffer). So the client never reconnects by itself: a lost
+//! connection is an error here, and the engine's reconnect asks the stream for its
+//! last message and resends from there, which recovers such a lost tail. A client
+//! that reconnected silently would publish after the hole and leave it for ever.
 //!
 //! async-nats is asynchronous: it runs here on a private current-thread tokio
 //! runtime owned by this sink, so no other tool and no other sink starts one.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_nats::jetstream::{self, context::PublishAckFuture, message::PublishMessage};
@@ -31,6 +37,7 @@ pub struct NatsSink {
     format: BodyFormat,
     create: bool,
     rt: Option<tokio::runtime::Runtime>,
+    client: Option<async_nats::Client>,
     js: Option<jetstream::Context>,
     /// The stream that captures the subject.
     stream: String,
@@ -67,6 +74,7 @@ impl NatsSink {
             format,
             create,
             rt: None,
+            client: None,
             js: None,
             stream: String::new(),
             body: None,
@@ -80,9 +88,15 @@ impl NatsSink {
         &self.shown
     }
 
+    /// The runtime and the stream context while the first connection holds.
     fn parts(&self) -> Result<(&tokio::runtime::Runtime, &jetstream::Context), Error> {
-        match (&self.rt, &self.js) {
-            (Some(rt), Some(js)) => Ok((rt, js)),
+        match (&self.rt, &self.client, &self.js) {
+            (Some(rt), Some(client), Some(js)) => {
+                if client.connection_state() != async_nats::connection::State::Connected {
+                    return Err(err(&self.shown, ErrorKind::Unavailable, "connection lost"));
+                }
+                Ok((rt, js))
+            }
             _ => Err(err(&self.shown, ErrorKind::Unavailable, "not connected")),
         }
     }
@@ -174,10 +188,24 @@ impl Sink for NatsSink {
             .build()
             .map_err(|e| Error::io("tokio runtime", e))?;
         let shown = self.shown.clone();
+        // We reconnect ourselves and ask the stream where it is then (see the top):
+        // once connected, the client's own reconnect waits longer than we live.
+        // (`max_reconnects` cannot say "none": 0 means unlimited.)
+        let connected = Arc::new(AtomicBool::new(false));
+        let delay = {
+            let connected = connected.clone();
+            move |_| {
+                if connected.load(Ordering::Relaxed) {
+                    Duration::from_secs(365 * 86_400)
+                } else {
+                    Duration::ZERO
+                }
+            }
+        };
         let mut opts = async_nats::ConnectOptions::new()
             .connection_timeout(self.timeout)
             .request_timeout(Some(self.timeout))
-            // We reconnect ourselves (and ask the stream where it is then).
+            .reconnect_delay_callback(delay)
             .max_reconnects(Some(1));
         if let Some((u, p)) = &self.user {
             opts = opts.user_and_password(u.clone(), p.clone());
@@ -208,10 +236,11 @@ impl Sink for NatsSink {
                 };
                 err(&shown, kind, detail)
             })?;
+        connected.store(true, Ordering::Relaxed);
         // The context spawns its acknowledgement task: inside our runtime.
         let js = {
             let _inside = rt.enter();
-            jetstream::new(client)
+            jetstream::new(client.clone())
         };
         let subject = self.subject.clone();
         let found = rt.block_on(async {
@@ -277,6 +306,7 @@ impl Sink for NatsSink {
         };
         self.stream = stream;
         self.rt = Some(rt);
+        self.client = Some(client);
         self.js = Some(js);
         self.mark(o.origin)
     }
@@ -360,6 +390,7 @@ impl Sink for NatsSink {
     fn close(&mut self) {
         self.waiting.clear();
         self.js = None;
+        self.client = None;
         self.rt = None;
     }
 
