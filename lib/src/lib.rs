@@ -29,7 +29,7 @@ pub mod results;
 pub mod schema;
 mod sigbus;
 pub mod trigger_log;
-mod wake;
+pub mod wake;
 mod woof;
 
 pub use error::{Error, ErrorKind, Result};

@@ -38,6 +38,9 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
+/// Most words `futex_wait_any` waits on at once (the kernel's FUTEX_WAITV_MAX).
+pub const WAIT_ANY_MAX: usize = 128;
+
 use memmap2::{MmapOptions, MmapRaw};
 
 /// A woof file mapped into this process.
@@ -200,6 +203,77 @@ impl Map {
         // word of our live mapping.
         unsafe {
             libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+    }
+
+    /// Wakes every thread or process sleeping on `word` (shared, as `futex_wait`).
+    pub fn futex_wake_word(word: &AtomicU32) {
+        // SAFETY: FUTEX_WAKE only uses the address as a key; `word` is a live,
+        // aligned u32.
+        unsafe {
+            libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, i32::MAX);
+        }
+    }
+
+    /// Sleeps until one of `words` differs from its expected value (or is woken),
+    /// or `timeout` passes: futex_waitv(2), at most `WAIT_ANY_MAX` words, shared
+    /// futexes like `futex_wait`. Without futex_waitv (Linux < 5.16) it naps 1 ms,
+    /// and callers re-check as on a wake-up.
+    pub fn futex_wait_any(words: &[(&AtomicU32, u32)], timeout: Option<Duration>) {
+        #[repr(C)]
+        struct FutexWaitv {
+            val: u64,
+            uaddr: u64,
+            flags: u32,
+            reserved: u32,
+        }
+        const FUTEX2_SIZE_U32: u32 = 0x02;
+        let list: Vec<FutexWaitv> = words
+            .iter()
+            .take(WAIT_ANY_MAX)
+            .map(|(w, expected)| FutexWaitv {
+                val: u64::from(*expected),
+                uaddr: w.as_ptr() as u64,
+                flags: FUTEX2_SIZE_U32,
+                reserved: 0,
+            })
+            .collect();
+        let mut now = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        let deadline = timeout.map(|d| {
+            // SAFETY: clock_gettime writes the live local `now`.
+            unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+            let nanos = now.tv_nsec as u64 + u64::from(d.subsec_nanos());
+            libc::timespec {
+                tv_sec: now
+                    .tv_sec
+                    .saturating_add(d.as_secs().min(i32::MAX as u64) as libc::time_t)
+                    .saturating_add((nanos / 1_000_000_000) as libc::time_t),
+                tv_nsec: (nanos % 1_000_000_000) as libc::c_long,
+            }
+        });
+        let ts_ptr = deadline
+            .as_ref()
+            .map_or(ptr::null(), |t| t as *const libc::timespec);
+        // SAFETY: `list` holds at most 128 initialised entries whose addresses are
+        // live aligned u32s (borrowed for the call); `ts_ptr` is null or a live
+        // absolute CLOCK_MONOTONIC timespec. The kernel only reads them.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_futex_waitv,
+                list.as_ptr(),
+                list.len() as libc::c_uint,
+                0 as libc::c_uint,
+                ts_ptr,
+                libc::CLOCK_MONOTONIC,
+            )
+        };
+        if r < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ENOSYS) {
+            std::thread::sleep(timeout.map_or(Duration::from_millis(1), |t| {
+                t.min(Duration::from_millis(1))
+            }));
         }
     }
 

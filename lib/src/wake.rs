@@ -1,7 +1,7 @@
 //! Waking followers: a futex on a header word, with a waiter count so that a put
 //! pays no syscall when nobody waits (DESIGN §2; FORMAT.md, "Waking").
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use crate::format::{OFF_PUBLISHED, OFF_WAITERS, OFF_WAKE};
@@ -59,3 +59,59 @@ pub(crate) fn wait_after(map: &Map, after: u64, timeout: Option<Duration>) -> u6
     waiters.fetch_sub(1, Ordering::SeqCst);
     published.load(Ordering::Acquire)
 }
+
+/// A word one thread waits on beside woofs (`wait_any`), and others ring to wake it:
+/// woof-proxy's follow parker hears "new follows" through it.
+#[derive(Default)]
+pub struct Bell(AtomicU32);
+
+impl Bell {
+    /// The word now: read before looking for work, then given to `wait_any`, so a
+    /// ring in between is not slept through.
+    pub fn word(&self) -> u32 {
+        self.0.load(Ordering::SeqCst)
+    }
+
+    pub fn ring(&self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+        Map::futex_wake_word(&self.0);
+    }
+}
+
+/// Woofs one thread watches at once by futex (the bell takes one more word).
+pub const WATCH_MAX: usize = crate::map::WAIT_ANY_MAX - 1;
+
+/// Sleeps until a watched woof publishes (its wake word moves past the one given),
+/// the bell rings, or `timeout` passes. Each woof comes with the `wake_word` read
+/// before its `latest` was checked; only the first `WATCH_MAX` are waited on.
+pub fn wait_any(woofs: &[(&crate::Woof, u32)], bell: (&Bell, u32), timeout: Option<Duration>) {
+    let mut words: Vec<(&AtomicU32, u32)> = Vec::with_capacity(woofs.len().min(WATCH_MAX) + 1);
+    words.push((&bell.0.0, bell.1));
+    for (w, word) in woofs.iter().take(WATCH_MAX) {
+        words.push((w.map().u32_at(OFF_WAKE), *word));
+    }
+    Map::futex_wait_any(&words, timeout);
+}
+
+/// Counts this process as a waiter on the woof, so its writers wake the futex
+/// (false on a read-only mapping: the caller re-checks every `READ_ONLY_RECHECK`).
+pub(crate) fn watch_start(map: &Map) -> bool {
+    if !map.writable() {
+        return false;
+    }
+    map.u32_at(OFF_WAITERS).fetch_add(1, Ordering::SeqCst);
+    true
+}
+
+pub(crate) fn watch_end(map: &Map) {
+    if map.writable() {
+        map.u32_at(OFF_WAITERS).fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+pub(crate) fn wake_word(map: &Map) -> u32 {
+    map.u32_at(OFF_WAKE).load(Ordering::SeqCst)
+}
+
+/// How often a watcher re-checks a woof it could not register on.
+pub const WATCH_RECHECK: Duration = READ_ONLY_RECHECK;

@@ -476,6 +476,24 @@ impl Woof {
     /// Blocks until the latest seqno exceeds `after`, `timeout` passes, or
     /// `wake_waiters` is called; returns the latest seqno, which may still be ≤ `after`
     /// (callers loop). Sleeps on the header's futex word (no polling).
+    /// Starts watching this woof for `wake::wait_any` (one thread waits on many
+    /// woofs): its writers wake the futex from now on. False when they cannot be
+    /// asked to (read-only): re-check every `wake::WATCH_RECHECK` instead. Every
+    /// `watch_start` that returned true needs one `watch_end`.
+    pub fn watch_start(&self) -> bool {
+        wake::watch_start(&self.map)
+    }
+
+    pub fn watch_end(&self) {
+        wake::watch_end(&self.map)
+    }
+
+    /// The futex word writers bump: read it, then check `latest`, then give it to
+    /// `wake::wait_any`, and no put is missed.
+    pub fn wake_word(&self) -> u32 {
+        wake::wake_word(&self.map)
+    }
+
     pub fn wait_after(&self, after: u64, timeout: Option<Duration>) -> u64 {
         wake::wait_after(&self.map, after, timeout)
     }

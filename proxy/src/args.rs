@@ -74,11 +74,12 @@ pub struct Args {
     /// Threads serving requests (puts, gets, info, create)
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: u32,
-    /// Follow requests that may wait at once (each holds a thread while it waits;
-    /// threads start as they are needed). A follow beyond them is answered "busy"
-    /// at once, unless there is something to return already, and woof-tail retries
-    /// it: followers never see a false "unreachable"
-    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    /// Follow requests that may wait at once (parked on their woofs, answered by
+    /// one thread: a waiting follow costs memory, about 1 kB, not a thread). A
+    /// follow beyond them is answered "busy" at once, unless there is something to
+    /// return already, and woof-tail retries it: followers never see a false
+    /// "unreachable"
+    #[arg(long, value_name = "N", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub followers: u32,
     /// Dial the cloud proxy at ENDPOINT (tcp://HOST:PORT) and keep one CURVE
     /// connection to it, over which the cloud's clients reach this proxy's exports

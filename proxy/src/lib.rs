@@ -8,6 +8,7 @@ pub mod cspot;
 pub mod exports;
 pub mod forward;
 pub mod ops;
+pub mod parker;
 pub mod request;
 pub mod server;
 pub mod uplink;

@@ -38,8 +38,23 @@ fn run(args: Args) -> Result<(), Failure> {
         follow_cap: args.timeout,
         accept_uplinks: args.accept_uplinks,
     };
+    raise_descriptor_limit();
     server::run(shared, args.workers, args.followers, secret)?;
     Ok(())
+}
+
+/// Each client connection holds a descriptor: the soft limit goes up to the hard
+/// one (as a server is expected to), and a low hard limit is said once at start.
+fn raise_descriptor_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < 16_384 => eprintln!(
+            "woof-proxy: descriptors: at most {n} open at once, so about {} client \
+             connections; raise the hard limit (ulimit -Hn, LimitNOFILE=) for more",
+            n.saturating_sub(64)
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("woof-proxy: descriptors: cannot raise the limit: {e}"),
+    }
 }
 
 fn gen_keys(dir: &std::path::Path) -> Result<(), Failure> {

@@ -2,6 +2,7 @@
 //! `woof_net::proto`). Every request gets a reply: `OK ...` or an error that the
 //! client turns back into the local error, with the same message and exit code.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use woof::put_run::{PutRun, Triggered};
@@ -17,16 +18,48 @@ use crate::request::{Request, Shared};
 
 type Frames = Vec<Vec<u8>>;
 
-/// Which pool serves a request: follows may wait, so they have their own threads.
+/// Whether a request is a follow: those that wait are parked, not given a thread.
 pub fn is_follow(frames: &[Vec<u8>]) -> bool {
     frames.len() > 1 && frames[0] == proto::MAGIC && frames[1] == Op::Follow.token()
 }
 
 pub fn handle(shared: &Shared, cache: &Cache, req: &Request) -> Frames {
-    match serve(shared, cache, req) {
-        Ok(frames) => frames,
+    match serve(shared, cache, req, false) {
+        Ok(Served::Reply(frames)) => frames,
+        // Not asked to park: `serve` waits itself.
+        Ok(Served::Park(_)) => proto::error_reply(&protocol("follow", "parked")),
         Err(e) => proto::error_reply(&e),
     }
+}
+
+/// A follow that has to wait for a put: what the parker needs to answer it.
+pub struct Wait {
+    pub woof: Arc<Woof>,
+    pub after: u64,
+    pub wait: Duration,
+    pub max: u64,
+}
+
+/// A follow request, checked as any other: `Ok` when it has to wait (to be parked
+/// on its woof), `Err` with the reply when it is answered at once (data already
+/// there, no wait asked, or an error).
+pub fn follow_or_reply(shared: &Shared, cache: &Cache, req: &Request) -> Result<Wait, Frames> {
+    match serve(shared, cache, req, true) {
+        Ok(Served::Park(w)) => Ok(w),
+        Ok(Served::Reply(frames)) => Err(frames),
+        Err(e) => Err(proto::error_reply(&e)),
+    }
+}
+
+/// The reply to a follow of `woof` after `after`: what it holds now (the parker
+/// calls it on a put or at the follow's deadline).
+pub fn follow_reply(woof: &Woof, after: u64, max: u64) -> Frames {
+    elements(woof, after.saturating_add(1), u64::MAX, max.max(1))
+}
+
+enum Served {
+    Reply(Frames),
+    Park(Wait),
 }
 
 /// Whether the request cannot wait on anything: a get, an info, or a put without
@@ -92,7 +125,7 @@ fn put_needs_no_wait(shared: &Shared, cache: &Cache, req: &Request, by_default: 
 
 /// The woof a request names, for deciding where it is served; None when the
 /// request will be answered with an error at once (bad name, no such export/woof).
-fn named_woof(shared: &Shared, cache: &Cache, req: &Request) -> Option<std::sync::Arc<Woof>> {
+fn named_woof(shared: &Shared, cache: &Cache, req: &Request) -> Option<Arc<Woof>> {
     let f = req.frames;
     let ns_path = parse_text(&f[2], "namespace").ok()?;
     let name = parse_text(&f[3], "name").ok()?;
@@ -104,7 +137,7 @@ fn protocol(what: &str, why: &str) -> Error {
     Error::new(ErrorKind::Protocol, what.to_string()).detail(why.to_string())
 }
 
-fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error> {
+fn serve(shared: &Shared, cache: &Cache, req: &Request, park: bool) -> Result<Served, Error> {
     let f = req.frames;
     if f.first().map(Vec::as_slice) != Some(proto::MAGIC) {
         return Err(protocol(
@@ -143,7 +176,7 @@ fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error>
         )))
     };
     let args = &f[4..];
-    match op {
+    let reply = match op {
         Op::Create => {
             need(CREATE)?;
             create(ns, name, args)
@@ -168,16 +201,21 @@ fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error>
         }
         Op::Follow => {
             need(READ)?;
-            let woof = &*cache.get(export, ns, name)?;
+            let woof = cache.get(export, ns, name)?;
             let wait = parse_num(&args[1], "wait_ms")?
                 .min(MAX_FOLLOW_WAIT_MS)
                 .min(shared.follow_cap.as_millis() as u64);
-            follow(
-                woof,
-                parse_num(&args[0], "after")?,
-                Duration::from_millis(wait),
-                parse_num(&args[2], "max")?,
-            )
+            let (after, max) = (parse_num(&args[0], "after")?, parse_num(&args[2], "max")?);
+            let wait = Duration::from_millis(wait);
+            if park && !wait.is_zero() && woof.latest() <= after {
+                return Ok(Served::Park(Wait {
+                    woof,
+                    after,
+                    wait,
+                    max,
+                }));
+            }
+            follow(&woof, after, wait, max)
         }
         Op::Forward => {
             need(WRITE)?;
@@ -202,7 +240,8 @@ fn serve(shared: &Shared, cache: &Cache, req: &Request) -> Result<Frames, Error>
             let woof = &*cache.get(export, ns, name)?;
             Ok(vec![OK.to_vec(), proto::info_text(&woof.info())])
         }
-    }
+    };
+    reply.map(Served::Reply)
 }
 
 fn find_export<'s>(
@@ -329,12 +368,7 @@ fn follow(woof: &Woof, after: u64, wait: Duration, max: u64) -> Result<Frames, E
     if woof.latest() <= after {
         woof.wait_after(after, Some(wait));
     }
-    Ok(elements(
-        woof,
-        after.saturating_add(1),
-        u64::MAX,
-        max.max(1),
-    ))
+    Ok(follow_reply(woof, after, max))
 }
 
 fn elements(woof: &Woof, from: u64, to: u64, max: u64) -> Frames {

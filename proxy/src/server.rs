@@ -1,11 +1,12 @@
 //! The sockets and threads of woof-proxy.
 //!
 //! One dispatcher thread owns every socket clients talk to (a ROUTER per endpoint:
-//! ZeroMQ sockets are not thread-safe). It hands each request to a pool — requests
-//! to the workers, follows (which may wait) to the followers, so a crowd of idle
-//! followers can never starve puts and gets — and sends back the replies the pools
-//! push to it over inproc. A full pool queue answers "busy" at once (exit 75 on the
-//! client), never by hanging.
+//! ZeroMQ sockets are not thread-safe). It answers what never waits itself, hands
+//! other requests to the workers' pool and follows that must wait to the parker
+//! (parker.rs: one thread for all of them, so a crowd of idle followers costs no
+//! threads and never starves puts and gets), and sends back the replies they push
+//! to it over inproc. A full queue answers "busy" at once (exit 75 on the client),
+//! never by hanging.
 //!
 //! Requests of one connection run one at a time, in the order sent: a client that
 //! pipelines batches gets them appended in its order and its replies in order, as
@@ -14,6 +15,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
+use std::time::Instant;
 
 use woof::{Error, ErrorKind};
 use woof_net::proto::{self, MAX_MESSAGE};
@@ -21,6 +23,7 @@ use woof_net::proto::{self, MAX_MESSAGE};
 use crate::cache::Cache;
 use crate::cspot;
 use crate::ops;
+use crate::parker::{Parked, Parker};
 use crate::request::{Request, Shared};
 use crate::uplink;
 
@@ -40,100 +43,53 @@ struct Job {
     refused: bool,
 }
 
-/// A bounded queue feeding one pool of threads, which grows on demand up to its
-/// most (followers start none until someone follows).
+/// A bounded queue feeding the workers' pool.
 struct Queue {
     state: Mutex<State>,
     ready: Condvar,
     limit: usize,
-    max_threads: usize,
-    /// Whether jobs may wait for a busy thread. Follows may not: one waits behind
-    /// long polls of up to --timeout and would be answered after its client gave up,
-    /// so a follow no thread can take at once is answered "busy" (the client retries).
-    queue_when_busy: bool,
     name: &'static str,
 }
 
 struct State {
     jobs: VecDeque<Job>,
-    /// Threads waiting for a job, and threads in all.
-    idle: usize,
-    threads: usize,
-    /// Jobs being served (popped, not yet `done`).
-    serving: usize,
 }
 
 impl Queue {
-    fn new(
-        name: &'static str,
-        limit: usize,
-        max_threads: usize,
-        queue_when_busy: bool,
-    ) -> Arc<Queue> {
+    fn new(name: &'static str, limit: usize) -> Arc<Queue> {
         Arc::new(Queue {
             state: Mutex::new(State {
                 jobs: VecDeque::new(),
-                idle: 0,
-                threads: 0,
-                serving: 0,
             }),
             ready: Condvar::new(),
             limit,
-            max_threads,
-            queue_when_busy,
             name,
         })
     }
 
-    /// Queues the job, or gives it back when the queue is full. Ok(true): start one
-    /// more thread, there are more jobs than idle threads.
-    fn push(&self, job: Job) -> Result<bool, Job> {
+    /// Queues the job, or gives it back when the queue is full.
+    fn push(&self, job: Job) -> Result<(), Job> {
         let Ok(mut q) = self.state.lock() else {
             return Err(job);
         };
-        let no_taker = q.jobs.len() + q.serving >= self.max_threads;
-        if q.jobs.len() >= self.limit || (!self.queue_when_busy && no_taker) {
+        if q.jobs.len() >= self.limit {
             return Err(job);
         }
         q.jobs.push_back(job);
-        let grow = q.jobs.len() > q.idle && q.threads < self.max_threads;
-        if grow {
-            q.threads += 1;
-        }
         self.ready.notify_one();
-        Ok(grow)
+        Ok(())
     }
 
     fn pop(&self) -> Option<Job> {
         let mut q = self.state.lock().ok()?;
         loop {
             if let Some(j) = q.jobs.pop_front() {
-                q.serving += 1;
                 return Some(j);
             }
-            q.idle += 1;
             q = self.ready.wait(q).ok()?;
-            q.idle -= 1;
-        }
-    }
-
-    /// The job last popped by a thread has been answered.
-    fn done(&self) {
-        if let Ok(mut q) = self.state.lock() {
-            q.serving -= 1;
-        }
-    }
-
-    /// A thread that was counted could not be started.
-    fn not_started(&self) {
-        if let Ok(mut q) = self.state.lock() {
-            q.threads -= 1;
         }
     }
 }
-
-/// Starts one thread of `queue`'s pool.
-type Spawn<'a> = &'a dyn Fn(&Arc<Queue>);
 
 fn zerr(what: impl Into<String>, e: zmq::Error) -> Error {
     Error::new(ErrorKind::Io, what).detail(e.to_string())
@@ -221,29 +177,29 @@ pub fn run(
         .map_err(|e| zerr("inproc", e))?;
 
     let shared = Arc::new(shared);
-    let requests = Queue::new("worker", workers as usize * 256, workers as usize, true);
-    let follows = Queue::new("follower", followers as usize, followers as usize, false);
-    let spawn = |queue: &Arc<Queue>| {
-        let (ctx, shared, q) = (ctx.clone(), Arc::clone(&shared), Arc::clone(queue));
-        let started = thread::Builder::new()
-            .name(queue.name.to_string())
-            .spawn(move || serve_pool(&ctx, &shared, &q));
-        if let Err(e) = started {
-            eprintln!("woof-proxy: cannot start a {} thread: {e}", queue.name);
-            queue.not_started();
-        }
-    };
-    // The workers all start now; followers when there is something to follow.
-    if let Ok(mut q) = requests.state.lock() {
-        q.threads = workers as usize;
-    }
+    let requests = Queue::new("worker", workers as usize * 256);
     for _ in 0..workers {
-        spawn(&requests);
+        let (ctx, shared, q) = (ctx.clone(), Arc::clone(&shared), Arc::clone(&requests));
+        thread::Builder::new()
+            .name(requests.name.to_string())
+            .spawn(move || serve_pool(&ctx, &shared, &q))
+            .map_err(|e| Error::io("a worker thread", e))?;
+    }
+    let parker = Arc::new(Parker::new(followers as usize));
+    let push = ctx.socket(zmq::PUSH).map_err(|e| zerr("socket", e))?;
+    push.connect("inproc://replies")
+        .map_err(|e| zerr("inproc", e))?;
+    {
+        let parker = Arc::clone(&parker);
+        thread::Builder::new()
+            .name("parker".to_string())
+            .spawn(move || parker.run(&push))
+            .map_err(|e| Error::io("the parker thread", e))?;
     }
     let pools = Pools {
+        shared: &shared,
         requests: &requests,
-        follows: &follows,
-        spawn: &spawn,
+        parker: &parker,
     };
     if let Some(e) = edge {
         // The dealer sits at its endpoint's index, after the routers.
@@ -381,14 +337,15 @@ fn dispatch(
 }
 
 struct Pools<'a> {
+    shared: &'a Shared,
     requests: &'a Arc<Queue>,
-    follows: &'a Arc<Queue>,
-    spawn: Spawn<'a>,
+    parker: &'a Arc<Parker>,
 }
 
 impl Pools<'_> {
-    /// Hands `job` (the connection's next) to its pool; when the pool is full, the
-    /// client hears "busy" and the connection's next request goes.
+    /// Hands `job` (the connection's next) to the workers or, a follow that must
+    /// wait, to the parker; when that is full, the client hears "busy" and the
+    /// connection's next request goes.
     fn start(
         &self,
         routers: &[zmq::Socket],
@@ -396,23 +353,45 @@ impl Pools<'_> {
         key: (usize, Vec<u8>),
         job: Job,
     ) {
-        let queue = if ops::is_follow(&job.frames) {
-            self.follows
-        } else {
-            self.requests
-        };
         if job.refused {
             busy(&routers[key.0], job);
             self.next_of(routers, backlog, key);
             return;
         }
-        match queue.push(job) {
-            Ok(true) => (self.spawn)(queue),
-            Ok(false) => {}
-            Err(job) => {
-                busy(&routers[key.0], job);
+        if ops::is_follow(&job.frames) {
+            self.park(routers, backlog, key, job);
+            return;
+        }
+        if let Err(job) = self.requests.push(job) {
+            busy(&routers[key.0], job);
+            self.next_of(routers, backlog, key);
+        }
+    }
+
+    fn park(&self, routers: &[zmq::Socket], backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
+        let shared = self.shared;
+        let wait = match ops::follow_or_reply(shared, &shared.cache, &request(shared, &job)) {
+            Ok(wait) => wait,
+            Err(reply) => {
+                let mut out = job.envelope;
+                out.extend(reply);
+                let _ = routers[key.0].send_multipart(out, zmq::DONTWAIT);
                 self.next_of(routers, backlog, key);
+                return;
             }
+        };
+        let mut head = vec![vec![job.endpoint as u8], job.conn];
+        head.extend(job.envelope);
+        let deadline = Instant::now() + wait.wait;
+        if let Err(p) = self.parker.park(Parked {
+            head,
+            wait,
+            deadline,
+        }) {
+            let mut out: Vec<Vec<u8>> = p.head.into_iter().skip(2).collect();
+            out.extend(proto::error_reply(&too_busy()));
+            let _ = routers[key.0].send_multipart(out, zmq::DONTWAIT);
+            self.next_of(routers, backlog, key);
         }
     }
 
@@ -427,13 +406,16 @@ impl Pools<'_> {
     }
 }
 
+fn too_busy() -> Error {
+    Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry")
+}
+
 fn busy(sock: &zmq::Socket, job: Job) {
-    let busy = Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry");
     let mut out = job.envelope;
     out.extend(if cspot::is_cspot(&job.frames) {
         cspot::busy_reply()
     } else {
-        proto::error_reply(&busy)
+        proto::error_reply(&too_busy())
     });
     let _ = sock.send_multipart(out, zmq::DONTWAIT);
 }
@@ -503,7 +485,6 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
         out.extend(job.envelope);
         out.extend(reply);
         let _ = push.send_multipart(out, 0);
-        queue.done();
     }
 }
 
