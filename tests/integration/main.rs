@@ -28,6 +28,7 @@ mod platform_crash;
 mod platform_faults;
 mod proxy_fuzz;
 mod put_get;
+mod scale;
 mod sensors;
 mod shepherd;
 mod soak;

@@ -1,0 +1,199 @@
+//! The load tests: `make scale` (ignored by `make test`; too heavy for CI). Each
+//! prints one summary line, with the machine's limits it ran under; the timed rows
+//! of the same loads are in `make bench` (scale groups).
+//!
+//! - followers: 5 000 remote follows parked on one woof-proxy at once, beside
+//!   5 000 idle connections (10 000 in all): every follow sees its put, and the
+//!   proxy stays within 64 MB and 16 threads; past `--followers`, "busy" at once;
+//! - one-shot clients: 4 000 one-shot remote puts from 8 threads, all answered.
+
+use crate::util;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use util::{Ns, Proxy};
+use woof_net::Uri;
+use woof_net::client::{Client, Options};
+
+fn limits() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let files = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(0, |(soft, _)| soft);
+    format!("{cpus} CPUs, {files} open files")
+}
+
+/// This process holds one end of every connection: its soft limit goes up to the
+/// hard one (the proxy raises its own).
+fn raise_files() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit");
+    hard
+}
+
+/// (VmRSS in kB, Threads) of a process.
+fn rss_threads(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("Threads:"))
+}
+
+fn uri(proxy: &Proxy, ns: &Ns, name: &str) -> Uri {
+    Uri::parse(&proxy.uri(ns.path(), name)).expect("uri")
+}
+
+const FOLLOWERS: usize = 5_000;
+const IDLE: usize = 5_000;
+const WOOFS: usize = 100;
+
+#[test]
+#[ignore]
+fn followers() {
+    let files = raise_files();
+    assert!(
+        files as usize > FOLLOWERS + IDLE + 100,
+        "ulimit -Hn is {files}: the followers row needs {} descriptors",
+        FOLLOWERS + IDLE + 100
+    );
+    let ns = Ns::new();
+    for w in 0..WOOFS {
+        ns.create(&format!("f{w:03}"), 8, 100);
+    }
+    let proxy = Proxy::start(&[ns.path()], &["--timeout", "120s"]);
+    let pid = proxy.run.child.id();
+    let (rss0, threads0) = rss_threads(pid);
+    let opts = Options::new(Duration::from_secs(60), None);
+    let start = Instant::now();
+    let mut followers = Vec::with_capacity(FOLLOWERS);
+    for i in 0..FOLLOWERS {
+        let mut c = Client::connect(&uri(&proxy, &ns, &format!("f{:03}", i % WOOFS)), &opts)
+            .expect("connect a follower");
+        let (after, wait, max) = (b"0".to_vec(), b"110000".to_vec(), b"1".to_vec());
+        c.send(woof_net::proto::Op::Follow, &[&after, &wait, &max])
+            .expect("send a follow");
+        followers.push(c);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let (rss_f, threads_f) = rss_threads(pid);
+    let mut idle = Vec::with_capacity(IDLE);
+    for _ in 0..IDLE {
+        let mut c = Client::connect(&uri(&proxy, &ns, "f000"), &opts).expect("connect");
+        c.info().expect("an idle client's first request");
+        idle.push(c);
+    }
+    let connected = start.elapsed();
+    // Every follow parked: nothing to read yet, so none has been answered.
+    std::thread::sleep(Duration::from_secs(1));
+    let (rss, threads) = rss_threads(pid);
+    let put = Instant::now();
+    for w in 0..WOOFS {
+        ns.put(&format!("f{w:03}"), &(w as u64).to_le_bytes());
+    }
+    for (i, c) in followers.iter_mut().enumerate() {
+        let reply = c.recv(Duration::from_secs(110)).expect("a follow's answer");
+        let data = reply.get(3).expect("elements");
+        assert_eq!(data, &((i % WOOFS) as u64).to_le_bytes(), "follower {i}");
+    }
+    let all_seen = put.elapsed();
+    // The idle ones are still served.
+    for c in idle.iter_mut().step_by(97) {
+        c.info().expect("an idle client later");
+    }
+    println!(
+        "scale followers: {FOLLOWERS} follows parked on {WOOFS} woofs + {IDLE} idle = {} connections \
+         (connected in {:.1} s); all saw their put {:.0} ms after the first; proxy RSS {} MB idle, {} MB with the \
+         follows, {} MB with all; threads {threads0}, {threads_f}, {threads} | {}",
+        FOLLOWERS + IDLE,
+        connected.as_secs_f64(),
+        all_seen.as_secs_f64() * 1000.0,
+        rss0 / 1024,
+        rss_f / 1024,
+        rss / 1024,
+        limits()
+    );
+    assert!(rss_f <= 64 * 1024, "proxy RSS {} MB > 64 MB with {FOLLOWERS} follows", rss_f / 1024);
+    assert!(threads <= 16, "proxy has {threads} threads > 16");
+}
+
+#[test]
+#[ignore]
+fn followers_past_the_limit_are_told_busy_at_once() {
+    raise_files();
+    let ns = Ns::new();
+    ns.create("f", 8, 100);
+    let proxy = Proxy::start(&[ns.path()], &["--timeout", "60s", "--followers", "1000"]);
+    let opts = Options::new(Duration::from_secs(30), None);
+    let mut clients = Vec::new();
+    for _ in 0..1500 {
+        let mut c = Client::connect(&uri(&proxy, &ns, "f"), &opts).expect("connect");
+        c.send(woof_net::proto::Op::Follow, &[b"0", b"50000", b"1"])
+            .expect("follow");
+        clients.push(c);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    ns.put("f", &7u64.to_le_bytes());
+    let (mut busy, mut seen) = (0, 0);
+    for mut c in clients {
+        match c.recv(Duration::from_secs(60)) {
+            Ok(reply) => {
+                assert_eq!(reply.get(3).expect("elements"), &7u64.to_le_bytes());
+                seen += 1;
+            }
+            Err(e) if matches!(e.kind(), woof::ErrorKind::Full) => busy += 1,
+            Err(e) => panic!("a follow beyond the limit: {e}"),
+        }
+    }
+    println!(
+        "scale followers past --followers 1000: of 1500 follows {seen} saw the put, {busy} were told busy | {}",
+        limits()
+    );
+    assert_eq!((seen, busy), (1000, 500));
+}
+
+#[test]
+#[ignore]
+fn one_shot_clients() {
+    raise_files();
+    let ns = Ns::new();
+    ns.create("r", 8, 100_000);
+    let proxy = Proxy::start(&[ns.path()], &[]);
+    let target = uri(&proxy, &ns, "r");
+    let opts = Options::new(Duration::from_secs(10), None);
+    const THREADS: u64 = 8;
+    const EACH: u64 = 500;
+    let failed = AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..THREADS {
+            let (target, opts, failed) = (&target, &opts, &failed);
+            s.spawn(move || {
+                for i in 0..EACH {
+                    let v = (t * EACH + i).to_le_bytes();
+                    if Client::put_once(target, opts, "", "", None, &v).is_err() {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let took = start.elapsed().as_secs_f64();
+    let n = THREADS * EACH;
+    let failed = failed.into_inner();
+    println!(
+        "scale one-shot clients: {n} one-shot remote puts from {THREADS} threads in {took:.2} s \
+         = {:.0}/s, {failed} failed; the woof holds {} | {}",
+        n as f64 / took,
+        ns.latest("r"),
+        limits()
+    );
+    assert_eq!(failed, 0);
+    assert_eq!(ns.latest("r"), n);
+}
