@@ -68,7 +68,10 @@ pub struct Info {
 
 /// An open woof file.
 pub struct Woof {
-    file: File,
+    /// None after `close_descriptor`: the mapping alone serves reads.
+    file: Option<File>,
+    /// (device, inode) of the file opened, for `replaced`.
+    ident: (u64, u64),
     map: Map,
     header: Header,
     path: PathBuf,
@@ -181,14 +184,16 @@ impl Woof {
         let got = read_prefix(&file, &mut page).map_err(|e| Error::io(ctx(), e))?;
         let header = Header::decode(&page[..got], meta.len()).map_err(|e| e.within(ctx()))?;
         let map = Map::new(&file, header.file_len(), writable).map_err(|e| Error::io(ctx(), e))?;
+        use std::os::unix::fs::MetadataExt;
         let woof = Woof {
-            file,
+            ident: (meta.dev(), meta.ino()),
+            file: Some(file),
             map,
             header,
             path: path.to_path_buf(),
         };
-        if writable {
-            lock::ensure_epoch(&woof.file, &woof.map).map_err(|e| Error::io(ctx(), e))?;
+        if writable && let Some(file) = &woof.file {
+            lock::ensure_epoch(file, &woof.map).map_err(|e| Error::io(ctx(), e))?;
         }
         Ok(woof)
     }
@@ -202,10 +207,17 @@ impl Woof {
     /// ever (`woof-tail -F` reopens it).
     pub fn replaced(&self) -> bool {
         use std::os::unix::fs::MetadataExt;
-        match (self.file.metadata(), fs::symlink_metadata(&self.path)) {
-            (Ok(open), Ok(named)) => (open.dev(), open.ino()) != (named.dev(), named.ino()),
+        match fs::symlink_metadata(&self.path) {
+            Ok(named) => self.ident != (named.dev(), named.ino()),
             _ => true,
         }
+    }
+
+    /// Closes the file descriptor and keeps the mapping, for a reader that holds
+    /// thousands of woofs open (woof-forward --all): reads, follows and `replaced`
+    /// go on; `writer` is refused from then on.
+    pub fn close_descriptor(&mut self) {
+        self.file = None;
     }
 
     pub fn header(&self) -> &Header {
@@ -317,9 +329,11 @@ impl Woof {
     #[cold]
     #[inline(never)]
     fn check_length(&self) -> Result<()> {
-        let len = self
-            .file
-            .metadata()
+        let meta = match &self.file {
+            Some(file) => file.metadata(),
+            None => fs::metadata(&self.path),
+        };
+        let len = meta
             .map_err(|e| Error::io(self.path.display().to_string(), e))?
             .len();
         if len < self.header.file_len() {
@@ -408,7 +422,13 @@ impl Woof {
                     .detail("opened read-only (no write permission)"),
             );
         }
-        let guard = lock::acquire(&self.file, &self.map)
+        let Some(file) = &self.file else {
+            return Err(
+                Error::new(ErrorKind::Denied, self.path.display().to_string())
+                    .detail("opened for reading only (descriptor closed)"),
+            );
+        };
+        let guard = lock::acquire(file, &self.map)
             .map_err(|e| Error::io(self.path.display().to_string(), e))?;
         fault::point("put:locked");
         let latest = self.latest();

@@ -193,6 +193,9 @@ pub fn run(args: Args) -> Result<(), Failure> {
     if args.status {
         return status::print(&state_dir);
     }
+    // One descriptor per source (its state lock) and one per connection (at most
+    // MAX_CONNECTED): --all over thousands of woofs needs more than the usual 1024.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     if let Some(first) = args.names.first()
         && (first.starts_with("mqtt://") || first.starts_with("mqtts://"))
     {
@@ -258,6 +261,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
         all: args.all,
         streams,
         rescanned: Instant::now(),
+        dir_mtime: None,
     };
     let end = engine.run(&set, args.once);
     for s in &mut engine.streams {
@@ -484,7 +488,10 @@ fn open_stream(
     dest: &Dest,
     set: &Settings,
 ) -> Result<Stream, Error> {
-    let source = ns.open_woof(name)?;
+    let mut source = ns.open_woof(name)?;
+    // Only read: the mapping is enough, and --all over thousands of woofs would
+    // run out of descriptors otherwise.
+    source.close_descriptor();
     let (shown, sink) = dest.for_source(name, set)?;
     let state = State::lock(state_dir, name, &shown)?;
     Ok(Stream::new(
@@ -504,10 +511,20 @@ struct Engine {
     all: bool,
     streams: Vec<Stream>,
     rescanned: Instant,
+    /// The namespace directory's modification time at the last rescan.
+    dir_mtime: Option<std::time::SystemTime>,
 }
 
-/// How often --all looks for new woofs.
-const RESCAN: Duration = Duration::from_secs(1);
+/// How often --all reads the whole namespace directory again; in between, a change
+/// of its modification time (a woof created or renamed into place) starts a
+/// rescan at the next round.
+const RESCAN: Duration = Duration::from_secs(10);
+/// Most streams connected at once. Beyond it (--all over a namespace of thousands
+/// of woofs), a caught-up stream lets its connection go when another needs one, or
+/// after `QUIET` without sending, and connects again on its next element: every
+/// source then costs one descriptor (its state lock; the woof is only mapped).
+const MAX_CONNECTED: usize = 256;
+const QUIET: Duration = Duration::from_secs(5);
 /// Longest sleep of several streams waiting for their sources (one stream sleeps on
 /// its woof's futex and wakes at the put).
 const POLL_MAX: Duration = Duration::from_millis(20);
@@ -522,13 +539,10 @@ impl Engine {
             if woof_process::interrupted().is_some() {
                 return self.drain();
             }
-            if self.all && self.rescanned.elapsed() >= RESCAN {
+            if self.all && (self.rescanned.elapsed() >= RESCAN || self.dir_changed()) {
                 self.rescan(set);
             }
-            let mut progress = false;
-            for s in &mut self.streams {
-                progress |= s.pump(set);
-            }
+            let progress = self.pump_all(set);
             if once {
                 if let Some(e) = self.streams.iter().find_map(|s| s.error.as_ref()) {
                     // Already said on stderr, with the source's name.
@@ -558,6 +572,38 @@ impl Engine {
             idle_rounds = idle_rounds.saturating_add(1);
             self.wait(set, idle_rounds);
         }
+    }
+
+    /// Pumps every stream; with more streams than `MAX_CONNECTED`, only that many
+    /// hold a connection at once (see there).
+    fn pump_all(&mut self, set: &Settings) -> bool {
+        let mut progress = false;
+        if self.streams.len() <= MAX_CONNECTED {
+            for s in &mut self.streams {
+                progress |= s.pump(set);
+            }
+            return progress;
+        }
+        let mut connected = self.streams.iter().filter(|s| s.is_connected()).count();
+        let mut wanting = 0usize;
+        for s in &mut self.streams {
+            if s.wants_connection() {
+                if connected >= MAX_CONNECTED {
+                    wanting += 1;
+                    continue;
+                }
+                connected += 1;
+            }
+            progress |= s.pump(set);
+        }
+        for s in &mut self.streams {
+            if s.is_connected() && s.caught_up() && (wanting > 0 || s.quiet_for() >= QUIET) {
+                s.release();
+                wanting = wanting.saturating_sub(1);
+                progress = true;
+            }
+        }
+        progress
     }
 
     /// Sleeps until a source may have something new, a retry is due or a heartbeat.
@@ -593,18 +639,34 @@ impl Engine {
         std::thread::sleep(step.min(POLL_MAX).min(left));
     }
 
+    fn dir_mtime(&self) -> Option<std::time::SystemTime> {
+        std::fs::metadata(self.ns.dir())
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    fn dir_changed(&self) -> bool {
+        self.dir_mtime() != self.dir_mtime
+    }
+
     /// Adds a stream for each woof of the namespace not forwarded yet.
     fn rescan(&mut self, set: &Settings) {
         self.rescanned = Instant::now();
+        self.dir_mtime = self.dir_mtime();
+        for s in &mut self.streams {
+            s.revisit();
+        }
         let Ok(entries) = std::fs::read_dir(self.ns.dir()) else {
             return;
         };
+        let known: std::collections::HashSet<&str> =
+            self.streams.iter().map(|s| s.name.as_str()).collect();
         let mut names: Vec<String> = entries
             .filter_map(Result::ok)
             .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
             .filter_map(|e| e.file_name().into_string().ok())
             .filter(|n| woof::name::validate("woof name", n).is_ok())
-            .filter(|n| !self.streams.iter().any(|s| &s.name == n))
+            .filter(|n| !known.contains(n.as_str()))
             .collect();
         names.sort();
         for name in names {

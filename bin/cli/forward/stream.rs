@@ -49,6 +49,9 @@ pub enum Phase {
     Waiting(Instant),
     /// Connected and forwarding (or idle, caught up).
     Live,
+    /// Caught up, its connection let go so that thousands of quiet sources do not
+    /// hold thousands of connections (`release`); connects again on a new element.
+    Idle,
     /// Stopped for good: the destination refuses this source (named in `error`).
     Stopped,
 }
@@ -78,6 +81,8 @@ pub struct Stream {
     pub gaps: u64,
     backoff: Duration,
     last_contact: Instant,
+    /// The last connect or batch sent: how long the stream has been quiet.
+    active: Instant,
     pub error: Option<Error>,
     state: State,
     /// Elements this run forwarded (appended, not duplicates).
@@ -125,6 +130,7 @@ impl Stream {
             gaps: 0,
             backoff: BACKOFF_MIN,
             last_contact: Instant::now(),
+            active: Instant::now(),
             error: None,
             state,
             forwarded: 0,
@@ -140,7 +146,39 @@ impl Stream {
 
     /// Whether everything the source holds now is acknowledged.
     pub fn caught_up(&self) -> bool {
-        self.phase == Phase::Live && self.in_flight.is_empty() && self.acked >= self.source.latest()
+        matches!(self.phase, Phase::Live | Phase::Idle)
+            && self.in_flight.is_empty()
+            && self.acked >= self.source.latest()
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.connected
+    }
+
+    /// Whether `pump` would connect now.
+    pub fn wants_connection(&self) -> bool {
+        matches!(self.phase, Phase::Waiting(due) if Instant::now() >= due)
+    }
+
+    /// How long since the stream last connected or sent.
+    pub fn quiet_for(&self) -> Duration {
+        self.active.elapsed()
+    }
+
+    /// An idle stream whose source was re-created connects again (and reopens it).
+    pub fn revisit(&mut self) {
+        if self.phase == Phase::Idle && self.source.replaced() {
+            self.phase = Phase::Waiting(Instant::now());
+        }
+    }
+
+    /// Lets the connection of a caught-up stream go; it connects again (and asks
+    /// the destination's mark, as at any connect) when its source has more.
+    pub fn release(&mut self) {
+        if self.phase == Phase::Live && self.in_flight.is_empty() {
+            self.drop_connection();
+            self.phase = Phase::Idle;
+        }
     }
 
     /// The source seqno a wait for new elements waits after.
@@ -158,6 +196,14 @@ impl Stream {
     pub fn pump(&mut self, set: &Settings) -> bool {
         match self.phase {
             Phase::Stopped => false,
+            Phase::Idle => {
+                // `replaced` is a stat: the engine asks it at its rescans (`revisit`).
+                if self.source.latest() > self.acked {
+                    self.phase = Phase::Waiting(Instant::now());
+                    return true;
+                }
+                false
+            }
             Phase::Waiting(due) if Instant::now() < due => false,
             Phase::Waiting(_) => match self.connect(set) {
                 Ok(()) => true,
@@ -183,6 +229,7 @@ impl Stream {
             // Re-created with --force: forward the file now under the name.
             let path = self.source.path().to_path_buf();
             self.source = Woof::open(&path)?;
+            self.source.close_descriptor();
         }
         let hint = self.state.hint().map(|acked| Mark {
             known: true,
@@ -203,6 +250,7 @@ impl Stream {
         self.in_flight.clear();
         self.backoff = BACKOFF_MIN;
         self.last_contact = Instant::now();
+        self.active = Instant::now();
         if self.error.take().is_some() {
             warn(
                 "woof-forward",
@@ -399,6 +447,7 @@ impl Stream {
         self.reset = false;
         self.in_flight.push_back((first, last));
         self.next = last + 1;
+        self.active = Instant::now();
         Ok(true)
     }
 
