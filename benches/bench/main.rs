@@ -24,6 +24,8 @@ mod libwoof;
 mod network;
 mod parsers;
 mod scale;
+mod scale_big;
+mod scale_followers;
 mod select;
 mod storage;
 mod tiers;
@@ -39,6 +41,8 @@ use harness::*;
 use libwoof::*;
 use parsers::*;
 use scale::*;
+use scale_big::*;
+use scale_followers::*;
 use select::*;
 use storage::*;
 use typed::*;
@@ -84,7 +88,7 @@ second, spawn to exit. Follow latency runs from just before the append to the \
 follower's stdout returning the 64 bytes.";
 
 /// The groups of rows WOOF_BENCH_ONLY can name, in the order they run.
-const GROUPS: [&str; 17] = [
+const GROUPS: [&str; 19] = [
     "in-process",
     "parsers",
     "bulk",
@@ -99,6 +103,8 @@ const GROUPS: [&str; 17] = [
     "persistent",
     "libwoof",
     "scale-namespace",
+    "scale-big",
+    "scale-followers",
     "network",
     "tiers",
     "bridges",
@@ -232,6 +238,12 @@ fn main() {
                 .map(|s| Row::not_measured(s, &format!("failed: {why}")))
                 .collect()
         }));
+    }
+    if run("scale-big") {
+        rows.extend(rows_or_failed(&SCALE_BIG, scale_big(ns)));
+    }
+    if run("scale-followers") {
+        rows.extend(rows_or_failed(&SCALE_FOLLOWERS, scale_followers(ns)));
     }
     if run("network") {
         let bins = (

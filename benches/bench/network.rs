@@ -44,7 +44,7 @@ const BATCH_REPS: usize = 3;
 
 /// A woof-proxy child serving one namespace on a free loopback port; killed on drop.
 pub(crate) struct ProxyProc {
-    child: Child,
+    pub(crate) child: Child,
     pub(crate) authority: String,
     /// Kept open: a proxy logs after it started (uplinks connecting).
     _stderr: BufReader<std::process::ChildStderr>,
@@ -56,7 +56,7 @@ impl ProxyProc {
         ProxyProc::start_with(bin, &["--export", &ns, "--listen", "tcp://127.0.0.1:0"])
     }
 
-    /// A woof-proxy with these arguments; its first line names its endpoint.
+    /// A woof-proxy with these arguments, once it names its endpoint.
     pub(crate) fn start_with(bin: &Path, args: &[&str]) -> Res<ProxyProc> {
         let mut cmd = command(bin);
         cmd.args(args)
@@ -65,15 +65,25 @@ impl ProxyProc {
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().ctx("spawning woof-proxy")?;
         let err = child.stderr.take().ok_or("no stderr pipe")?;
-        let mut line = String::new();
         let mut err = BufReader::new(err);
-        err.read_line(&mut line)
-            .ctx("reading woof-proxy's first line")?;
-        let authority = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("tcp://"))
-            .ok_or_else(|| format!("woof-proxy did not start: {}", line.trim()))?
-            .to_string();
+        // The first "serving … on tcp://…" line (a warning may come before it).
+        let mut authority = None;
+        let mut said = String::new();
+        for _ in 0..5 {
+            let mut line = String::new();
+            err.read_line(&mut line)
+                .ctx("reading woof-proxy's first lines")?;
+            authority = line
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix("tcp://"))
+                .map(str::to_string);
+            said.push_str(&line);
+            if authority.is_some() || line.is_empty() {
+                break;
+            }
+        }
+        let authority =
+            authority.ok_or_else(|| format!("woof-proxy did not start: {}", said.trim()))?;
         Ok(ProxyProc {
             child,
             authority,
