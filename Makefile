@@ -4,6 +4,7 @@
 #   make test        install what is missing, then run every test (what .ci/run runs)
 #   make fuzz        fuzz every decoder for a bounded time (FUZZ_TIME=60 s each)
 #   make soak        DURATION=10m: everything at once under random SIGKILLs
+#   make scale       the load tests: 10 000 connections, 5 000 parked follows, …
 #   make install     PREFIX=/usr/local DESTDIR= (staged installs)
 #
 # See README.md.
@@ -51,7 +52,7 @@ C_FILES = $(LIBDIR)/libwoofc.a $(LIBDIR)/libwoofc.so $(INCDIR)/woofc.h \
 # sudo only when not already root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test lint man completions install uninstall bench demo ci clean fuzz fuzz-seeds soak
+.PHONY: all deps build test lint man completions install uninstall bench demo ci clean fuzz fuzz-seeds soak scale
 
 all: build
 
@@ -119,6 +120,14 @@ DURATION ?= 1m
 soak: deps
 	$(CARGO) build -p woof-proxy -p libwoof
 	DURATION=$(DURATION) $(CARGO) test --test integration -- --ignored --nocapture soak::
+
+# The load tests (tests/integration/scale.rs): 5 000 parked remote follows and
+# 5 000 idle connections on one woof-proxy, follows past --followers, one-shot
+# clients; one summary line each, with the limits they ran under. Not part of
+# `make test` (they need about 10 200 descriptors: ulimit -Hn).
+scale: deps
+	$(CARGO) build -p woof-proxy -p libwoof
+	$(CARGO) test --test integration -- --ignored --nocapture --test-threads 1 scale::
 
 # Both regenerate man/woof-*.1 and completions/ from the clap definitions; without
 # WOOF_REGENERATE the same test fails when the checked-in files drift.
