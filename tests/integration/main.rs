@@ -24,6 +24,7 @@ mod ls;
 mod mqtt_transports;
 mod multihost;
 mod network;
+mod parked_follows;
 mod platform_crash;
 mod platform_faults;
 mod proxy_fuzz;
