@@ -25,7 +25,7 @@ mod network;
 mod parsers;
 mod scale;
 mod scale_big;
-mod scale_followers;
+mod scale_proxy;
 mod select;
 mod storage;
 mod tiers;
@@ -42,7 +42,7 @@ use libwoof::*;
 use parsers::*;
 use scale::*;
 use scale_big::*;
-use scale_followers::*;
+use scale_proxy::*;
 use select::*;
 use storage::*;
 use typed::*;
@@ -104,7 +104,7 @@ const GROUPS: [&str; 19] = [
     "libwoof",
     "scale-namespace",
     "scale-big",
-    "scale-followers",
+    "scale-proxy",
     "network",
     "tiers",
     "bridges",
@@ -242,8 +242,8 @@ fn main() {
     if run("scale-big") {
         rows.extend(rows_or_failed(&SCALE_BIG, scale_big(ns)));
     }
-    if run("scale-followers") {
-        rows.extend(rows_or_failed(&SCALE_FOLLOWERS, scale_followers(ns)));
+    if run("scale-proxy") {
+        rows.extend(rows_or_failed(&SCALE_PROXY, scale_proxy(ns)));
     }
     if run("network") {
         let bins = (

@@ -1,9 +1,10 @@
-//! Scale rows (issue 14), followers: one woof-proxy holding 5 000 remote follows
+//! Scale rows (issue 14), one woof-proxy under many clients: 5 000 remote follows
 //! parked on 100 woofs beside 5 000 idle connections. The latency of one more
 //! follower (`woof-tail -f woof://…`) is measured with none parked and with all of
 //! them, against the bare round trip of the same run; then the proxy's memory and
-//! threads, and how long until every parked follow has seen its woof's put.
-//! (`make scale` holds the same load as a test, without timings.)
+//! threads, and how long until every parked follow has seen its woof's put. Last,
+//! one-shot clients (a connection per put) arriving from 8 threads at once.
+//! (`make scale` holds the same loads as tests, without timings.)
 
 use std::path::Path;
 use std::process::Stdio;
@@ -22,7 +23,7 @@ const IDLE: usize = 5_000;
 const WOOFS: usize = 100;
 const SAMPLES: usize = 200;
 
-pub(crate) const SCALE_FOLLOWERS: [Spec; 2] = [
+pub(crate) const SCALE_PROXY: [Spec; 3] = [
     Spec {
         op: "remote follow latency, put → `woof-tail -f woof://…` prints it, with 5 000 other follows parked on the proxy and 5 000 idle connections (puts 0.5–2 ms apart)",
         target: "p50 ≤ 3× the bare round trip",
@@ -31,7 +32,43 @@ pub(crate) const SCALE_FOLLOWERS: [Spec; 2] = [
         op: "woof-proxy holding 5 000 parked remote follows on 100 woofs + 5 000 idle connections",
         target: "RSS ≤ 64 MB and ≤ 16 threads with the 5 000 follows",
     },
+    Spec {
+        op: "one-shot clients: 4 000 remote puts from 8 threads, each on a new connection (`Client::put_once`, as `woof-put woof://…` does)",
+        target: "≥ 2 000/s, none refused",
+    },
 ];
+
+/// Puts per second of 8 threads × 500 puts to `uri`, each on a new connection
+/// (`one_shot`) or on the thread's one connection; errors count as failures.
+fn arrivals(uri: &Uri, opts: &Options, one_shot: bool) -> Res<(f64, u64)> {
+    let failed = std::sync::atomic::AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..8u64 {
+            let failed = &failed;
+            s.spawn(move || {
+                let mut warm = None;
+                for i in 0..500u64 {
+                    let v = element((t * 500 + i) as usize);
+                    let ok = if one_shot {
+                        Client::put_once(uri, opts, "", "", None, &v).is_ok()
+                    } else {
+                        if warm.is_none() {
+                            warm = Client::connect(uri, opts).ok();
+                        }
+                        warm.as_mut()
+                            .is_some_and(|c| c.put("", "", None, &v).is_ok())
+                    };
+                    if !ok {
+                        failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            });
+        }
+    });
+    let rate = 4_000.0 / start.elapsed().as_secs_f64();
+    Ok((rate, failed.into_inner()))
+}
 
 /// (VmRSS in bytes, Threads) of a process.
 fn rss_threads(pid: u32) -> (f64, u64) {
@@ -70,7 +107,7 @@ fn follow_latency(tail: &Path, uri: &str, w: &woof::Woof) -> Res<Stats> {
     Ok(Stats::of(&mut samples))
 }
 
-pub(crate) fn scale_followers(root: &Path) -> Res<Vec<Row>> {
+pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
     let (proxy_bin, tail) = (
         binary("woof-proxy").ok_or("woof-proxy not built")?,
         binary("woof-tail").ok_or("woof-tail not built")?,
@@ -104,6 +141,7 @@ pub(crate) fn scale_followers(root: &Path) -> Res<Vec<Row>> {
         ],
     )?;
     let pid = proxy.child.id();
+    let (rss_start, _) = rss_threads(pid);
     let uri = |name: &str| format!("woof://{}{ns_text}/{name}", proxy.authority);
     let bare = Bare::start()?;
     let msg = element(1);
@@ -139,13 +177,15 @@ pub(crate) fn scale_followers(root: &Path) -> Res<Vec<Row>> {
     }
     let all_seen = ns_since(put);
     drop(parked);
-    let (rss_idle, _) = rss_threads(pid);
+    drop(idle);
+    let (shots, shots_failed) = arrivals(&probe_uri, &opts, true)?;
+    let (warm, _) = arrivals(&probe_uri, &opts, false)?;
     let ratio = crowded.p50 / rt.p50;
     let files = getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft);
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
     Ok(vec![
         Row::measured(
-            &SCALE_FOLLOWERS[0],
+            &SCALE_PROXY[0],
             format!("{} ({cpus} CPUs, {files} open files)", crowded.show()),
             format!(
                 "{} (bare ZeroMQ REQ/REP, back to back); the same follower with none parked: {}",
@@ -160,7 +200,7 @@ pub(crate) fn scale_followers(root: &Path) -> Res<Vec<Row>> {
             ratio <= 3.0,
         ),
         Row::measured(
-            &SCALE_FOLLOWERS[1],
+            &SCALE_PROXY[1],
             format!(
                 "RSS {} and {threads_parked} threads with the 5 000 follows, {} and {threads_all} \
                  threads with the idle ones too; every parked follow saw its woof's put within {}",
@@ -168,12 +208,19 @@ pub(crate) fn scale_followers(root: &Path) -> Res<Vec<Row>> {
                 mb(rss_all),
                 fmt_ns(all_seen)
             ),
-            format!("{} with only the idle connections left", mb(rss_idle)),
+            format!("{} at start, no clients", mb(rss_start)),
             format!(
                 "{:.1} kB a connection",
                 rss_all / (PARKED + IDLE) as f64 / 1024.0
             ),
             rss_parked <= 64.0 * 1_048_576.0 && threads_parked <= 16,
+        ),
+        Row::measured(
+            &SCALE_PROXY[2],
+            format!("{} ({shots_failed} failed)", fmt_rate(shots)),
+            format!("{} (the same puts, one connection per thread)", fmt_rate(warm)),
+            format!("{} the warm rate", fmt_times(shots / warm)),
+            shots >= 2_000.0 && shots_failed == 0,
         ),
     ])
 }
