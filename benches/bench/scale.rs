@@ -185,7 +185,9 @@ impl Drop for Killed {
 /// median time from creating a new woof and putting one element to that element
 /// being readable at the destination.
 fn pickup(fwd: &Path, proxy: &Path, root: &Path, edge: &Path, tag: &str) -> Res<f64> {
-    let cloud = fs::canonicalize(root).ctx("root")?.join(format!("cloud-{tag}"));
+    let cloud = fs::canonicalize(root)
+        .ctx("root")?
+        .join(format!("cloud-{tag}"));
     fs::create_dir_all(&cloud).ctx("cloud namespace")?;
     let names: Vec<String> = fs::read_dir(edge)
         .ctx("edge namespace")?

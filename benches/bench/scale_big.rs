@@ -71,14 +71,18 @@ pub(crate) fn scale_big(root: &Path) -> Res<Vec<Row>> {
         binary("woof-get").ok_or("woof-get not built")?,
         binary("woof-tail").ok_or("woof-tail not built")?,
     );
-    let ns = std::fs::canonicalize(root).ctx("namespace path")?.join("big");
+    let ns = std::fs::canonicalize(root)
+        .ctx("namespace path")?
+        .join("big");
     std::fs::create_dir_all(&ns).ctx("namespace")?;
     let ns_text = ns.display().to_string();
     let (big_n, small_n) = (BIG.to_string(), SMALL.to_string());
     let create_times = |n: &str| {
         run_median(
             &create,
-            &["-N", &ns_text, "made", "-s", "64", "-n", n, "--force", "--yes"],
+            &[
+                "-N", &ns_text, "made", "-s", "64", "-n", n, "--force", "--yes",
+            ],
             "woof-create",
         )
     };

@@ -121,7 +121,9 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
         ));
     }
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).ctx("setrlimit")?;
-    let ns = std::fs::canonicalize(root).ctx("namespace path")?.join("followers");
+    let ns = std::fs::canonicalize(root)
+        .ctx("namespace path")?
+        .join("followers");
     std::fs::create_dir_all(&ns).ctx("namespace")?;
     let probe = create_woof(&ns, "probe", 100_000, Durability::None)?;
     let mut woofs = Vec::new();
@@ -218,7 +220,10 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
         Row::measured(
             &SCALE_PROXY[2],
             format!("{} ({shots_failed} failed)", fmt_rate(shots)),
-            format!("{} (the same puts, one connection per thread)", fmt_rate(warm)),
+            format!(
+                "{} (the same puts, one connection per thread)",
+                fmt_rate(warm)
+            ),
             format!("{} the warm rate", fmt_times(shots / warm)),
             shots >= 2_000.0 && shots_failed == 0,
         ),

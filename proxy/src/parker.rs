@@ -129,7 +129,10 @@ impl Parker {
     /// returns how many.
     fn answer_ready(&self, w: &mut Watched, now: Instant, push: &zmq::Socket) -> usize {
         let latest = w.woof.latest();
-        if w.follows.iter().all(|p| p.wait.after >= latest && p.deadline > now) {
+        if w.follows
+            .iter()
+            .all(|p| p.wait.after >= latest && p.deadline > now)
+        {
             return 0;
         }
         // Most followers of a woof are caught up to the same seqno: one reply each.

@@ -368,7 +368,13 @@ impl Pools<'_> {
         }
     }
 
-    fn park(&self, routers: &[zmq::Socket], backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
+    fn park(
+        &self,
+        routers: &[zmq::Socket],
+        backlog: &mut Backlog,
+        key: (usize, Vec<u8>),
+        job: Job,
+    ) {
         let shared = self.shared;
         let wait = match ops::follow_or_reply(shared, &shared.cache, &request(shared, &job)) {
             Ok(wait) => wait,

@@ -389,7 +389,12 @@ fn all_over_more_woofs_than_connections_misses_nothing() {
     assert!(all_there, "{}", fwd.stderr_text());
     // Later elements of sources whose connections were let go, and a new woof.
     for i in [0, 1, 150, 299] {
-        put_counters(&edge, &format!("w{i:03}"), if i % 7 == 0 { 2 } else { 1 }, 2);
+        put_counters(
+            &edge,
+            &format!("w{i:03}"),
+            if i % 7 == 0 { 2 } else { 1 },
+            2,
+        );
     }
     edge.create("new", 8, 100);
     put_counters(&edge, "new", 1, 3);
@@ -399,8 +404,7 @@ fn all_over_more_woofs_than_connections_misses_nothing() {
     }
     wait_latest(&cloud, "new", 3, PROMPT);
     holds_counters(&cloud, "new", 1, 3);
-    let fds = std::fs::read_dir(format!("/proc/{}/fd", fwd.child.id()))
-        .map_or(0, |d| d.count());
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", fwd.child.id())).map_or(0, |d| d.count());
     assert!(
         fds <= N + 1 + 256 + 16,
         "woof-forward holds {fds} descriptors for {} sources",
