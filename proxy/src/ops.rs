@@ -73,9 +73,9 @@ pub fn is_quick(shared: &Shared, cache: &Cache, req: &Request) -> bool {
     }
     match Op::parse(&f[1]) {
         Some(Op::Get | Op::Info) => true,
-        // A follow with something to return at once is a get: answered without a
-        // follower thread, so followers turned away while every thread long-polls
-        // still get what was put (they would otherwise starve behind the polls).
+        // A follow with something to return at once is a get: answered here, not
+        // parked (parker.rs), so followers told "busy" while the parker is full
+        // still get what was put.
         Some(Op::Follow) if f.len() == 7 => follow_needs_no_wait(shared, cache, req),
         // Handler and durability frames: put/putb's, then fput's (a forwarded batch
         // without a handler is a put like any other).
