@@ -404,6 +404,28 @@ fn all_over_more_woofs_than_connections_misses_nothing() {
     }
     wait_latest(&cloud, "new", 3, PROMPT);
     holds_counters(&cloud, "new", 1, 3);
+    // The destination killed and back on its port: connected and idle streams alike
+    // resume from its marks.
+    let listen = format!("tcp://{}", proxy.authority());
+    drop(proxy);
+    let _proxy = Proxy::start_retrying(|| {
+        let mut cmd = bare_std("woof-proxy");
+        cmd.arg("--export")
+            .arg(cloud.path())
+            .args(["--listen", &listen, "--anonymous", "all"]);
+        cmd
+    });
+    for i in [0, 2, 151, 299] {
+        put_counters(&edge, &format!("w{i:03}"), 3, 4);
+    }
+    for i in [0, 2, 151, 299] {
+        let name = format!("w{i:03}");
+        // w002 and w151 had nothing before: their 1..2 are the counters put now.
+        let n = if i == 0 || i == 299 { 4 } else { 2 };
+        wait_latest(&cloud, &name, n, Duration::from_secs(60));
+    }
+    holds_counters(&cloud, "w000", 1, 4);
+    holds_counters(&cloud, "w299", 1, 4);
     let fds = std::fs::read_dir(format!("/proc/{}/fd", fwd.child.id())).map_or(0, |d| d.count());
     assert!(
         fds <= N + 1 + 256 + 16,
