@@ -351,13 +351,60 @@ impl Gaps {
 
 pub(crate) const HANDLER_START: Spec = Spec {
     op: "put → handler start (static binary, one at a time, puts 2–4 ms apart; `woof-platform --workers 1`)",
-    target: "p50 ≤ 0.55 ms and ≤ 1.25× posix_spawn; p99 ≤ 1 ms (C CSPOT: p50 0.69 ms, p99 1.19 ms)",
+    target: "p50 ≤ 0.55 ms and ≤ 1.25× posix_spawn in every one of 5 runs; p99 ≤ 1 ms (C CSPOT: p50 0.69 ms, p99 1.19 ms)",
 };
+
+/// Runs of the put → handler start row: the ratio swings with the machine's load,
+/// so the target holds for each.
+const START_RUNS: usize = 5;
+
+/// One run's put → handler start, its baseline and the breakdown of its p50s.
+struct StartRun {
+    woof: Stats,
+    base: Stats,
+    put: Stats,
+    wake: Stats,
+    exec: Stats,
+}
+
+/// `START_RUNS` runs, each on a platform of its own; the row shows the run of
+/// median ratio and the ratios' min, median and max.
+pub(crate) fn handler_start(platform: &Path, handler: &Path, root: &Path) -> Res<Vec<Row>> {
+    let mut runs = Vec::new();
+    for r in 0..START_RUNS {
+        runs.push(start_run(platform, handler, root, r)?);
+    }
+    let ratio = |r: &StartRun| r.woof.p50 / r.base.p50;
+    runs.sort_by(|a, b| ratio(a).total_cmp(&ratio(b)));
+    let mid = &runs[START_RUNS / 2];
+    let (min, med, max) = (ratio(&runs[0]), ratio(mid), ratio(&runs[START_RUNS - 1]));
+    let met = runs
+        .iter()
+        .all(|r| ratio(r) <= 1.25 && r.woof.p50 <= 550_000.0 && r.woof.p99 <= 1_000_000.0);
+    Ok(vec![Row::measured(
+        &HANDLER_START,
+        format!(
+            "{}; of which: put {}, put → platform claims it {}, claim → handler's main {} (the run of median ratio)",
+            mid.woof.show(),
+            fmt_ns(mid.put.p50),
+            fmt_ns(mid.wake.p50),
+            fmt_ns(mid.exec.p50)
+        ),
+        format!("{} (spawn of the same binary → its main)", mid.base.show()),
+        format!(
+            "{} posix_spawn (min {}, max {} over {START_RUNS} runs)",
+            fmt_times(med),
+            fmt_times(min),
+            fmt_times(max)
+        ),
+        met,
+    )])
+}
 
 /// Put → the handler's first clock read, against spawning the same binary from here
 /// (std's `Command::spawn`, posix_spawn) → its first clock read.
-pub(crate) fn handler_start(platform: &Path, handler: &Path, root: &Path) -> Res<Vec<Row>> {
-    let hns = HandlerNs::create(root, "h-start", handler, RING)?;
+fn start_run(platform: &Path, handler: &Path, root: &Path, run: usize) -> Res<StartRun> {
+    let hns = HandlerNs::create(root, &format!("h-start-{run}"), handler, RING)?;
     let mut fifo = Fifo::open(&hns.dir)?;
     let p = PlatformProc::start(platform, &hns.dir, &["--workers", "1"])?;
     let input = hns.dir.join("one-element");
@@ -443,26 +490,13 @@ pub(crate) fn handler_start(platform: &Path, handler: &Path, root: &Path) -> Res
         exec.push(clock.saturating_sub(claim) as f64);
     }
     p.stop()?;
-    let (woof, base) = (Stats::of(&mut woof), Stats::of(&mut base));
-    let (put, wake, exec) = (
-        Stats::of(&mut put),
-        Stats::of(&mut wake),
-        Stats::of(&mut exec),
-    );
-    let ratio = woof.p50 / base.p50;
-    Ok(vec![Row::measured(
-        &HANDLER_START,
-        format!(
-            "{}; of which: put {}, put → platform claims it {}, claim → handler's main {}",
-            woof.show(),
-            fmt_ns(put.p50),
-            fmt_ns(wake.p50),
-            fmt_ns(exec.p50)
-        ),
-        format!("{} (spawn of the same binary → its main)", base.show()),
-        format!("{} posix_spawn", fmt_times(ratio)),
-        woof.p50 <= 550_000.0 && ratio <= 1.25 && woof.p99 <= 1_000_000.0,
-    )])
+    Ok(StartRun {
+        woof: Stats::of(&mut woof),
+        base: Stats::of(&mut base),
+        put: Stats::of(&mut put),
+        wake: Stats::of(&mut wake),
+        exec: Stats::of(&mut exec),
+    })
 }
 
 pub(crate) const HANDLER_BURST: Spec = Spec {

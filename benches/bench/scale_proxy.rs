@@ -72,16 +72,8 @@ fn arrivals(uri: &Uri, opts: &Options, one_shot: bool) -> Res<(f64, u64)> {
 
 /// (VmRSS in bytes, Threads) of a process.
 fn rss_threads(pid: u32) -> (f64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| -> u64 {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:") as f64 * 1024.0, field("Threads:"))
+    let (kib, threads) = super::util::rss_threads(pid);
+    (kib as f64 * 1024.0, threads)
 }
 
 fn mb(bytes: f64) -> String {

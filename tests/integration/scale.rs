@@ -13,7 +13,7 @@ use crate::util;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use util::{Ns, Proxy};
+use util::{Ns, Proxy, rss_threads};
 use woof_net::Uri;
 use woof_net::client::{Client, Options};
 
@@ -31,20 +31,6 @@ fn raise_files() -> u64 {
     let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
     setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit");
     hard
-}
-
-/// (VmRSS in kB, Threads) of a process.
-fn rss_threads(pid: u32) -> (u64, u64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
-    let field = |name: &str| {
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    };
-    (field("VmRSS:"), field("Threads:"))
 }
 
 fn uri(proxy: &Proxy, ns: &Ns, name: &str) -> Uri {

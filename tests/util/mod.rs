@@ -4,7 +4,8 @@
 //! forwarding (`counters`), what
 //! the tools print parsed back (`records`), children and daemons killed in `Drop`
 //! (`daemon`), network namespaces as hosts and routers (`netns`), the engines
-//! woof-forward bridges to (`brokers`), a CSPOT host (`cspot_server`), and seeded randomness (`rng`).
+//! woof-forward bridges to (`brokers`), a CSPOT host (`cspot_server`), a process's memory and threads (`proc_status`), and
+//! seeded randomness (`rng`).
 //!
 //! Every helper bounds its waits, so a broken tool fails a test instead of hanging
 //! the suite.
@@ -17,6 +18,7 @@ mod daemon;
 mod elements;
 mod netns;
 mod ns;
+mod proc_status;
 mod records;
 mod rng;
 
@@ -28,5 +30,6 @@ pub use daemon::*;
 pub use elements::*;
 pub use netns::*;
 pub use ns::*;
+pub use proc_status::*;
 pub use records::*;
 pub use rng::*;
