@@ -38,10 +38,10 @@ use std::ptr;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::time::Duration;
 
+use memmap2::{MmapOptions, MmapRaw};
+
 /// Most words `futex_wait_any` waits on at once (the kernel's FUTEX_WAITV_MAX).
 pub const WAIT_ANY_MAX: usize = 128;
-
-use memmap2::{MmapOptions, MmapRaw};
 
 /// A woof file mapped into this process.
 pub(crate) struct Map {

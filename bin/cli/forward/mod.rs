@@ -84,11 +84,12 @@ Examples:
 /// resume; --create makes a stream for the subject. Acknowledged means the PubAck:
 /// on disk as the server's sync_interval says; a killed server may drop the
 /// last messages it acknowledged, and woof-forward resends them when it
-/// reconnects. mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC (MQTT 5, QoS 1): each element is a message with user properties woof-origin,
-/// woof-incarnation, woof-seqno and woof-put-time; MQTT cannot be asked what a
-/// broker has, so the last seqno PUBACKed, written durably after every batch, is
-/// where it resumes, and a batch in flight when the link broke is sent again (the
-/// subscriber may see it twice: --status counts them as resent). Acknowledged
+/// reconnects. mqtt://[USER:PASSWORD@]HOST[:PORT]/TOPIC (MQTT 5, QoS 1): each
+/// element is a message with user properties woof-origin, woof-incarnation,
+/// woof-seqno and woof-put-time; MQTT cannot be asked what a broker has, so the
+/// last seqno PUBACKed, written durably after every batch, is where it resumes,
+/// and a batch in flight when the link broke is sent again (the subscriber may
+/// see it twice: --status counts them as resent). Acknowledged
 /// means the broker's PUBACK: mosquitto keeps it in memory, on disk at its
 /// autosave or shutdown. --format json|csv sends a typed woof's elements as woof-get
 /// prints them. mqtts://…[:8883] is MQTT over TLS (--tls-ca, --tls-cert,
