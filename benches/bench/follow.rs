@@ -272,4 +272,75 @@ pub(crate) fn follow(tail: &Path, ns: &Path) -> Res<Vec<Row>> {
     Ok(rows)
 }
 
+pub(crate) const FOLLOW_PIPE: Spec = Spec {
+    op: "follow through a live pipe: producer | `woof-put --batch` → `woof-tail -f --format raw` prints it (writes 0.5–2 ms apart)",
+    target: "≥ 1.5× faster than producer | `cat >> file` → `tail -F`",
+};
+
+/// A producer's child killed on drop.
+struct Producer(std::process::Child);
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Spawns `cmd` with its stdin a pipe from here; returns it and the pipe.
+fn producer(
+    mut cmd: std::process::Command,
+    what: &str,
+) -> Res<(Producer, std::process::ChildStdin)> {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut child = cmd.spawn().ctx(what)?;
+    let stdin = child.stdin.take().ok_or("no stdin pipe")?;
+    Ok((Producer(child), stdin))
+}
+
+/// The latency a shell pipeline sees: this process writes an element into
+/// `woof-put --batch`'s stdin, `woof-tail -f` prints it; against writing the
+/// same into `cat >> file` followed by `tail -F`.
+pub(crate) fn follow_pipe(tail: &Path, put: &Path, ns: &Path) -> Res<Row> {
+    let _w = create_woof(ns, "piped", RING, Durability::None)?;
+    let mut cmd = command(put);
+    cmd.args(["piped", "--batch", "-N"]).arg(ns);
+    let (_put, mut into_put) = producer(cmd, "woof-put --batch")?;
+    let mut cmd = command(tail);
+    cmd.args(["piped", "-f", "-n", "0", "--format", "raw", "-N"])
+        .arg(ns);
+    let woof_tail = Follower::spawn(cmd, Stdio::null(), "woof-tail -f")?;
+    let write_put = move |i| into_put.write_all(&element(i)).ctx("writing to woof-put");
+
+    let log = ns.join("piped.log");
+    std::fs::write(&log, b"").ctx("creating the cat file")?;
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c").arg("exec cat >> \"$0\"").arg(&log);
+    let (_cat, mut into_cat) = producer(cmd, "cat >> file")?;
+    let mut cmd = command(Path::new("tail"));
+    cmd.args(["-F", "-n0"]).arg(&log);
+    let tail_f = Follower::spawn(cmd, Stdio::null(), "tail -F")?;
+    let write_cat = move |i| into_cat.write_all(&element(i)).ctx("writing to cat");
+
+    let mut probes = [
+        Probe::new(woof_tail, write_put).map_err(|e| format!("woof-put | woof-tail -f: {e}"))?,
+        Probe::new(tail_f, write_cat).map_err(|e| format!("cat | tail -F: {e}"))?,
+    ];
+    let stats = follow_latencies(&mut probes, &SPACINGS[0])?;
+    let (woof, base) = (stats[0], stats[1]);
+    let gain = base.p50 / woof.p50;
+    Ok(Row::measured(
+        &FOLLOW_PIPE,
+        woof.show(),
+        format!(
+            "{} (producer | `cat >> file`, followed by `tail -F`)",
+            base.show()
+        ),
+        format!("{} faster than `tail -F`", fmt_times(gain)),
+        gain >= 1.5,
+    ))
+}
+
 // ---------------------------------------------------------------------------------

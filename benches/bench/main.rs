@@ -191,6 +191,10 @@ fn main() {
         rows.extend(rows_with_binary("woof-tail", &FOLLOW, |tail| {
             follow(tail, ns)
         }));
+        rows.extend(rows_with_binary("woof-tail", &[FOLLOW_PIPE], |tail| {
+            let put = binary("woof-put").ok_or("woof-put not built")?;
+            follow_pipe(tail, &put, ns).map(|r| vec![r])
+        }));
     }
     // The handler rows share one compiled handler; if it cannot be built, they say why.
     let handler = build_handler(&dir);
