@@ -2,9 +2,9 @@
 //!
 //! One dispatcher thread owns every socket clients talk to (a ROUTER per endpoint:
 //! ZeroMQ sockets are not thread-safe). It answers what never waits itself, hands
-//! other requests to the workers' pool and follows that must wait to the parker
-//! (parker.rs: one thread for all of them, so a crowd of idle followers costs no
-//! threads and never starves puts and gets), and sends back the replies they push
+//! other requests to the workers' pool and follows that must wait to the parkers
+//! (parker.rs: a few threads for all of them, so a crowd of idle followers costs
+//! no threads and never starves puts and gets), and sends back the replies they push
 //! to it over inproc. A full queue answers "busy" at once (exit 75 on the client),
 //! never by hanging.
 //!
@@ -23,7 +23,7 @@ use woof_net::proto::{self, MAX_MESSAGE};
 use crate::cache::Cache;
 use crate::cspot;
 use crate::ops;
-use crate::parker::{Parked, Parker};
+use crate::parker::{Parked, Parkers};
 use crate::request::{Request, Shared};
 use crate::uplink;
 
@@ -185,16 +185,16 @@ pub fn run(
             .spawn(move || serve_pool(&ctx, &shared, &q))
             .map_err(|e| Error::io("a worker thread", e))?;
     }
-    let parker = Arc::new(Parker::new(followers as usize));
-    let push = ctx.socket(zmq::PUSH).map_err(|e| zerr("socket", e))?;
-    push.connect("inproc://replies")
-        .map_err(|e| zerr("inproc", e))?;
-    {
-        let parker = Arc::clone(&parker);
+    let parker = Parkers::new(followers as usize);
+    for shard in parker.shards() {
+        let push = ctx.socket(zmq::PUSH).map_err(|e| zerr("socket", e))?;
+        push.connect("inproc://replies")
+            .map_err(|e| zerr("inproc", e))?;
+        let shard = Arc::clone(shard);
         thread::Builder::new()
             .name("parker".to_string())
-            .spawn(move || parker.run(&push))
-            .map_err(|e| Error::io("the parker thread", e))?;
+            .spawn(move || shard.run(&push))
+            .map_err(|e| Error::io("a parker thread", e))?;
     }
     let pools = Pools {
         shared: &shared,
@@ -339,7 +339,7 @@ fn dispatch(
 struct Pools<'a> {
     shared: &'a Shared,
     requests: &'a Arc<Queue>,
-    parker: &'a Arc<Parker>,
+    parker: &'a Parkers,
 }
 
 impl Pools<'_> {
