@@ -177,10 +177,11 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
     let ratio = crowded.p50 / rt.p50;
     let files = getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft);
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let lim = format!("{cpus} CPUs, {files} open files");
     Ok(vec![
         Row::measured(
             &SCALE_PROXY[0],
-            format!("{} ({cpus} CPUs, {files} open files)", crowded.show()),
+            format!("{} ({lim})", crowded.show()),
             format!(
                 "{} (bare ZeroMQ REQ/REP, back to back); the same follower with none parked: {}",
                 rt.show(),
@@ -197,7 +198,8 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
             &SCALE_PROXY[1],
             format!(
                 "RSS {} and {threads_parked} threads with the 5 000 follows, {} and {threads_all} \
-                 threads with the idle ones too; every parked follow saw its woof's put within {}",
+                 threads with the idle ones too; every parked follow saw its woof's put within {} \
+                 ({lim})",
                 mb(rss_parked),
                 mb(rss_all),
                 fmt_ns(all_seen)
@@ -211,7 +213,7 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
         ),
         Row::measured(
             &SCALE_PROXY[2],
-            format!("{} ({shots_failed} failed)", fmt_rate(shots)),
+            format!("{} ({shots_failed} failed; {lim})", fmt_rate(shots)),
             format!(
                 "{} (the same puts, one connection per thread)",
                 fmt_rate(warm)
