@@ -123,8 +123,9 @@ soak: deps
 
 # The load tests (tests/integration/scale.rs): 5 000 parked remote follows and
 # 5 000 idle connections on one woof-proxy, follows past --followers, one-shot
-# clients; one summary line each, with the limits they ran under. Not part of
-# `make test` (they need about 10 200 descriptors: ulimit -Hn).
+# clients, woof-forward --all over 10 000 woofs; one summary line each, with the
+# limits they ran under. Not part of `make test` (they need about 10 400
+# descriptors: ulimit -Hn).
 scale: deps
 	$(CARGO) build -p woof-proxy -p libwoof
 	$(CARGO) test --test integration -- --ignored --nocapture --test-threads 1 scale::

@@ -6,7 +6,9 @@
 //!   5 000 idle connections (10 000 in all): every follow sees its put, and the
 //!   proxy stays within 16 threads and about 28 kB a connection; past
 //!   `--followers`, "busy";
-//! - one-shot clients: 4 000 one-shot remote puts from 8 threads, all answered.
+//! - one-shot clients: 4 000 one-shot remote puts from 8 threads, all answered;
+//! - woof-forward --all over 10 000 woofs: what they hold arrives, a new woof is
+//!   picked up, and the forwarder holds about one descriptor a source.
 
 use crate::util;
 
@@ -189,4 +191,73 @@ fn one_shot_clients() {
     );
     assert_eq!(failed, 0);
     assert_eq!(ns.latest("r"), n);
+}
+
+#[test]
+#[ignore]
+fn forward_all_over_ten_thousand_woofs() {
+    const N: usize = 10_000;
+    let files = raise_files();
+    assert!(
+        files as usize > N + 400,
+        "ulimit -Hn is {files}: woof-forward --all of {N} woofs needs {}",
+        N + 400
+    );
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    // Made with the library, not 20 000 woof-create runs: this row is about the
+    // forwarder, and both sides need the same geometry.
+    for dir in [edge.path(), cloud.path()] {
+        for i in 0..N {
+            let opts = woof::CreateOptions::new(8, 16);
+            woof::Woof::create(&dir.join(format!("w{i:05}")), &opts).expect("create");
+        }
+    }
+    for i in (0..N).step_by(100) {
+        ns_put(&edge, i, 1);
+    }
+    let proxy = Proxy::start(&[cloud.path()], &["--anonymous", "all"]);
+    let dest = format!("woof://{}{}", proxy.authority(), cloud.path().display());
+    let mut cmd = edge.std_cmd("woof-forward");
+    cmd.args(["--all", &dest, "--create"]);
+    let fwd = util::Running::spawn(cmd);
+    let start = Instant::now();
+    let synced = util::wait_until(Duration::from_secs(600), || {
+        (0..N)
+            .step_by(100)
+            .all(|i| latest(&cloud, &format!("w{i:05}")) == 1)
+    });
+    assert!(synced, "{}", fwd.stderr_text());
+    let sync = start.elapsed();
+    // A woof created now, among the 10 000, and put to.
+    edge.create("fresh", 8, 16);
+    let put = Instant::now();
+    edge.put("fresh", &42u64.to_le_bytes());
+    let arrived = util::wait_until(Duration::from_secs(30), || latest(&cloud, "fresh") == 1);
+    assert!(arrived, "{}", fwd.stderr_text());
+    let pickup = put.elapsed();
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", fwd.child.id())).map_or(0, |d| d.count());
+    println!(
+        "scale forward --all: {N} woofs, every 100th with an element at the destination \
+         {:.1} s after start; a new woof's element there {:.0} ms after its put; \
+         woof-forward holds {fds} descriptors | {}",
+        sync.as_secs_f64(),
+        pickup.as_secs_f64() * 1000.0,
+        limits()
+    );
+    assert!(
+        fds <= N + 1 + 256 + 16,
+        "{fds} descriptors for {} sources",
+        N + 1
+    );
+}
+
+/// Puts `value` into woof `i` of `ns` (one of the 10 000).
+fn ns_put(ns: &Ns, i: usize, value: u64) {
+    let w = woof::Woof::open(&ns.path().join(format!("w{i:05}"))).expect("open");
+    w.put(&value.to_le_bytes()).expect("put");
+}
+
+/// A woof's latest, 0 while it does not exist.
+fn latest(ns: &Ns, name: &str) -> u64 {
+    woof::Woof::open(&ns.path().join(name)).map_or(0, |w| w.latest())
 }
