@@ -779,3 +779,55 @@ fn followers_beyond_the_pool_wait_their_turn_and_all_see_the_put() {
         assert!(f.stderr_text().is_empty(), "{}", f.stderr_text());
     }
 }
+
+// 18. A proxy out of descriptors (more clients than its ulimit allows) fails the
+// clients it cannot take within their timeout, saying why, and serves again as soon
+// as others leave: it never wedges.
+
+#[test]
+fn a_proxy_out_of_descriptors_fails_new_clients_in_time_and_recovers() {
+    use woof_net::Uri;
+    use woof_net::client::{Client, Options};
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    let proxy_bin = bare_std("woof-proxy").get_program().to_owned();
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.arg("--nofile=64:64")
+        .arg("--")
+        .arg(proxy_bin)
+        .arg("--export")
+        .arg(ns.path())
+        .args(["--listen", "tcp://127.0.0.1:0"]);
+    let proxy = Proxy::spawn(cmd, 1);
+    let uri = Uri::parse(&proxy.uri(ns.path(), "w")).expect("uri");
+    let opts = Options::new(std::time::Duration::from_secs(1), None);
+    let mut held = Vec::new();
+    let refused = loop {
+        assert!(held.len() < 200, "64 descriptors took 200 clients");
+        match Client::connect(&uri, &opts).and_then(|mut c| c.info().map(|_| c)) {
+            Ok(c) => held.push(c),
+            Err(e) => break e,
+        }
+    };
+    assert!(!held.is_empty(), "no client got in: {refused}");
+    assert!(
+        matches!(
+            refused.kind(),
+            woof::ErrorKind::Unavailable | woof::ErrorKind::Timeout
+        ),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("did not answer"), "{refused}");
+    drop(held);
+    let back = util::wait_until(PROMPT, || {
+        Client::connect(&uri, &opts)
+            .and_then(|mut c| c.put("", "", None, b"abcdefgh"))
+            .is_ok()
+    });
+    assert!(
+        back,
+        "the proxy did not serve again: {}",
+        proxy.run.stderr_text()
+    );
+    assert_eq!(ns.latest("w"), 1);
+}

@@ -32,7 +32,10 @@ pub(crate) struct Peer {
 }
 
 pub(crate) fn read(wire: &mut Wire, deadline: Instant) -> Result<Peer, NetError> {
-    const DOING: &str = "waiting for the server's greeting";
+    // The TCP connection is up (the kernel accepted it), so the server is there but
+    // silent: say what usually causes that.
+    const DOING: &str = "waiting for the server's greeting (it accepted the connection \
+         but did not answer: overloaded, out of descriptors, or not a woof-proxy)";
     let mut g = [0u8; LEN];
     wire.read_exact(&mut g[..HEAD], deadline, DOING)?;
     // libzmq puts a length in bytes 1-8 (for ZMTP 1.0 compatibility): only the first
