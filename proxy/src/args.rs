@@ -75,7 +75,7 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=256))]
     pub workers: u32,
     /// Follow requests that may wait at once (parked on their woofs, answered by
-    /// four threads: a waiting follow costs memory, about 1 kB, not a thread). A
+    /// a few threads: a waiting follow costs memory, about 1 kB, not a thread). A
     /// follow beyond them is answered "busy" at once, unless there is something to
     /// return already, and woof-tail retries it: followers never see a false
     /// "unreachable"

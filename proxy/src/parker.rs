@@ -4,15 +4,17 @@
 //! registers as a waiter on each followed woof (so its writers wake the futex, in
 //! this process or any other), sleeps on all of them and its bell at once
 //! (futex_waitv), and on a put answers every follow of that woof — the reply built
-//! once per distinct (after, max). Woofs are spread over `PARKERS` parkers by
-//! name; woofs beyond what one futex_waitv takes (`wake::WATCH_MAX` a parker) and
-//! read-only ones are re-checked every `wake::WATCH_RECHECK` instead (measured,
-//! 300 woofs each followed by a `woof-tail -f`: 5 % of a CPU with one parker,
-//! 1.5 % with four; 100 woofs: 0.4 %). Past `--followers` parked at once, a follow is answered "busy" (the
-//! client retries), never left hanging.
+//! once per distinct (after, max). A woof is placed on a parker watching fewer
+//! than `wake::WATCH_MAX` woofs (what one futex_waitv takes), another parker
+//! starting when all are full, up to `MAX_PARKERS`; beyond that, and for
+//! read-only woofs, woofs are re-checked every `wake::WATCH_RECHECK` (measured,
+//! each woof followed by a `woof-tail -f`, proxy CPU: 1 000 woofs 20 % with four
+//! parkers placed by hash, 5.3 % placed like this on eight; 100 woofs 0.4 %).
+//! Past `--followers` parked at once, a follow is answered "busy" (the client
+//! retries), never left hanging.
 
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -30,50 +32,102 @@ pub struct Parked {
     pub deadline: Instant,
 }
 
-/// Parker threads: with 127 woofs on the futex each, up to 508 followed woofs
-/// are waited on without re-checks.
-pub const PARKERS: usize = 4;
+/// Most parker threads: 8 × 127 woofs waited on by futex. (With the dispatcher,
+/// the workers and libzmq's, the proxy stays within 16 threads.)
+pub const MAX_PARKERS: usize = 8;
 
-/// The parkers of a proxy, and the count of follows parked on all of them.
+/// Starts a parker's thread (it needs the proxy's ZeroMQ context for its reply
+/// socket); false when it could not.
+pub type StartParker = Box<dyn Fn(Arc<Parker>) -> bool + Send>;
+
+/// Which parker watches which woof, and how many each watches.
+#[derive(Default)]
+struct Placement {
+    of: HashMap<PathBuf, usize>,
+    woofs: Vec<usize>,
+}
+
+/// The parkers of a proxy (started as woofs need them), and the count of follows
+/// parked on all of them.
 pub struct Parkers {
-    shards: Vec<Arc<Parker>>,
+    /// Taken after `placement`, never before.
+    shards: Mutex<Vec<Arc<Parker>>>,
+    placement: Arc<Mutex<Placement>>,
+    parked: Arc<AtomicUsize>,
+    limit: usize,
+    start: StartParker,
 }
 
 impl Parkers {
-    pub fn new(limit: usize) -> Parkers {
-        let parked = Arc::new(AtomicUsize::new(0));
-        let shards = (0..PARKERS)
-            .map(|_| {
-                Arc::new(Parker {
-                    inbox: Mutex::new(Vec::new()),
-                    bell: Bell::default(),
-                    parked: Arc::clone(&parked),
-                    limit,
-                })
-            })
-            .collect();
-        Parkers { shards }
+    pub fn new(limit: usize, start: StartParker) -> Parkers {
+        Parkers {
+            shards: Mutex::new(Vec::new()),
+            placement: Arc::default(),
+            parked: Arc::new(AtomicUsize::new(0)),
+            limit,
+            start,
+        }
     }
 
-    pub fn shards(&self) -> &[Arc<Parker>] {
-        &self.shards
-    }
-
-    /// Parks a follow on the parker of its woof (by path, so a woof's follows
-    /// share one watch), or gives it back when `limit` follows are parked.
+    /// Parks a follow on the parker that watches its woof, or on one with room
+    /// (starting one when all are full), or gives it back when `limit` follows
+    /// are parked.
     pub fn park(&self, p: Parked) -> Result<(), Box<Parked>> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        p.wait.woof.path().hash(&mut h);
-        self.shards[h.finish() as usize % self.shards.len()].park(p)
+        let (Ok(mut placed), Ok(mut shards)) = (self.placement.lock(), self.shards.lock()) else {
+            return Err(Box::new(p));
+        };
+        let path = p.wait.woof.path();
+        let index = match placed.of.get(path) {
+            Some(&i) => i,
+            None => {
+                let roomy = (0..shards.len()).find(|&i| placed.woofs[i] < wake::WATCH_MAX);
+                let i = match roomy {
+                    Some(i) => Some(i),
+                    None if shards.len() < MAX_PARKERS => self.start_one(&mut placed, &mut shards),
+                    None => None,
+                };
+                // All full: the least busy one re-checks the extra woofs.
+                let Some(i) = i.or_else(|| (0..shards.len()).min_by_key(|&i| placed.woofs[i]))
+                else {
+                    return Err(Box::new(p));
+                };
+                placed.of.insert(path.to_path_buf(), i);
+                placed.woofs[i] += 1;
+                i
+            }
+        };
+        let parker = Arc::clone(&shards[index]);
+        drop((placed, shards));
+        parker.park(p)
+    }
+
+    fn start_one(&self, placed: &mut Placement, shards: &mut Vec<Arc<Parker>>) -> Option<usize> {
+        let index = shards.len();
+        let parker = Arc::new(Parker {
+            index,
+            inbox: Mutex::new(Vec::new()),
+            bell: Bell::default(),
+            parked: Arc::clone(&self.parked),
+            limit: self.limit,
+            placement: Arc::clone(&self.placement),
+        });
+        if !(self.start)(Arc::clone(&parker)) {
+            return None;
+        }
+        shards.push(parker);
+        placed.woofs.push(0);
+        Some(index)
     }
 }
 
 pub struct Parker {
+    index: usize,
     inbox: Mutex<Vec<Parked>>,
     bell: Bell,
     /// Follows parked on every parker of the proxy.
     parked: Arc<AtomicUsize>,
     limit: usize,
+    placement: Arc<Mutex<Placement>>,
 }
 
 /// A woof with follows parked on it.
@@ -139,6 +193,7 @@ impl Parker {
                     if w.registered {
                         w.woof.watch_end();
                     }
+                    self.unplace(w.woof.path());
                     return false;
                 }
                 recheck |= !w.registered;
@@ -155,6 +210,18 @@ impl Parker {
             }
             let words: Vec<(&Woof, u32)> = watched.values().map(|w| (&*w.woof, w.word)).collect();
             wake::wait_any(&words, (&self.bell, bell), timeout);
+        }
+    }
+
+    /// This parker no longer watches the woof at `path`: the next follow of it may
+    /// go to any parker with room. (A follow already on its way here is watched
+    /// again by this one: placement only spreads the load.)
+    fn unplace(&self, path: &std::path::Path) {
+        if let Ok(mut placed) = self.placement.lock()
+            && placed.of.get(path) == Some(&self.index)
+        {
+            placed.of.remove(path);
+            placed.woofs[self.index] -= 1;
         }
     }
 

@@ -185,17 +185,24 @@ pub fn run(
             .spawn(move || serve_pool(&ctx, &shared, &q))
             .map_err(|e| Error::io("a worker thread", e))?;
     }
-    let parker = Parkers::new(followers as usize);
-    for shard in parker.shards() {
-        let push = ctx.socket(zmq::PUSH).map_err(|e| zerr("socket", e))?;
-        push.connect("inproc://replies")
-            .map_err(|e| zerr("inproc", e))?;
-        let shard = Arc::clone(shard);
-        thread::Builder::new()
-            .name("parker".to_string())
-            .spawn(move || shard.run(&push))
-            .map_err(|e| Error::io("a parker thread", e))?;
-    }
+    // Parkers start when follows need them (parker.rs).
+    let start_parker = {
+        let ctx = ctx.clone();
+        move |parker: Arc<crate::parker::Parker>| {
+            let push = match ctx.socket(zmq::PUSH) {
+                Ok(p) if p.connect("inproc://replies").is_ok() => p,
+                _ => return false,
+            };
+            let started = thread::Builder::new()
+                .name("parker".to_string())
+                .spawn(move || parker.run(&push));
+            if let Err(e) = &started {
+                eprintln!("woof-proxy: cannot start a parker thread: {e}");
+            }
+            started.is_ok()
+        }
+    };
+    let parker = Parkers::new(followers as usize, Box::new(start_parker));
     let pools = Pools {
         shared: &shared,
         requests: &requests,
