@@ -277,27 +277,17 @@ pub(crate) const FOLLOW_PIPE: Spec = Spec {
     target: "≥ 1.5× faster than producer | `cat >> file` → `tail -F`",
 };
 
-/// A producer's child killed on drop.
-struct Producer(std::process::Child);
-
-impl Drop for Producer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Spawns `cmd` with its stdin a pipe from here; returns it and the pipe.
 fn producer(
     mut cmd: std::process::Command,
     what: &str,
-) -> Res<(Producer, std::process::ChildStdin)> {
+) -> Res<(super::util::Guard, std::process::ChildStdin)> {
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = cmd.spawn().ctx(what)?;
     let stdin = child.stdin.take().ok_or("no stdin pipe")?;
-    Ok((Producer(child), stdin))
+    Ok((super::util::Guard(child), stdin))
 }
 
 /// The latency a shell pipeline sees: this process writes an element into

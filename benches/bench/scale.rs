@@ -35,14 +35,6 @@ pub(crate) const SCALE_NAMESPACE: [Spec; 4] = [
     },
 ];
 
-/// The limits a scale row ran under.
-fn limits() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let files = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_or(0, |(soft, _)| soft);
-    format!("{cpus} CPUs, {files} open files")
-}
-
 /// A namespace `root/name` of `n` woofs (and handlers/, so a platform serves it).
 fn namespace(root: &Path, name: &str, n: usize) -> Res<PathBuf> {
     let dir = fs::canonicalize(root).ctx("namespace root")?.join(name);
@@ -90,7 +82,7 @@ pub(crate) fn scale_namespace(root: &Path) -> Res<Vec<Row>> {
     let (ls, platform, proxy) = (ls?, platform?, proxy?);
     let big = namespace(root, "ns-10k", WOOFS)?;
     let small = namespace(root, "ns-1", 1)?;
-    let lim = limits();
+    let lim = super::util::limits();
     let time_ls = |dir: &Path| {
         median_of(|| {
             let mut cmd = command(&ls);
@@ -170,16 +162,6 @@ pub(crate) fn scale_namespace(root: &Path) -> Res<Vec<Row>> {
     ])
 }
 
-/// A child process killed on drop.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `woof-forward --all` of `edge` into a woof-proxy's namespace whose woofs already
 /// exist (made here, like the edge's): once it forwards the last of them, the
 /// median time from creating a new woof and putting one element to that element
@@ -220,7 +202,7 @@ fn pickup(fwd: &Path, proxy: &Path, root: &Path, edge: &Path, tag: &str) -> Res<
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let _running = Killed(cmd.spawn().ctx("woof-forward --all")?);
+    let _running = super::util::Guard(cmd.spawn().ctx("woof-forward --all")?);
     let arrived = |name: &str, limit: Duration| -> Res<f64> {
         let start = Instant::now();
         loop {

@@ -104,15 +104,13 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
         binary("woof-proxy").ok_or("woof-proxy not built")?,
         binary("woof-tail").ok_or("woof-tail not built")?,
     );
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).ctx("getrlimit")?;
-    if (hard as usize) < PARKED + IDLE + 200 {
+    let files = super::util::raise_files();
+    if (files as usize) < PARKED + IDLE + 200 {
         return Err(format!(
-            "needs {} descriptors, ulimit -Hn is {hard}",
+            "needs {} descriptors, ulimit -Hn is {files}",
             PARKED + IDLE + 200
         ));
     }
-    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).ctx("setrlimit")?;
     let ns = std::fs::canonicalize(root)
         .ctx("namespace path")?
         .join("followers");
@@ -175,9 +173,7 @@ pub(crate) fn scale_proxy(root: &Path) -> Res<Vec<Row>> {
     let (shots, shots_failed) = arrivals(&probe_uri, &opts, true)?;
     let (warm, _) = arrivals(&probe_uri, &opts, false)?;
     let ratio = crowded.p50 / rt.p50;
-    let files = getrlimit(Resource::RLIMIT_NOFILE).map_or(0, |(soft, _)| soft);
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let lim = format!("{cpus} CPUs, {files} open files");
+    let lim = super::util::limits();
     Ok(vec![
         Row::measured(
             &SCALE_PROXY[0],

@@ -43,10 +43,10 @@ fn run(args: Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Each client connection holds a descriptor: the soft limit goes up to the hard
-/// one (as a server is expected to), and a low hard limit is said once at start.
+/// Each client connection holds a descriptor: a low hard limit is said once at
+/// start.
 fn raise_descriptor_limit() {
-    match rlimit::increase_nofile_limit(u64::MAX) {
+    match woof_toolkit::descriptors::raise_to_hard_limit() {
         Ok(n) if n < 16_384 => eprintln!(
             "woof-proxy: descriptors: at most {n} open at once, so about {} client \
              connections; raise the hard limit (ulimit -Hn, LimitNOFILE=) for more",

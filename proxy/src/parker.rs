@@ -73,7 +73,12 @@ impl Parkers {
     /// (starting one when all are full), or gives it back when `limit` follows
     /// are parked.
     pub fn park(&self, p: Parked) -> Result<(), Box<Parked>> {
+        if self.parked.fetch_add(1, Ordering::SeqCst) >= self.limit {
+            self.parked.fetch_sub(1, Ordering::SeqCst);
+            return Err(Box::new(p));
+        }
         let (Ok(mut placed), Ok(mut shards)) = (self.placement.lock(), self.shards.lock()) else {
+            self.parked.fetch_sub(1, Ordering::SeqCst);
             return Err(Box::new(p));
         };
         let path = p.wait.woof.path();
@@ -89,6 +94,7 @@ impl Parkers {
                 // All full: the least busy one re-checks the extra woofs.
                 let Some(i) = i.or_else(|| (0..shards.len()).min_by_key(|&i| placed.woofs[i]))
                 else {
+                    self.parked.fetch_sub(1, Ordering::SeqCst);
                     return Err(Box::new(p));
                 };
                 placed.of.insert(path.to_path_buf(), i);
@@ -98,7 +104,9 @@ impl Parkers {
         };
         let parker = Arc::clone(&shards[index]);
         drop((placed, shards));
-        parker.park(p)
+        parker.park(p).inspect_err(|_| {
+            self.parked.fetch_sub(1, Ordering::SeqCst);
+        })
     }
 
     fn start_one(&self, placed: &mut Placement, shards: &mut Vec<Arc<Parker>>) -> Option<usize> {
@@ -108,7 +116,6 @@ impl Parkers {
             inbox: Mutex::new(Vec::new()),
             bell: Bell::default(),
             parked: Arc::clone(&self.parked),
-            limit: self.limit,
             placement: Arc::clone(&self.placement),
         });
         if !(self.start)(Arc::clone(&parker)) {
@@ -124,9 +131,8 @@ pub struct Parker {
     index: usize,
     inbox: Mutex<Vec<Parked>>,
     bell: Bell,
-    /// Follows parked on every parker of the proxy.
+    /// Follows parked on every parker of the proxy (counted by `Parkers::park`).
     parked: Arc<AtomicUsize>,
-    limit: usize,
     placement: Arc<Mutex<Placement>>,
 }
 
@@ -141,19 +147,14 @@ struct Watched {
 }
 
 impl Parker {
-    /// Parks a follow, or gives it back when `limit` follows are parked already.
+    /// Takes a follow (already counted) and rings the bell; gives it back when the
+    /// inbox is poisoned (this parker's thread is gone).
     fn park(&self, p: Parked) -> Result<(), Box<Parked>> {
-        if self.parked.fetch_add(1, Ordering::SeqCst) >= self.limit {
-            self.parked.fetch_sub(1, Ordering::SeqCst);
+        let Ok(mut inbox) = self.inbox.lock() else {
             return Err(Box::new(p));
-        }
-        match self.inbox.lock() {
-            Ok(mut inbox) => inbox.push(p),
-            Err(_) => {
-                self.parked.fetch_sub(1, Ordering::SeqCst);
-                return Err(Box::new(p));
-            }
-        }
+        };
+        inbox.push(p);
+        drop(inbox);
         self.bell.ring();
         Ok(())
     }

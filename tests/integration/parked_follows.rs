@@ -23,6 +23,17 @@ fn follow(c: &mut Client, after: u64, wait_ms: u64) {
         .expect("send a follow");
 }
 
+/// `n` clients, each with a follow of `w` after `after` that may wait 10 s.
+fn following(proxy: &Proxy, ns: &Ns, n: usize, after: u64) -> Vec<Client> {
+    (0..n)
+        .map(|_| {
+            let mut c = connect(proxy, ns, "w");
+            follow(&mut c, after, 10_000);
+            c
+        })
+        .collect()
+}
+
 /// The data frame of a follow's reply.
 fn data(c: &mut Client) -> Vec<u8> {
     let reply = c.recv(Duration::from_secs(20)).expect("a follow's reply");
@@ -75,34 +86,40 @@ fn clients_that_leave_while_parked_cost_the_others_nothing() {
     ns.create("w", 8, 10);
     let proxy = Proxy::start(&[ns.path()], &["--followers", "20"]);
     // Ten follows parked, then their clients gone.
-    for _ in 0..10 {
-        let mut c = connect(&proxy, &ns, "w");
-        follow(&mut c, 0, 10_000);
-        drop(c);
-    }
-    let mut stays: Vec<Client> = (0..5)
-        .map(|_| {
-            let mut c = connect(&proxy, &ns, "w");
-            follow(&mut c, 0, 10_000);
-            c
-        })
-        .collect();
+    drop(following(&proxy, &ns, 10, 0));
+    let mut stays = following(&proxy, &ns, 5, 0);
     std::thread::sleep(Duration::from_millis(200));
     ns.put("w", &9u64.to_le_bytes());
     for c in &mut stays {
         assert_eq!(data(c), 9u64.to_le_bytes());
     }
     // The gone ones' replies were dropped; their places are free again.
-    let mut more: Vec<Client> = (0..20)
-        .map(|_| {
-            let mut c = connect(&proxy, &ns, "w");
-            follow(&mut c, 1, 10_000);
-            c
-        })
-        .collect();
+    let mut more = following(&proxy, &ns, 20, 1);
     std::thread::sleep(Duration::from_millis(200));
     ns.put("w", &10u64.to_le_bytes());
     for c in &mut more {
         assert_eq!(data(c), 10u64.to_le_bytes());
+    }
+}
+
+#[test]
+fn a_follow_past_the_limit_is_told_busy_at_once_and_the_parked_ones_stay() {
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    let proxy = Proxy::start(&[ns.path()], &["--followers", "2"]);
+    let mut parked = following(&proxy, &ns, 2, 0);
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = connect(&proxy, &ns, "w");
+    follow(&mut extra, 0, 10_000);
+    // Refused, not parked: a parked one would be answered (empty) only after 10 s,
+    // and without an error.
+    let refused = extra
+        .recv(Duration::ZERO)
+        .expect_err("a third follow past --followers 2");
+    assert!(matches!(refused.kind(), woof::ErrorKind::Full), "{refused}");
+    assert!(refused.to_string().contains("too busy; retry"), "{refused}");
+    ns.put("w", &3u64.to_le_bytes());
+    for c in &mut parked {
+        assert_eq!(data(c), 3u64.to_le_bytes());
     }
 }

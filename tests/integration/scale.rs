@@ -15,25 +15,9 @@ use crate::util;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use util::{Ns, Proxy, rss_threads};
+use util::{Ns, Proxy, limits, raise_files, rss_threads};
 use woof_net::Uri;
 use woof_net::client::{Client, Options};
-
-fn limits() -> String {
-    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let files = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
-        .map_or(0, |(soft, _)| soft);
-    format!("{cpus} CPUs, {files} open files")
-}
-
-/// This process holds one end of every connection: its soft limit goes up to the
-/// hard one (the proxy raises its own).
-fn raise_files() -> u64 {
-    use nix::sys::resource::{Resource, getrlimit, setrlimit};
-    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).expect("getrlimit");
-    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).expect("setrlimit");
-    hard
-}
 
 fn uri(proxy: &Proxy, ns: &Ns, name: &str) -> Uri {
     Uri::parse(&proxy.uri(ns.path(), name)).expect("uri")

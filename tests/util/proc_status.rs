@@ -1,4 +1,5 @@
-//! What the kernel says of a process's memory and threads (/proc/PID/status).
+//! What the kernel says of a process: its memory and threads (/proc/PID/status),
+//! and the limits a load runs under.
 
 /// (VmRSS in KiB, Threads) of process `pid`; zeros when it is gone.
 pub fn rss_threads(pid: u32) -> (u64, u64) {
@@ -12,4 +13,23 @@ pub fn rss_threads(pid: u32) -> (u64, u64) {
             .unwrap_or(0)
     };
     (field("VmRSS:"), field("Threads:"))
+}
+
+/// The limits a load runs under, for its summary line: CPUs and this process's
+/// open-file limit.
+pub fn limits() -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let files = nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE)
+        .map_or(0, |(soft, _)| soft);
+    format!("{cpus} CPUs, {files} open files")
+}
+
+/// Raises this process's open-file limit to its hard limit (a load that holds one
+/// end of thousands of connections); returns the limit, 0 when it cannot.
+pub fn raise_files() -> u64 {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((_, hard)) if setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() => hard,
+        _ => 0,
+    }
 }

@@ -196,7 +196,7 @@ pub fn run(args: Args) -> Result<(), Failure> {
     }
     // One descriptor per source (its state lock) and one per connection (at most
     // MAX_CONNECTED): --all over thousands of woofs needs more than the usual 1024.
-    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let _ = woof_toolkit::descriptors::raise_to_hard_limit();
     if let Some(first) = args.names.first()
         && (first.starts_with("mqtt://") || first.starts_with("mqtts://"))
     {
