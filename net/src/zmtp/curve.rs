@@ -28,7 +28,7 @@ use super::metadata;
 use super::wire::Wire;
 use super::{CurveClient, MAX_HANDSHAKE_FRAME};
 
-const TAG: usize = 16;
+pub(crate) const TAG: usize = 16;
 const MESSAGE_NAME: &[u8] = b"\x07MESSAGE";
 /// A MESSAGE body beyond its payload: name, short nonce, tag, flags byte.
 pub(crate) const MESSAGE_OVERHEAD: usize = MESSAGE_NAME.len() + 8 + TAG + 1;
@@ -45,7 +45,7 @@ pub fn curve_keypair() -> Result<([u8; 32], [u8; 32]), NetError> {
     Ok((public, secret.to_bytes()))
 }
 
-fn random_secret() -> Result<SecretKey, NetError> {
+pub(crate) fn random_secret() -> Result<SecretKey, NetError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes)
         .map_err(|e| NetError::Io(format!("reading the OS random number generator: {e}")))?;
@@ -54,14 +54,14 @@ fn random_secret() -> Result<SecretKey, NetError> {
     Ok(secret)
 }
 
-fn short_nonce(prefix: &[u8; 16], counter: u64) -> Nonce {
+pub(crate) fn short_nonce(prefix: &[u8; 16], counter: u64) -> Nonce {
     let mut n = [0u8; 24];
     n[..16].copy_from_slice(prefix);
     n[16..].copy_from_slice(&counter.to_be_bytes());
     Nonce::from(n)
 }
 
-fn long_nonce(prefix: &[u8; 8], tail: &[u8; 16]) -> Nonce {
+pub(crate) fn long_nonce(prefix: &[u8; 8], tail: &[u8; 16]) -> Nonce {
     let mut n = [0u8; 24];
     n[..8].copy_from_slice(prefix);
     n[8..].copy_from_slice(tail);
@@ -69,7 +69,7 @@ fn long_nonce(prefix: &[u8; 8], tail: &[u8; 16]) -> Nonce {
 }
 
 /// Appends box(plaintext) as tag || ciphertext.
-fn seal_into(
+pub(crate) fn seal_into(
     out: &mut Vec<u8>,
     cipher: &SalsaBox,
     nonce: &Nonce,
@@ -86,7 +86,7 @@ fn seal_into(
 }
 
 /// Opens a box (tag || ciphertext) in place; returns the plaintext's range in `boxed`.
-fn open_in_place(cipher: &SalsaBox, nonce: &Nonce, boxed: &mut [u8]) -> Result<(), ()> {
+pub(crate) fn open_in_place(cipher: &SalsaBox, nonce: &Nonce, boxed: &mut [u8]) -> Result<(), ()> {
     if boxed.len() < TAG {
         return Err(());
     }
@@ -97,12 +97,19 @@ fn open_in_place(cipher: &SalsaBox, nonce: &Nonce, boxed: &mut [u8]) -> Result<(
         .map_err(|_| ())
 }
 
-/// An established CURVE session: the precomputed (S', c') box and both counters.
+/// An established CURVE session: the precomputed (S', c') box, both counters, and
+/// the nonce prefixes of each direction (a client sends `...MESSAGEC`, a server
+/// `...MESSAGES`).
 pub(crate) struct Session {
     cipher: SalsaBox,
     next_nonce: u64,
     peer_nonce: u64,
+    ours: &'static [u8; 16],
+    theirs: &'static [u8; 16],
 }
+
+const FROM_CLIENT: &[u8; 16] = b"CurveZMQMESSAGEC";
+const FROM_SERVER: &[u8; 16] = b"CurveZMQMESSAGES";
 
 /// Reads the next handshake command into `scratch`; an ERROR becomes `Denied`, and
 /// a closed connection gets `on_close`'s explanation.
@@ -261,6 +268,8 @@ pub(crate) fn handshake(
         cipher,
         next_nonce: counter,
         peer_nonce,
+        ours: FROM_CLIENT,
+        theirs: FROM_SERVER,
     })
 }
 
@@ -271,6 +280,18 @@ pub(crate) struct Opened {
 }
 
 impl Session {
+    /// The server's side of a session whose READY went out with nonce `sent` and
+    /// whose client's last nonce (INITIATE's) was `peer_nonce`.
+    pub(crate) fn server(cipher: SalsaBox, sent: u64, peer_nonce: u64) -> Session {
+        Session {
+            cipher,
+            next_nonce: sent + 1,
+            peer_nonce,
+            ours: FROM_SERVER,
+            theirs: FROM_CLIENT,
+        }
+    }
+
     /// Appends one message part as a MESSAGE frame; `frame_flags` carries MORE.
     pub(crate) fn put_message(
         &mut self,
@@ -301,7 +322,7 @@ impl Session {
         out.extend_from_slice(&[0u8; TAG]);
         out.push(inner);
         out.extend_from_slice(payload);
-        let nonce = short_nonce(b"CurveZMQMESSAGEC", self.next_nonce);
+        let nonce = short_nonce(self.ours, self.next_nonce);
         let tag = self
             .cipher
             .encrypt_in_place_detached(&nonce, b"", &mut out[tag_at + TAG..])
@@ -324,7 +345,7 @@ impl Session {
                 "CURVE message nonce did not increase (replayed frame?)",
             ));
         }
-        let nonce = short_nonce(b"CurveZMQMESSAGES", counter);
+        let nonce = short_nonce(self.theirs, counter);
         open_in_place(&self.cipher, &nonce, &mut body[16..])
             .map_err(|()| NetError::protocol("CURVE message failed authentication"))?;
         self.peer_nonce = counter;
@@ -353,6 +374,8 @@ mod tests {
             cipher: SalsaBox::new(&server.public_key(), &client),
             next_nonce: 3,
             peer_nonce: 1,
+            ours: FROM_CLIENT,
+            theirs: FROM_SERVER,
         };
         (session, SalsaBox::new(&client.public_key(), &server))
     }
@@ -362,7 +385,7 @@ mod tests {
         body.extend_from_slice(&counter.to_be_bytes());
         let mut plain = vec![inner];
         plain.extend_from_slice(payload);
-        let nonce = short_nonce(b"CurveZMQMESSAGES", counter);
+        let nonce = short_nonce(FROM_SERVER, counter);
         assert!(seal_into(&mut body, server, &nonce, &plain).is_ok());
         body
     }

@@ -43,6 +43,19 @@ pub(crate) fn put_command(out: &mut Vec<u8>, name: &[u8], data: &[u8]) {
     out.extend_from_slice(data);
 }
 
+/// Refuses reserved flag bits and a command with MORE.
+pub(crate) fn check_flags(flags: u8) -> Result<(), NetError> {
+    if flags & FLAG_RESERVED != 0 {
+        return Err(NetError::protocol(format!(
+            "frame with reserved flag bits set ({flags:#04x})"
+        )));
+    }
+    if flags & FLAG_COMMAND != 0 && flags & FLAG_MORE != 0 {
+        return Err(NetError::protocol("command frame with the MORE flag"));
+    }
+    Ok(())
+}
+
 /// Reads one frame into `body` (replacing its contents) and returns its flags.
 /// Bodies over `max` bytes are refused before anything is allocated for them.
 pub(crate) fn read_frame(
@@ -53,14 +66,7 @@ pub(crate) fn read_frame(
     doing: &str,
 ) -> Result<u8, NetError> {
     let flags = wire.read_u8(deadline, doing)?;
-    if flags & FLAG_RESERVED != 0 {
-        return Err(NetError::protocol(format!(
-            "frame with reserved flag bits set ({flags:#04x})"
-        )));
-    }
-    if flags & FLAG_COMMAND != 0 && flags & FLAG_MORE != 0 {
-        return Err(NetError::protocol("command frame with the MORE flag"));
-    }
+    check_flags(flags)?;
     let size = if flags & FLAG_LONG != 0 {
         let mut eight = [0u8; 8];
         wire.read_exact(&mut eight, deadline, doing)?;

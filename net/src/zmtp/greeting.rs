@@ -5,7 +5,9 @@ use std::time::Instant;
 use super::error::NetError;
 use super::wire::Wire;
 
-const LEN: usize = 64;
+pub(crate) const LEN: usize = 64;
+/// The as-server byte after the mechanism name: 1 from a server.
+pub(crate) const AS_SERVER: usize = 32;
 /// Signature (10) + major version: enough to tell a ZMTP 3 peer from anything else
 /// before waiting for the rest, which an older peer would never send.
 pub(crate) const HEAD: usize = 11;
@@ -58,7 +60,7 @@ pub(crate) fn read(wire: &mut Wire, deadline: Instant) -> Result<Peer, NetError>
 
 /// A mechanism name: printable ASCII (RFC 23 allows upper case, digits, `-_.+`),
 /// padded with NULs.
-fn parse_mechanism(field: &[u8]) -> Result<String, NetError> {
+pub(crate) fn parse_mechanism(field: &[u8]) -> Result<String, NetError> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     let (name, pad) = field.split_at(end);
     let valid = !name.is_empty()

@@ -17,16 +17,32 @@ pub(crate) fn put_property(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(&value[..value.len().min(u32::MAX as usize)]);
 }
 
-/// Our READY metadata.
+/// Our READY metadata as a client.
 pub(crate) fn ours() -> Vec<u8> {
+    of_type(OUR_SOCKET_TYPE)
+}
+
+/// READY metadata naming a socket type.
+pub(crate) fn of_type(socket_type: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(32);
-    put_property(&mut out, b"Socket-Type", OUR_SOCKET_TYPE);
+    put_property(&mut out, b"Socket-Type", socket_type);
     out
 }
 
 /// Parses the server's metadata and checks its socket type, if it names one.
-pub(crate) fn check_server(mut data: &[u8]) -> Result<(), NetError> {
-    let malformed = || NetError::protocol("malformed metadata in the server's READY");
+pub(crate) fn check_server(data: &[u8]) -> Result<(), NetError> {
+    check_peer(data, &PEER_SOCKET_TYPES, "server", "a DEALER")
+}
+
+/// Parses the metadata of a `peer` ("server", "client") and checks its socket type,
+/// if it names one, against the types `we` (a DEALER, a ROUTER) can talk to.
+pub(crate) fn check_peer(
+    mut data: &[u8],
+    allowed: &[&[u8]],
+    peer: &str,
+    we: &str,
+) -> Result<(), NetError> {
+    let malformed = || NetError::protocol(format!("malformed metadata in the {peer}'s READY"));
     while let Some((&name_len, rest)) = data.split_first() {
         let name_len = usize::from(name_len);
         if name_len == 0 || rest.len() < name_len + 4 {
@@ -40,9 +56,9 @@ pub(crate) fn check_server(mut data: &[u8]) -> Result<(), NetError> {
             return Err(malformed());
         }
         let (value, rest) = rest.split_at(len);
-        if name.eq_ignore_ascii_case(b"Socket-Type") && !PEER_SOCKET_TYPES.contains(&value) {
+        if name.eq_ignore_ascii_case(b"Socket-Type") && !allowed.contains(&value) {
             return Err(NetError::protocol(format!(
-                "server socket type {} cannot talk to a DEALER",
+                "{peer} socket type {} cannot talk to {we}",
                 value.escape_ascii()
             )));
         }

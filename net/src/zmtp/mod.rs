@@ -1,5 +1,6 @@
-//! A small blocking ZMTP 3.1 client (RFC 23) with the NULL and CURVE (RFC 26)
-//! mechanisms, enough to talk to a libzmq 4.3 ROUTER as a DEALER.
+//! ZMTP 3.1 (RFC 23) with the NULL and CURVE (RFC 26) mechanisms: a small blocking
+//! client, enough to talk to a libzmq 4.3 ROUTER as a DEALER, and the server side of
+//! a ROUTER without I/O of its own (`serve.rs`, woof-proxy's sockets).
 //!
 //! One [`Conn`] is one TCP connection. Requests go out with the empty delimiter frame
 //! in front, the envelope a REQ socket would add, so REP workers behind the proxy's
@@ -20,6 +21,7 @@ mod error;
 mod frame;
 mod greeting;
 mod metadata;
+mod serve;
 mod wire;
 
 use std::fmt;
@@ -30,6 +32,7 @@ use zeroize::Zeroize;
 
 pub use curve::curve_keypair;
 pub use error::{NetError, NetErrorKind};
+pub use serve::{Accepted, Authenticate, Message, ServerKeys};
 
 use frame::{FLAG_COMMAND, FLAG_MORE};
 use wire::Wire;
