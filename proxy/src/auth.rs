@@ -1,10 +1,10 @@
-//! Who may do what: CURVE client allow-list (a ZAP handler) and the per-namespace ACL.
+//! Who may do what: CURVE client allow-list and the per-namespace ACL.
 //!
 //! The ACL (`KEYS/acl`) has one rule per line: `NAMESPACE CLIENT RIGHTS`, where
 //! NAMESPACE is an exported path or `*`, CLIENT a name from `KEYS/clients/NAME.pub`
 //! or `*`, and RIGHTS a comma list of read, write, trigger, create (or all). A
 //! client's rights in a namespace are the union of the rules that match; no rule, no
-//! rights. Clients and ACL are re-read at every new connection (the ZAP request), so
+//! rights. Clients and ACL are re-read at every new CURVE connection, so
 //! adding a client or a right needs no restart.
 
 use std::sync::{Arc, RwLock};
@@ -158,7 +158,7 @@ impl Policy {
         Ok(())
     }
 
-    /// The rights of `user` (the client's name from ZAP; None without keys).
+    /// The rights of `user` (the client's name from its key; None without keys).
     pub fn rights(&self, namespace: &str, user: Option<&str>) -> u8 {
         match (&self.keys, user) {
             (None, _) => self.anonymous,
@@ -173,6 +173,23 @@ impl Policy {
             .iter()
             .find(|(_, k)| k == z85_key)
             .map(|(n, _)| n.clone())
+    }
+
+    /// A CURVE client's name from its long-term key (clients and ACL re-read
+    /// first), or None: it is refused, and the log says how to let it in.
+    pub fn authenticate(&self, key: &[u8; 32], peer: &str) -> Option<String> {
+        if let Err(e) = self.reload() {
+            eprintln!("woof-proxy: keeping the previous clients and ACL: {e}");
+        }
+        let key = woof_net::z85::encode_key(key);
+        let name = self.client_named(&key);
+        if name.is_none() {
+            eprintln!(
+                "woof-proxy: refused a client from {peer} with unknown key {key} \
+                 (to let it in, put this key in clients/NAME.pub of the key directory)"
+            );
+        }
+        name
     }
 }
 
@@ -203,64 +220,6 @@ pub fn reload_on_sighup(policy: Arc<Policy>) -> Result<(), Error> {
         })
         .map_err(|e| Error::io("SIGHUP thread", e))?;
     Ok(())
-}
-
-/// Serves ZAP (ZeroMQ RFC 27) on inproc: each CURVE handshake asks whether the
-/// client's public key is allowed in; the reply's user id is its name, which every
-/// request then carries as the `User-Id` property.
-pub fn start_zap(ctx: &zmq::Context, policy: Arc<Policy>) -> Result<(), Error> {
-    let sock = ctx
-        .socket(zmq::REP)
-        .and_then(|s| s.bind("inproc://zeromq.zap.01").map(|_| s))
-        .map_err(|e| Error::new(ErrorKind::Io, "ZAP handler").detail(e.to_string()))?;
-    thread::Builder::new()
-        .name("zap".into())
-        .spawn(move || {
-            loop {
-                let Ok(req) = sock.recv_multipart(0) else {
-                    continue;
-                };
-                let reply = zap_reply(&policy, &req);
-                let _ = sock.send_multipart(reply, 0);
-            }
-        })
-        .map_err(|e| Error::io("ZAP thread", e))?;
-    Ok(())
-}
-
-fn zap_reply(policy: &Policy, req: &[Vec<u8>]) -> Vec<Vec<u8>> {
-    let id = req.get(1).cloned().unwrap_or_default();
-    let answer = |code: &str, text: &str, user: &str| {
-        vec![
-            b"1.0".to_vec(),
-            id.clone(),
-            code.as_bytes().to_vec(),
-            text.as_bytes().to_vec(),
-            user.as_bytes().to_vec(),
-            Vec::new(),
-        ]
-    };
-    // version, request id, domain, address, identity, mechanism, credentials...
-    if req.len() < 7 || req[0] != b"1.0" || req[5] != b"CURVE" || req[6].len() != 32 {
-        return answer("400", "unsupported request", "");
-    }
-    if let Err(e) = policy.reload() {
-        eprintln!("woof-proxy: keeping the previous clients and ACL: {e}");
-    }
-    let Ok(key) = zmq::z85_encode(&req[6]) else {
-        return answer("400", "bad key", "");
-    };
-    match policy.client_named(&key) {
-        Some(name) => answer("200", "OK", &name),
-        None => {
-            eprintln!(
-                "woof-proxy: refused a client from {} with unknown key {key} \
-                 (to let it in, put this key in clients/NAME.pub of the key directory)",
-                String::from_utf8_lossy(&req[3])
-            );
-            answer("400", "unknown client key", "")
-        }
-    }
 }
 
 #[cfg(test)]

@@ -10,5 +10,6 @@ pub mod forward;
 pub mod ops;
 pub mod parker;
 pub mod request;
+pub mod router;
 pub mod server;
 pub mod uplink;

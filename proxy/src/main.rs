@@ -58,13 +58,12 @@ fn raise_descriptor_limit() {
 }
 
 fn gen_keys(dir: &std::path::Path) -> Result<(), Failure> {
-    let pair = zmq::CurveKeyPair::new().map_err(|e| {
-        Error::new(ErrorKind::Io, "CURVE").detail(format!("libzmq cannot make keys: {e}"))
-    })?;
-    let z = |k: &[u8]| {
-        zmq::z85_encode(k).map_err(|e| Error::new(ErrorKind::Io, "CURVE").detail(e.to_string()))
-    };
-    let (public, secret) = (z(&pair.public_key)?, z(&pair.secret_key)?);
+    let (public, secret) = woof_net::zmtp::curve_keypair()
+        .map_err(|e| Error::new(ErrorKind::Io, "CURVE").detail(e.to_string()))?;
+    let (public, secret) = (
+        woof_net::z85::encode_key(&public),
+        woof_net::z85::encode_key(&secret),
+    );
     KeyDir::new(dir).write_identity(&public, &secret)?;
     println!("{public}");
     eprintln!(

@@ -33,7 +33,7 @@ pub struct Parked {
 }
 
 /// Most parker threads: 8 × 127 woofs waited on by futex. (With the dispatcher,
-/// the workers and libzmq's, the proxy stays within 16 threads.)
+/// the workers and libzmq's for inproc, the proxy stays within 16 threads.)
 pub const MAX_PARKERS: usize = 8;
 
 /// Starts a parker's thread (it needs the proxy's ZeroMQ context for its reply

@@ -1,7 +1,8 @@
 //! The sockets and threads of woof-proxy.
 //!
-//! One dispatcher thread owns every socket clients talk to (a ROUTER per endpoint:
-//! ZeroMQ sockets are not thread-safe). It answers what never waits itself, hands
+//! One dispatcher thread owns every connection clients make (router.rs: one epoll,
+//! ZMTP spoken by woof_net, no libzmq socket per client). It answers what never
+//! waits itself, hands
 //! other requests to the workers' pool and follows that must wait to the parkers
 //! (parker.rs: a few threads for all of them, so a crowd of idle followers costs
 //! no threads and never starves puts and gets), and sends back the replies they push
@@ -25,7 +26,9 @@ use crate::cspot;
 use crate::ops;
 use crate::parker::{Parked, Parkers};
 use crate::request::{Request, Shared};
+use crate::router::{Incoming, Router};
 use crate::uplink;
+use woof_net::zmtp::ServerKeys;
 
 /// A request on its way to a pool.
 struct Job {
@@ -104,16 +107,27 @@ pub fn run(
     secret: Option<String>,
 ) -> Result<(), Error> {
     let ctx = zmq::Context::new();
-    if secret.is_some() {
-        crate::auth::start_zap(&ctx, Arc::clone(&shared.policy))?;
-    }
-    let mut routers = Vec::new();
+    let keys = match &secret {
+        Some(text) => {
+            let key = woof_net::z85::decode_key(text).map_err(|e| {
+                Error::new(ErrorKind::BadData, "the proxy's secret key").detail(e.to_string())
+            })?;
+            Some(Arc::new(ServerKeys::from_secret(key)))
+        }
+        None => None,
+    };
+    let mut router = Router::new(keys, MAX_MESSAGE as usize)
+        .map_err(|e| Error::io("epoll", e))?;
     let mut edge = None;
-    for ep in &shared.endpoints {
+    for (i, ep) in shared.endpoints.iter().enumerate() {
         if let Some(keys) = &ep.uplink {
             // Dialled, not bound: the edge side of an uplink (the last endpoint).
             let e = uplink::Edge::connect(&ctx, &ep.bind, keys)?;
-            edge = Some(e);
+            edge = Some(EdgeLink {
+                index: i,
+                sock: e.sock,
+                endpoint: e.endpoint,
+            });
             continue;
         }
         let mut names: Vec<&str> = ep
@@ -124,31 +138,8 @@ pub fn run(
         if shared.accept_uplinks && names.is_empty() {
             names.push("uplinks");
         }
-        let sock = ctx.socket(zmq::ROUTER).map_err(|e| zerr("socket", e))?;
-        sock.set_maxmsgsize(MAX_MESSAGE)
-            .map_err(|e| zerr("socket", e))?;
-        sock.set_linger(0).map_err(|e| zerr("socket", e))?;
-        // libzmq refuses an IPv6 address ("No such device") unless told; only then,
-        // since it would show IPv4 ones as mapped (`[::ffff:127.0.0.1]`).
-        if ep.bind.starts_with("tcp://[") {
-            sock.set_ipv6(true).map_err(|e| zerr("socket", e))?;
-        }
-        sock.set_sndtimeo(shared.follow_cap.as_millis().min(i32::MAX as u128) as i32)
-            .map_err(|e| zerr("socket", e))?;
-        if shared.accept_uplinks {
-            // A send to an edge that went away fails instead of vanishing, so the
-            // client hears "not connected" at once.
-            sock.set_router_mandatory(true)
-                .map_err(|e| zerr("socket", e))?;
-        }
-        if let Some(key) = &secret {
-            sock.set_curve_server(true).map_err(|e| zerr("CURVE", e))?;
-            sock.set_curve_secretkey(key.as_bytes())
-                .map_err(|e| zerr("CURVE", e))?;
-            sock.set_zap_domain("woof").map_err(|e| zerr("CURVE", e))?;
-        }
-        sock.bind(&ep.bind).map_err(|e| {
-            let why = if e == zmq::Error::EADDRINUSE {
+        let bound = router.bind(i, &ep.bind).map_err(|e| {
+            let why = if e.kind() == std::io::ErrorKind::AddrInUse {
                 "address already in use (another woof-proxy, or another program, has this port)"
                     .to_string()
             } else {
@@ -160,16 +151,11 @@ pub fn run(
             )
             .detail(why)
         })?;
-        let bound = match sock.get_last_endpoint() {
-            Ok(Ok(s)) => s,
-            _ => ep.bind.clone(),
-        };
         eprintln!(
             "woof-proxy: serving {} on {bound}{}",
             names.join(", "),
             if secret.is_some() { " (CURVE)" } else { "" }
         );
-        routers.push(sock);
     }
     let replies = ctx.socket(zmq::PULL).map_err(|e| zerr("socket", e))?;
     replies
@@ -208,22 +194,32 @@ pub fn run(
         requests: &requests,
         parker: &parker,
     };
-    if let Some(e) = edge {
-        // The dealer sits at its endpoint's index, after the routers.
-        routers.push(e.sock);
-        let edge = EdgeLink {
-            index: routers.len() - 1,
-            endpoint: e.endpoint,
-        };
-        return dispatch(&shared, &routers, &replies, &pools, Some(edge));
-    }
-    dispatch(&shared, &routers, &replies, &pools, None)
+    let mut socks = Socks { router, edge };
+    dispatch(&shared, &mut socks, &replies, &pools)
 }
 
-/// The uplink socket among the dispatcher's sockets (the edge side).
+/// The uplink socket (the edge side), at its endpoint's index.
 struct EdgeLink {
     index: usize,
+    sock: zmq::Socket,
     endpoint: String,
+}
+
+/// Where replies go: a client connection, or the cloud over the edge's uplink.
+struct Socks {
+    router: Router,
+    edge: Option<EdgeLink>,
+}
+
+impl Socks {
+    /// Sends `parts` (routing frames first) out of `endpoint`; false when the
+    /// connection is gone (or not reading).
+    fn send(&mut self, endpoint: usize, parts: Vec<Vec<u8>>) -> bool {
+        match &self.edge {
+            Some(e) if e.index == endpoint => e.sock.send_multipart(parts, zmq::DONTWAIT).is_ok(),
+            _ => self.router.send(&parts),
+        }
+    }
 }
 
 /// Per connection (endpoint, identity): the requests waiting for the one in a pool.
@@ -234,111 +230,130 @@ const MAX_BACKLOG: usize = 1024;
 
 fn dispatch(
     shared: &Shared,
-    socks: &[zmq::Socket],
+    socks: &mut Socks,
     replies: &zmq::Socket,
     pools: &Pools,
-    edge: Option<EdgeLink>,
 ) -> Result<(), Error> {
     let mut backlog = Backlog::new();
     let mut registry = uplink::Registry::default();
-    let mut hello = edge.as_ref().map(|e| uplink::Hello::new(&e.endpoint));
-    let cache = &shared.cache;
+    let mut hello = socks.edge.as_ref().map(|e| uplink::Hello::new(&e.endpoint));
+    let mut incoming = Vec::new();
+    let mut auth = |key: &[u8; 32], peer: &str| shared.policy.authenticate(key, peer);
     loop {
-        let wait = match (&mut hello, &edge) {
-            (Some(h), Some(e)) => h.tick(&socks[e.index]).as_millis() as i64 + 1,
-            _ => -1,
-        };
-        let mut items: Vec<zmq::PollItem> =
-            socks.iter().map(|s| s.as_poll_item(zmq::POLLIN)).collect();
-        items.push(replies.as_poll_item(zmq::POLLIN));
+        let mut wait = socks.router.wait_hint();
+        if let (Some(h), Some(e)) = (&mut hello, &socks.edge) {
+            let next = h.tick(&e.sock) + std::time::Duration::from_millis(1);
+            wait = Some(wait.map_or(next, |w| w.min(next)));
+        }
+        let wait = wait.map_or(-1, |w| w.as_millis() as i64);
+        let fd = socks.router.fd();
+        let mut items = vec![
+            zmq::PollItem::from_fd(fd, zmq::POLLIN),
+            replies.as_poll_item(zmq::POLLIN),
+        ];
+        if let Some(e) = &socks.edge {
+            items.push(e.sock.as_poll_item(zmq::POLLIN));
+        }
         zmq::poll(&mut items, wait).map_err(|e| zerr("poll", e))?;
-        let ready: Vec<bool> = items.iter().map(zmq::PollItem::is_readable).collect();
+        let from_cloud = items.get(2).is_some_and(zmq::PollItem::is_readable);
         drop(items);
-        if ready[socks.len()] {
-            // Replies first: they free clients and queue space.
-            while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
-                if let Some(key) = forward_reply(socks, frames) {
-                    pools.next_of(socks, &mut backlog, key);
-                }
+        // Replies first: they free clients and queue space.
+        while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
+            if let Some(key) = forward_reply(socks, frames) {
+                pools.next_of(socks, &mut backlog, key);
             }
         }
-        for (i, sock) in socks.iter().enumerate() {
-            if !ready[i] {
-                continue;
-            }
-            let from_cloud = edge.as_ref().is_some_and(|e| e.index == i);
-            loop {
-                let job = if from_cloud {
-                    match sock.recv_multipart(zmq::DONTWAIT) {
-                        Ok(msg) => match uplink::parse_routed(msg) {
-                            Some(r) => Job {
-                                endpoint: i,
-                                envelope: r.envelope,
-                                conn: r.conn,
-                                user: r.user,
-                                frames: r.frames,
-                                refused: false,
-                            },
-                            None => continue,
-                        },
-                        Err(_) => break,
+        socks.router.turn(&mut auth, &mut incoming);
+        for msg in incoming.drain(..) {
+            let job = job_of(msg);
+            if shared.accept_uplinks {
+                let i = job.endpoint;
+                let mut out = |ep: usize, parts: Vec<Vec<u8>>| socks.send(ep, parts);
+                let user = job.user.as_deref();
+                if matches!(
+                    registry.incoming(&mut out, i, &job.envelope[0], user, &job.frames),
+                    uplink::Incoming::Done
+                ) {
+                    continue;
+                }
+                if uplink::is_routed(&job.frames) {
+                    if let Err(reply) =
+                        registry.route(&mut out, i, &job.envelope, user, &job.frames)
+                    {
+                        let mut reply_out = job.envelope;
+                        reply_out.extend(reply);
+                        socks.send(i, reply_out);
                     }
-                } else {
-                    let Some(job) = receive(sock, i) else { break };
-                    if shared.accept_uplinks {
-                        let incoming = registry.incoming(
-                            socks,
-                            i,
-                            &job.envelope[0],
-                            job.user.as_deref(),
-                            &job.frames,
-                        );
-                        if matches!(incoming, uplink::Incoming::Done) {
-                            continue;
-                        }
-                        if uplink::is_routed(&job.frames) {
-                            let routed = registry.route(
-                                socks,
-                                i,
-                                &job.envelope,
-                                job.user.as_deref(),
-                                &job.frames,
-                            );
-                            if let Err(reply) = routed {
-                                let mut out = job.envelope;
-                                out.extend(reply);
-                                let _ = sock.send_multipart(out, zmq::DONTWAIT);
-                            }
-                            continue;
-                        }
-                    }
-                    job
-                };
-                let key = (i, job.conn.clone());
-                match backlog.get_mut(&key) {
-                    // Far beyond any window: a client that never reads its replies
-                    // loses these requests rather than the proxy its memory.
-                    Some(waiting) if waiting.len() >= 4 * MAX_BACKLOG => {}
-                    Some(waiting) if waiting.len() >= MAX_BACKLOG => {
-                        // Keep only what the "busy" reply needs.
-                        let mut job = job;
-                        job.frames.truncate(1);
-                        job.refused = true;
-                        waiting.push_back(job);
-                    }
-                    Some(waiting) => waiting.push_back(job),
-                    None if quick(shared, cache, &job) => {
-                        let reply = answer(shared, cache, &request(shared, &job));
-                        let mut out = job.envelope;
-                        out.extend(reply);
-                        let _ = sock.send_multipart(out, zmq::DONTWAIT);
-                    }
-                    None => {
-                        backlog.insert(key.clone(), VecDeque::new());
-                        pools.start(socks, &mut backlog, key, job);
-                    }
+                    continue;
                 }
             }
+            take(shared, socks, pools, &mut backlog, job);
+        }
+        if from_cloud && let Some(e) = &socks.edge {
+            let index = e.index;
+            let mut routed = Vec::new();
+            while let Ok(msg) = e.sock.recv_multipart(zmq::DONTWAIT) {
+                routed.extend(uplink::parse_routed(msg));
+            }
+            for r in routed {
+                let job = Job {
+                    endpoint: index,
+                    envelope: r.envelope,
+                    conn: r.conn,
+                    user: r.user,
+                    frames: r.frames,
+                    refused: false,
+                };
+                take(shared, socks, pools, &mut backlog, job);
+            }
+        }
+    }
+}
+
+/// A client's message as a job: its identity, and the empty delimiter a REQ-style
+/// client puts first, are the envelope its reply goes back with.
+fn job_of(msg: Incoming) -> Job {
+    let mut frames = msg.parts;
+    let mut envelope = vec![msg.identity];
+    if frames.first().is_some_and(Vec::is_empty) {
+        envelope.push(frames.remove(0));
+    }
+    Job {
+        endpoint: msg.endpoint,
+        conn: envelope[0].clone(),
+        envelope,
+        user: msg.user,
+        frames,
+        refused: false,
+    }
+}
+
+/// Answers a job at once, queues it behind its connection's running request, or
+/// starts it in a pool.
+fn take(shared: &Shared, socks: &mut Socks, pools: &Pools, backlog: &mut Backlog, job: Job) {
+    let cache = &shared.cache;
+    let key = (job.endpoint, job.conn.clone());
+    match backlog.get_mut(&key) {
+        // Far beyond any window: a client that never reads its replies loses these
+        // requests rather than the proxy its memory.
+        Some(waiting) if waiting.len() >= 4 * MAX_BACKLOG => {}
+        Some(waiting) if waiting.len() >= MAX_BACKLOG => {
+            // Keep only what the "busy" reply needs.
+            let mut job = job;
+            job.frames.truncate(1);
+            job.refused = true;
+            waiting.push_back(job);
+        }
+        Some(waiting) => waiting.push_back(job),
+        None if quick(shared, cache, &job) => {
+            let reply = answer(shared, cache, &request(shared, &job));
+            let mut out = job.envelope;
+            out.extend(reply);
+            socks.send(job.endpoint, out);
+        }
+        None => {
+            backlog.insert(key.clone(), VecDeque::new());
+            pools.start(socks, backlog, key, job);
         }
     }
 }
@@ -353,43 +368,31 @@ impl Pools<'_> {
     /// Hands `job` (the connection's next) to the workers or, a follow that must
     /// wait, to the parker; when that is full, the client hears "busy" and the
     /// connection's next request goes.
-    fn start(
-        &self,
-        routers: &[zmq::Socket],
-        backlog: &mut Backlog,
-        key: (usize, Vec<u8>),
-        job: Job,
-    ) {
+    fn start(&self, socks: &mut Socks, backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
         if job.refused {
-            busy(&routers[key.0], job);
-            self.next_of(routers, backlog, key);
+            busy(socks, job);
+            self.next_of(socks, backlog, key);
             return;
         }
         if ops::is_follow(&job.frames) {
-            self.park(routers, backlog, key, job);
+            self.park(socks, backlog, key, job);
             return;
         }
         if let Err(job) = self.requests.push(job) {
-            busy(&routers[key.0], job);
-            self.next_of(routers, backlog, key);
+            busy(socks, job);
+            self.next_of(socks, backlog, key);
         }
     }
 
-    fn park(
-        &self,
-        routers: &[zmq::Socket],
-        backlog: &mut Backlog,
-        key: (usize, Vec<u8>),
-        job: Job,
-    ) {
+    fn park(&self, socks: &mut Socks, backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
         let shared = self.shared;
         let wait = match ops::follow_or_reply(shared, &shared.cache, &request(shared, &job)) {
             Ok(wait) => wait,
             Err(reply) => {
                 let mut out = job.envelope;
                 out.extend(reply);
-                let _ = routers[key.0].send_multipart(out, zmq::DONTWAIT);
-                self.next_of(routers, backlog, key);
+                socks.send(key.0, out);
+                self.next_of(socks, backlog, key);
                 return;
             }
         };
@@ -403,15 +406,15 @@ impl Pools<'_> {
         }) {
             let mut out: Vec<Vec<u8>> = p.head.into_iter().skip(2).collect();
             out.extend(proto::error_reply(&too_busy()));
-            let _ = routers[key.0].send_multipart(out, zmq::DONTWAIT);
-            self.next_of(routers, backlog, key);
+            socks.send(key.0, out);
+            self.next_of(socks, backlog, key);
         }
     }
 
     /// The connection's running request is done: start its next, if any.
-    fn next_of(&self, routers: &[zmq::Socket], backlog: &mut Backlog, key: (usize, Vec<u8>)) {
+    fn next_of(&self, socks: &mut Socks, backlog: &mut Backlog, key: (usize, Vec<u8>)) {
         match backlog.get_mut(&key).and_then(VecDeque::pop_front) {
-            Some(job) => self.start(routers, backlog, key, job),
+            Some(job) => self.start(socks, backlog, key, job),
             None => {
                 backlog.remove(&key);
             }
@@ -423,64 +426,27 @@ fn too_busy() -> Error {
     Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry")
 }
 
-fn busy(sock: &zmq::Socket, job: Job) {
+fn busy(socks: &mut Socks, job: Job) {
     let mut out = job.envelope;
     out.extend(if cspot::is_cspot(&job.frames) {
         cspot::busy_reply()
     } else {
         proto::error_reply(&too_busy())
     });
-    let _ = sock.send_multipart(out, zmq::DONTWAIT);
-}
-
-/// Reads one request without blocking: identity, optional delimiter, frames.
-fn receive(sock: &zmq::Socket, endpoint: usize) -> Option<Job> {
-    let first = sock.recv_msg(zmq::DONTWAIT).ok()?;
-    let mut envelope = vec![first.to_vec()];
-    let mut user = None;
-    let mut frames = Vec::new();
-    let mut more = first.get_more();
-    let mut in_envelope = true;
-    while more {
-        let Ok(mut msg) = sock.recv_msg(0) else { break };
-        more = msg.get_more();
-        if user.is_none() {
-            user = msg
-                .gets("User-Id")
-                .filter(|u| !u.is_empty())
-                .map(str::to_string);
-        }
-        if in_envelope && msg.is_empty() {
-            envelope.push(Vec::new());
-            in_envelope = false;
-            continue;
-        }
-        in_envelope = false;
-        frames.push(msg.to_vec());
-    }
-    Some(Job {
-        endpoint,
-        conn: envelope[0].clone(),
-        envelope,
-        user,
-        frames,
-        refused: false,
-    })
+    socks.send(job.endpoint, out);
 }
 
 /// Sends a pool's reply to its client; returns the connection it belongs to.
-fn forward_reply(routers: &[zmq::Socket], mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
+fn forward_reply(socks: &mut Socks, mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
     if frames.len() < 3 {
         return None;
     }
     let head = frames.remove(0);
     let conn = frames.remove(0);
     let idx = *head.first()? as usize;
-    let key = (idx, conn);
-    let sock = routers.get(idx)?;
     // A client that went away or stopped reading loses its reply, nothing else.
-    let _ = sock.send_multipart(frames, zmq::DONTWAIT);
-    Some(key)
+    socks.send(idx, frames);
+    Some((idx, conn))
 }
 
 fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {

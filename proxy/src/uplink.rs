@@ -149,7 +149,7 @@ struct Connected {
     seen: Instant,
 }
 
-/// What the cloud does with a message from a ROUTER.
+/// What the cloud does with a message from a client connection.
 pub enum Incoming {
     /// Not uplink traffic: serve it.
     Request,
@@ -160,10 +160,10 @@ pub enum Incoming {
 impl Registry {
     /// Handles uplink traffic from (endpoint, identity): hellos register the
     /// edge under the key name the handshake authenticated; replies go back to their
-    /// clients on `routers`.
+    /// clients through `out`.
     pub fn incoming(
         &mut self,
-        routers: &[zmq::Socket],
+        out: &mut dyn FnMut(usize, Vec<Vec<u8>>) -> bool,
         endpoint: usize,
         identity: &[u8],
         user: Option<&str>,
@@ -199,14 +199,12 @@ impl Registry {
                     route.first(),
                     user.is_some_and(|u| self.is(u, endpoint, identity)),
                 ) {
-                    let mut out = vec![route[1..].to_vec()];
+                    let mut reply = vec![route[1..].to_vec()];
                     if frames[3] == b"1" {
-                        out.push(Vec::new());
+                        reply.push(Vec::new());
                     }
-                    out.extend(frames[4..].iter().cloned());
-                    if let Some(sock) = routers.get(ep as usize) {
-                        let _ = sock.send_multipart(out, zmq::DONTWAIT);
-                    }
+                    reply.extend(frames[4..].iter().cloned());
+                    out(usize::from(ep), reply);
                 }
             }
             _ => {}
@@ -223,10 +221,9 @@ impl Registry {
 
     /// Routes a woof request for `/@NAME/...` to edge NAME. Err: the reply to send
     /// the client at once (the edge is not connected, or the request is malformed).
-    #[allow(clippy::too_many_arguments)]
     pub fn route(
         &mut self,
-        routers: &[zmq::Socket],
+        send: &mut dyn FnMut(usize, Vec<Vec<u8>>) -> bool,
         endpoint: usize,
         envelope: &[Vec<u8>],
         user: Option<&str>,
@@ -273,14 +270,8 @@ impl Registry {
                 f.clone()
             });
         }
-        let Some(sock) = routers.get(c.endpoint) else {
-            return fail(Error::new(
-                ErrorKind::Unavailable,
-                format!("namespace {ns}"),
-            ));
-        };
-        if sock.send_multipart(out, zmq::DONTWAIT).is_err() {
-            // ROUTER_MANDATORY: the connection is gone (or not reading).
+        if !send(c.endpoint, out) {
+            // The connection is gone (or not reading).
             self.edges.remove(name);
             return fail(
                 Error::new(ErrorKind::Unavailable, format!("namespace {ns}")).detail(format!(
