@@ -11,17 +11,19 @@ pub mod schema;
 pub mod seeds;
 pub mod woof_file;
 pub mod zmtp_client;
+pub mod zmtp_server;
 
 /// A target's checks on one input: panics on a finding.
 pub type Check = fn(&[u8]);
 
 /// Every target, by the name of its corpus directory.
-pub const TARGETS: [(&str, Check); 7] = [
+pub const TARGETS: [(&str, Check); 8] = [
     ("woof_file", woof_file::run),
     ("log_records", log_records::run),
     ("proxy_request", proxy_request::run),
     ("client_reply", client_reply::run),
     ("zmtp_client", zmtp_client::run),
+    ("zmtp_server", zmtp_server::run),
     ("schema", schema::run),
     ("records", records::run),
 ];

@@ -20,6 +20,7 @@ pub fn all() -> Result<Vec<(&'static str, Seeds)>, Error> {
         ("proxy_request", proxy_requests()),
         ("client_reply", client_replies()),
         ("zmtp_client", zmtp_streams()),
+        ("zmtp_server", zmtp_client_streams()),
         ("schema", schemas()),
         ("records", records()),
     ])
@@ -234,6 +235,59 @@ pub fn zmtp_streams() -> Seeds {
         ("null-careful", [vec![0], null].concat()),
         ("null-error", [vec![0], error].concat()),
         ("curve-welcome", [vec![2], welcome].concat()),
+    ]
+}
+
+/// What clients send a server: NULL with REQ- and DEALER-style messages and a
+/// PING (all at once, and in pieces of 1 and 7 bytes), CURVE's HELLO.
+pub fn zmtp_client_streams() -> Seeds {
+    let greeting = |mechanism: &[u8]| {
+        let mut g = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1];
+        let mut m = mechanism.to_vec();
+        m.resize(20, 0);
+        g.extend_from_slice(&m);
+        g.resize(64, 0);
+        g
+    };
+    let command = |name: &[u8], data: &[u8]| {
+        let mut body = vec![name.len() as u8];
+        body.extend_from_slice(name);
+        body.extend_from_slice(data);
+        let mut f = vec![0x04, body.len() as u8];
+        f.extend_from_slice(&body);
+        f
+    };
+    let frame = |more: bool, body: &[u8]| {
+        let mut f = vec![u8::from(more), body.len() as u8];
+        f.extend_from_slice(body);
+        f
+    };
+    let ready = command(b"READY", b"\x0bSocket-Type\0\0\0\x03REQ");
+    let request = [
+        frame(true, b""),
+        frame(true, b"WOOF/1"),
+        frame(false, b"info"),
+    ]
+    .concat();
+    let long = [vec![0x02], 300u64.to_be_bytes().to_vec(), vec![b'x'; 300]].concat();
+    let ping = command(b"PING", b"\0\x0aabc");
+    let null = [
+        greeting(b"NULL"),
+        ready,
+        request.clone(),
+        ping,
+        long,
+        request,
+    ]
+    .concat();
+    let mut hello = vec![1, 0];
+    hello.resize(194, 0);
+    let curve = [greeting(b"CURVE"), command(b"HELLO", &hello)].concat();
+    vec![
+        ("null", [vec![0], null.clone()].concat()),
+        ("null-bytewise", [vec![2], null.clone()].concat()),
+        ("null-sevens", [vec![14], null].concat()),
+        ("curve-hello", [vec![1], curve].concat()),
     ]
 }
 
