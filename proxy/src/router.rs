@@ -150,7 +150,10 @@ impl Router {
             if std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_socket()) {
                 std::fs::remove_file(&path)?;
             }
-            (Listener::Unix(UnixListener::bind(&path)?), address.to_string())
+            (
+                Listener::Unix(UnixListener::bind(&path)?),
+                address.to_string(),
+            )
         } else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -279,7 +282,11 @@ impl Router {
                     self.open(endpoint, stream, peer);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) => {}
                 Err(e) => {
                     // Out of descriptors (EMFILE, ENFILE) or memory: the connection
                     // waits in the kernel's backlog and is taken when one is free.
@@ -302,7 +309,11 @@ impl Router {
         if self
             .poll
             .registry()
-            .register(stream.source(), Token(id), Interest::READABLE | Interest::WRITABLE)
+            .register(
+                stream.source(),
+                Token(id),
+                Interest::READABLE | Interest::WRITABLE,
+            )
             .is_err()
         {
             return;
@@ -360,7 +371,11 @@ fn read(
         }
         let peer = &conn.peer;
         let mut by_key = |key: &[u8; 32]| auth(key, peer);
-        if conn.zmtp.input(&buf[..n], &mut by_key, &mut messages).is_err() {
+        if conn
+            .zmtp
+            .input(&buf[..n], &mut by_key, &mut messages)
+            .is_err()
+        {
             // What is pending (an ERROR) goes out; the client hangs up, or LINGER.
             conn.closing = Some(Instant::now());
         }
@@ -403,7 +418,9 @@ fn id_of(identity: &[u8]) -> Option<usize> {
 /// `HOST:PORT` as libzmq reads it: `*` for every IPv4 interface, `[v6]`, a name.
 fn resolve(text: &str) -> io::Result<SocketAddr> {
     let bad = |why: &str| io::Error::new(io::ErrorKind::InvalidInput, why.to_string());
-    let (host, port) = text.rsplit_once(':').ok_or_else(|| bad("expected HOST:PORT"))?;
+    let (host, port) = text
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected HOST:PORT"))?;
     let port: u16 = match port {
         "*" | "0" => 0,
         p => p.parse().map_err(|_| bad("bad port"))?,

@@ -116,8 +116,7 @@ pub fn run(
         }
         None => None,
     };
-    let mut router = Router::new(keys, MAX_MESSAGE as usize)
-        .map_err(|e| Error::io("epoll", e))?;
+    let mut router = Router::new(keys, MAX_MESSAGE as usize).map_err(|e| Error::io("epoll", e))?;
     let mut edge = None;
     for (i, ep) in shared.endpoints.iter().enumerate() {
         if let Some(keys) = &ep.uplink {
