@@ -189,37 +189,47 @@ pub fn client_replies() -> Seeds {
     ]
 }
 
+/// A ZMTP 3.1 greeting naming `mechanism`.
+fn zmtp_greeting(mechanism: &[u8]) -> Vec<u8> {
+    let mut g = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1];
+    let mut m = mechanism.to_vec();
+    m.resize(20, 0);
+    g.extend_from_slice(&m);
+    g.resize(64, 0);
+    g
+}
+
+/// A short ZMTP command frame.
+fn zmtp_command(name: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name);
+    body.extend_from_slice(data);
+    let mut f = vec![0x04, body.len() as u8];
+    f.extend_from_slice(&body);
+    f
+}
+
+/// A short ZMTP message frame.
+fn zmtp_frame(more: bool, body: &[u8]) -> Vec<u8> {
+    let mut f = vec![u8::from(more), body.len() as u8];
+    f.extend_from_slice(body);
+    f
+}
+
+/// READY metadata naming a socket type.
+fn socket_type(value: &[u8]) -> Vec<u8> {
+    let name = b"Socket-Type";
+    let mut p = vec![name.len() as u8];
+    p.extend_from_slice(name);
+    p.extend_from_slice(&(value.len() as u32).to_be_bytes());
+    p.extend_from_slice(value);
+    p
+}
+
 /// A server's side of a connection as libzmq 4.3 writes it.
 pub fn zmtp_streams() -> Seeds {
-    let greeting = |mechanism: &[u8]| {
-        let mut g = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1];
-        let mut m = mechanism.to_vec();
-        m.resize(20, 0);
-        g.extend_from_slice(&m);
-        g.resize(64, 0);
-        g
-    };
-    let command = |name: &[u8], data: &[u8]| {
-        let mut body = vec![name.len() as u8];
-        body.extend_from_slice(name);
-        body.extend_from_slice(data);
-        let mut f = vec![0x04, body.len() as u8];
-        f.extend_from_slice(&body);
-        f
-    };
-    let property = |name: &[u8], value: &[u8]| {
-        let mut p = vec![name.len() as u8];
-        p.extend_from_slice(name);
-        p.extend_from_slice(&(value.len() as u32).to_be_bytes());
-        p.extend_from_slice(value);
-        p
-    };
-    let frame = |more: bool, body: &[u8]| {
-        let mut f = vec![u8::from(more), body.len() as u8];
-        f.extend_from_slice(body);
-        f
-    };
-    let ready = command(b"READY", &property(b"Socket-Type", b"ROUTER"));
+    let (greeting, command, frame) = (zmtp_greeting, zmtp_command, zmtp_frame);
+    let ready = command(b"READY", &socket_type(b"ROUTER"));
     let reply = [
         frame(true, b""),
         frame(true, b"OK"),
@@ -241,28 +251,8 @@ pub fn zmtp_streams() -> Seeds {
 /// What clients send a server: NULL with REQ- and DEALER-style messages and a
 /// PING (all at once, and in pieces of 1 and 7 bytes), CURVE's HELLO.
 pub fn zmtp_client_streams() -> Seeds {
-    let greeting = |mechanism: &[u8]| {
-        let mut g = vec![0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 1];
-        let mut m = mechanism.to_vec();
-        m.resize(20, 0);
-        g.extend_from_slice(&m);
-        g.resize(64, 0);
-        g
-    };
-    let command = |name: &[u8], data: &[u8]| {
-        let mut body = vec![name.len() as u8];
-        body.extend_from_slice(name);
-        body.extend_from_slice(data);
-        let mut f = vec![0x04, body.len() as u8];
-        f.extend_from_slice(&body);
-        f
-    };
-    let frame = |more: bool, body: &[u8]| {
-        let mut f = vec![u8::from(more), body.len() as u8];
-        f.extend_from_slice(body);
-        f
-    };
-    let ready = command(b"READY", b"\x0bSocket-Type\0\0\0\x03REQ");
+    let (greeting, command, frame) = (zmtp_greeting, zmtp_command, zmtp_frame);
+    let ready = command(b"READY", &socket_type(b"REQ"));
     let request = [
         frame(true, b""),
         frame(true, b"WOOF/1"),
