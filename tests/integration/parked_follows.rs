@@ -6,7 +6,7 @@ use crate::util;
 
 use std::time::Duration;
 
-use util::{Ns, Proxy};
+use util::{Ns, Proxy, raise_files, rss_threads};
 use woof_net::Uri;
 use woof_net::client::{Client, Options};
 use woof_net::proto::Op;
@@ -121,5 +121,34 @@ fn a_follow_past_the_limit_is_told_busy_at_once_and_the_parked_ones_stay() {
     ns.put("w", &3u64.to_le_bytes());
     for c in &mut parked {
         assert_eq!(data(c), 3u64.to_le_bytes());
+    }
+}
+
+#[test]
+fn parked_follows_and_their_connections_cost_the_proxy_a_few_kilobytes_each() {
+    // The same count through a libzmq ROUTER cost about 28 kB a connection.
+    const CLIENTS: usize = 300;
+    raise_files();
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    let proxy = Proxy::start(&[ns.path()], &["--timeout", "30s"]);
+    let pid = proxy.run.child.id();
+    // One follower first: the parker thread and the buffers every follow shares.
+    let mut first = following(&proxy, &ns, 1, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let (before, _) = rss_threads(pid);
+    let mut clients = following(&proxy, &ns, CLIENTS, 0);
+    std::thread::sleep(Duration::from_millis(500));
+    let (after, threads) = rss_threads(pid);
+    let per_client = after.saturating_sub(before) * 1024 / CLIENTS as u64;
+    assert!(
+        per_client <= 8 * 1024,
+        "proxy RSS grew {per_client} bytes a parked follow ({before} kB → {after} kB)"
+    );
+    assert!(threads <= 16, "proxy has {threads} threads");
+    ns.put("w", b"12345678");
+    assert_eq!(data(&mut first[0]), b"12345678");
+    for c in &mut clients {
+        assert_eq!(data(c), b"12345678");
     }
 }
