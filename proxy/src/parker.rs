@@ -9,7 +9,8 @@
 //! starting when all are full, up to `MAX_PARKERS`; beyond that, and for
 //! read-only woofs, woofs are re-checked every `wake::WATCH_RECHECK` (measured,
 //! each woof followed by a `woof-tail -f`, proxy CPU: 1 000 woofs 20 % with four
-//! parkers placed by hash, 5.3 % placed like this on eight; 100 woofs 0.4 %).
+//! parkers placed by hash, 5.3 % placed like this on eight; 100 woofs 0.4 %; see
+//! `MAX_PARKERS` for thousands).
 //! Past `--followers` parked at once, a follow is answered "busy" (the client
 //! retries), never left hanging.
 
@@ -32,9 +33,12 @@ pub struct Parked {
     pub deadline: Instant,
 }
 
-/// Most parker threads: 8 × 127 woofs waited on by futex. (With the dispatcher,
-/// the workers and libzmq's for inproc, the proxy stays within 16 threads.)
-pub const MAX_PARKERS: usize = 8;
+/// Most parker threads: 64 × 127 = 8 128 woofs waited on by futex. A parker is a
+/// thread only while it watches a woof; up to ~1 000 distinct followed woofs the
+/// proxy stays within 16 threads. Beyond 8 128 woofs, re-checks: measured with
+/// 8 parkers for 3 000 woofs, their 5 ms re-checks and futex_waitv re-arms cost
+/// 70 % of a CPU while nothing was put; 24 parkers sleep through it.
+pub const MAX_PARKERS: usize = 64;
 
 /// Starts a parker's thread (it needs the proxy's ZeroMQ context for its reply
 /// socket); false when it could not.

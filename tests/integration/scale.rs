@@ -6,6 +6,8 @@
 //!   5 000 idle connections (10 000 in all): every follow sees its put, and the
 //!   proxy stays within 16 threads and a few kB a connection; past
 //!   `--followers`, "busy";
+//! - follows of 3 000 distinct woofs (a cloud where each edge follows its own):
+//!   every follow sees its put, and what waiting costs the proxy's CPU;
 //! - one-shot clients: 4 000 one-shot remote puts from 8 threads, all answered;
 //! - woof-forward --all over 10 000 woofs: what they hold arrives, a new woof is
 //!   picked up, and the forwarder holds about one descriptor a source.
@@ -15,7 +17,7 @@ use crate::util;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use util::{Ns, Proxy, limits, raise_files, rss_threads};
+use util::{Ns, Proxy, cpu_time, limits, raise_files, rss_threads};
 use woof_net::Uri;
 use woof_net::client::{Client, Options};
 
@@ -136,6 +138,61 @@ fn followers_past_the_limit_are_told_busy() {
         limits()
     );
     assert_eq!((seen, busy), (1000, 500));
+}
+
+#[test]
+#[ignore]
+fn follows_of_distinct_woofs() {
+    const N: usize = 3_000;
+    raise_files();
+    let ns = Ns::new();
+    for i in 0..N {
+        let opts = woof::CreateOptions::new(8, 16);
+        woof::Woof::create(&ns.path().join(format!("d{i:04}")), &opts).expect("create");
+    }
+    let proxy = Proxy::start(&[ns.path()], &["--timeout", "120s"]);
+    let pid = proxy.run.child.id();
+    let opts = Options::new(Duration::from_secs(60), None);
+    let mut followers: Vec<Client> = (0..N)
+        .map(|i| {
+            let mut c = Client::connect(&uri(&proxy, &ns, &format!("d{i:04}")), &opts)
+                .expect("connect a follower");
+            c.send(woof_net::proto::Op::Follow, &[b"0", b"110000", b"1"])
+                .expect("send a follow");
+            c
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs(1));
+    let (cpu0, idle) = (cpu_time(pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(5));
+    let waiting = cpu_time(pid).saturating_sub(cpu0).as_secs_f64() / idle.elapsed().as_secs_f64();
+    let (_, threads) = rss_threads(pid);
+    // Put by the library (3 000 woof-put processes would time themselves).
+    let woofs: Vec<woof::Woof> = (0..N)
+        .map(|i| woof::Woof::open(&ns.path().join(format!("d{i:04}"))).expect("open"))
+        .collect();
+    let put = Instant::now();
+    for (i, w) in woofs.iter().enumerate() {
+        w.put(&(i as u64).to_le_bytes()).expect("put");
+    }
+    let puts = put.elapsed();
+    for (i, c) in followers.iter_mut().enumerate() {
+        let reply = c.recv(Duration::from_secs(110)).expect("a follow's answer");
+        assert_eq!(reply.get(3).expect("elements"), &(i as u64).to_le_bytes());
+    }
+    println!(
+        "scale distinct follows: {N} woofs followed once each; proxy CPU while they wait {:.1} %, \
+         {threads} threads; all saw their put {:.0} ms after the first (the puts took {:.0} ms) | {}",
+        waiting * 100.0,
+        put.elapsed().as_secs_f64() * 1000.0,
+        puts.as_secs_f64() * 1000.0,
+        limits()
+    );
+    assert!(
+        waiting < 0.10,
+        "waiting follows cost the proxy {:.1} % of a CPU",
+        waiting * 100.0
+    );
 }
 
 #[test]

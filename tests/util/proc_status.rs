@@ -15,6 +15,21 @@ pub fn rss_threads(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("Threads:"))
 }
 
+/// CPU time (user + system) process `pid` has used so far; zero when it is gone.
+pub fn cpu_time(pid: u32) -> std::time::Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command's closing parenthesis; utime and stime are the 12th
+    // and 13th of those, in clock ticks (100 a second on Linux).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: u64 = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse::<u64>().ok())
+        .sum();
+    std::time::Duration::from_millis(ticks * 10)
+}
+
 /// The limits a load runs under, for its summary line: CPUs and this process's
 /// open-file limit.
 pub fn limits() -> String {
