@@ -122,8 +122,9 @@ soak: deps
 	DURATION=$(DURATION) $(CARGO) test --test integration -- --ignored --nocapture soak::
 
 # The load tests (tests/integration/scale.rs): 5 000 parked remote follows and
-# 5 000 idle connections on one woof-proxy, follows past --followers, one-shot
-# clients, woof-forward --all over 10 000 woofs; one summary line each, with the
+# 5 000 idle connections on one woof-proxy, follows past --followers, follows of
+# 3 000 distinct woofs, one-shot clients, woof-forward --all over 10 000 woofs;
+# one summary line each, with the
 # limits they ran under. Not part of `make test` (they need about 10 400
 # descriptors: ulimit -Hn).
 scale: deps
