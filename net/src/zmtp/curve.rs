@@ -145,32 +145,11 @@ pub(crate) fn handshake(
     scratch: &mut Vec<u8>,
     deadline: Instant,
 ) -> Result<Session, NetError> {
-    let server = PublicKey::from(keys.server_public);
-    let transient = random_secret()?;
-    let transient_public = transient.public_key();
-    // (S, c'): HELLO's signature box and WELCOME.
-    let to_server = SalsaBox::new(&server, &transient);
-    let mut counter: u64 = 1;
-
-    // HELLO: version 1.0, 72 bytes of anti-amplification padding, C', short nonce,
-    // box of 64 zero bytes.
-    let mut hello = Vec::with_capacity(194);
-    hello.extend_from_slice(&[1, 0]);
-    hello.extend_from_slice(&[0u8; 72]);
-    hello.extend_from_slice(transient_public.as_bytes());
-    hello.extend_from_slice(&counter.to_be_bytes());
-    seal_into(
-        &mut hello,
-        &to_server,
-        &short_nonce(b"CurveZMQHELLO---", counter),
-        &[0u8; 64],
-    )?;
-    counter += 1;
+    let (mut hello, data) = ClientHello::new(keys)?;
     // wbuf holds the end of our greeting.
-    frame::put_command(wbuf, b"HELLO", &hello);
+    frame::put_command(wbuf, b"HELLO", &data);
     wire.write_all(wbuf, deadline, "sending CURVE HELLO")?;
 
-    // WELCOME: 16-byte long nonce, box of S' and the 96-byte cookie.
     let welcome = read_command(wire, scratch, deadline, "waiting for CURVE WELCOME", || {
         NetError::protocol(
             "server closed the connection after our CURVE HELLO (wrong server public key?)",
@@ -182,61 +161,11 @@ pub(crate) fn handshake(
             frame::show(welcome.name)
         )));
     }
-    let mut data = [0u8; 16 + TAG + 128];
-    if welcome.data.len() != data.len() {
-        return Err(NetError::protocol("malformed CURVE WELCOME"));
-    }
-    data.copy_from_slice(welcome.data);
-    let (nonce_tail, boxed) = data.split_at_mut(16);
-    let mut tail = [0u8; 16];
-    tail.copy_from_slice(nonce_tail);
-    open_in_place(&to_server, &long_nonce(b"WELCOME-", &tail), boxed).map_err(|()| {
-        NetError::protocol("cannot open the server's CURVE WELCOME (wrong server public key?)")
-    })?;
-    let plain = &boxed[TAG..];
-    let mut server_transient = [0u8; 32];
-    server_transient.copy_from_slice(&plain[..32]);
-    let cookie = &plain[32..128];
-    let server_transient = PublicKey::from(server_transient);
-    // (S', c'): INITIATE, READY and every message.
-    let cipher = SalsaBox::new(&server_transient, &transient);
-
-    // The vouch: box [C', S] from our long-term key to S', proving C owns C'.
-    let long_term = SecretKey::from(keys.secret);
-    let vouch_cipher = SalsaBox::new(&server_transient, &long_term);
-    let mut vouch_tail = [0u8; 16];
-    getrandom::fill(&mut vouch_tail)
-        .map_err(|e| NetError::Io(format!("reading the OS random number generator: {e}")))?;
-    let mut vouch_plain = [0u8; 64];
-    vouch_plain[..32].copy_from_slice(transient_public.as_bytes());
-    vouch_plain[32..].copy_from_slice(&keys.server_public);
-    let mut inner = Vec::with_capacity(128 + 32);
-    inner.extend_from_slice(&keys.public);
-    inner.extend_from_slice(&vouch_tail);
-    seal_into(
-        &mut inner,
-        &vouch_cipher,
-        &long_nonce(b"VOUCH---", &vouch_tail),
-        &vouch_plain,
-    )?;
-    inner.extend_from_slice(&metadata::ours());
-
-    // INITIATE: cookie, short nonce, box [C + vouch nonce + vouch + metadata].
-    let mut initiate = Vec::with_capacity(96 + 8 + TAG + inner.len());
-    initiate.extend_from_slice(cookie);
-    initiate.extend_from_slice(&counter.to_be_bytes());
-    seal_into(
-        &mut initiate,
-        &cipher,
-        &short_nonce(b"CurveZMQINITIATE", counter),
-        &inner,
-    )?;
-    counter += 1;
+    let initiate = hello.initiate(keys, welcome.data)?;
     wbuf.clear();
     frame::put_command(wbuf, b"INITIATE", &initiate);
     wire.write_all(wbuf, deadline, "sending CURVE INITIATE")?;
 
-    // READY: short nonce, box [metadata].
     let ready = read_command(wire, scratch, deadline, "waiting for CURVE READY", || {
         NetError::Denied(
             "server closed the connection after our CURVE INITIATE (client key refused?)".into(),
@@ -248,29 +177,139 @@ pub(crate) fn handshake(
             frame::show(ready.name)
         )));
     }
-    if ready.data.len() < 8 + TAG {
-        return Err(NetError::protocol("malformed CURVE READY"));
-    }
-    let mut data = ready.data.to_vec();
-    let (nonce, boxed) = data.split_at_mut(8);
-    let peer_nonce = u64::from_be_bytes([
-        nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7],
-    ]);
-    open_in_place(
-        &cipher,
-        &short_nonce(b"CurveZMQREADY---", peer_nonce),
-        boxed,
-    )
-    .map_err(|()| NetError::protocol("cannot open the server's CURVE READY"))?;
-    metadata::check_server(&boxed[TAG..])?;
+    hello.ready(ready.data)
+}
 
-    Ok(Session {
-        cipher,
-        next_nonce: counter,
-        peer_nonce,
-        ours: FROM_CLIENT,
-        theirs: FROM_SERVER,
-    })
+/// The client's side of a handshake in steps, for the blocking client above and
+/// a dialer without I/O of its own: HELLO's data from `new`, INITIATE's from
+/// `initiate` (given WELCOME's), the session from `ready` (given READY's).
+pub(crate) struct ClientHello {
+    transient: SecretKey,
+    /// (S, c'): HELLO's signature box and WELCOME.
+    to_server: SalsaBox,
+    /// (S', c'): INITIATE, READY and every message, once WELCOME is in.
+    cipher: Option<SalsaBox>,
+    counter: u64,
+}
+
+impl ClientHello {
+    /// HELLO: version 1.0, 72 bytes of anti-amplification padding, C', short
+    /// nonce, box of 64 zero bytes.
+    pub(crate) fn new(keys: &CurveClient) -> Result<(ClientHello, Vec<u8>), NetError> {
+        let server = PublicKey::from(keys.server_public);
+        let transient = random_secret()?;
+        let to_server = SalsaBox::new(&server, &transient);
+        let counter: u64 = 1;
+        let mut hello = Vec::with_capacity(194);
+        hello.extend_from_slice(&[1, 0]);
+        hello.extend_from_slice(&[0u8; 72]);
+        hello.extend_from_slice(transient.public_key().as_bytes());
+        hello.extend_from_slice(&counter.to_be_bytes());
+        seal_into(
+            &mut hello,
+            &to_server,
+            &short_nonce(b"CurveZMQHELLO---", counter),
+            &[0u8; 64],
+        )?;
+        Ok((
+            ClientHello {
+                transient,
+                to_server,
+                cipher: None,
+                counter: counter + 1,
+            },
+            hello,
+        ))
+    }
+
+    /// Opens WELCOME (16-byte long nonce, box of S' and the 96-byte cookie) and
+    /// returns INITIATE's data: the cookie, a short nonce, and a box of C, the
+    /// vouch (C owns C') and our metadata.
+    pub(crate) fn initiate(
+        &mut self,
+        keys: &CurveClient,
+        welcome: &[u8],
+    ) -> Result<Vec<u8>, NetError> {
+        let mut data = [0u8; 16 + TAG + 128];
+        if welcome.len() != data.len() {
+            return Err(NetError::protocol("malformed CURVE WELCOME"));
+        }
+        data.copy_from_slice(welcome);
+        let (nonce_tail, boxed) = data.split_at_mut(16);
+        let mut tail = [0u8; 16];
+        tail.copy_from_slice(nonce_tail);
+        open_in_place(&self.to_server, &long_nonce(b"WELCOME-", &tail), boxed).map_err(|()| {
+            NetError::protocol("cannot open the server's CURVE WELCOME (wrong server public key?)")
+        })?;
+        let plain = &boxed[TAG..];
+        let mut server_transient = [0u8; 32];
+        server_transient.copy_from_slice(&plain[..32]);
+        let cookie = &plain[32..128];
+        let server_transient = PublicKey::from(server_transient);
+        let cipher = SalsaBox::new(&server_transient, &self.transient);
+
+        // The vouch: box [C', S] from our long-term key to S', proving C owns C'.
+        let long_term = SecretKey::from(keys.secret);
+        let vouch_cipher = SalsaBox::new(&server_transient, &long_term);
+        let mut vouch_tail = [0u8; 16];
+        getrandom::fill(&mut vouch_tail)
+            .map_err(|e| NetError::Io(format!("reading the OS random number generator: {e}")))?;
+        let mut vouch_plain = [0u8; 64];
+        vouch_plain[..32].copy_from_slice(self.transient.public_key().as_bytes());
+        vouch_plain[32..].copy_from_slice(&keys.server_public);
+        let mut inner = Vec::with_capacity(128 + 32);
+        inner.extend_from_slice(&keys.public);
+        inner.extend_from_slice(&vouch_tail);
+        seal_into(
+            &mut inner,
+            &vouch_cipher,
+            &long_nonce(b"VOUCH---", &vouch_tail),
+            &vouch_plain,
+        )?;
+        inner.extend_from_slice(&metadata::ours());
+
+        let mut initiate = Vec::with_capacity(96 + 8 + TAG + inner.len());
+        initiate.extend_from_slice(cookie);
+        initiate.extend_from_slice(&self.counter.to_be_bytes());
+        seal_into(
+            &mut initiate,
+            &cipher,
+            &short_nonce(b"CurveZMQINITIATE", self.counter),
+            &inner,
+        )?;
+        self.counter += 1;
+        self.cipher = Some(cipher);
+        Ok(initiate)
+    }
+
+    /// Opens READY (short nonce, box of the server's metadata): the session.
+    pub(crate) fn ready(self, ready: &[u8]) -> Result<Session, NetError> {
+        let Some(cipher) = self.cipher else {
+            return Err(NetError::protocol("CURVE READY before WELCOME"));
+        };
+        if ready.len() < 8 + TAG {
+            return Err(NetError::protocol("malformed CURVE READY"));
+        }
+        let mut data = ready.to_vec();
+        let (nonce, boxed) = data.split_at_mut(8);
+        let peer_nonce = u64::from_be_bytes([
+            nonce[0], nonce[1], nonce[2], nonce[3], nonce[4], nonce[5], nonce[6], nonce[7],
+        ]);
+        open_in_place(
+            &cipher,
+            &short_nonce(b"CurveZMQREADY---", peer_nonce),
+            boxed,
+        )
+        .map_err(|()| NetError::protocol("cannot open the server's CURVE READY"))?;
+        metadata::check_server(&boxed[TAG..])?;
+        Ok(Session {
+            cipher,
+            next_nonce: self.counter,
+            peer_nonce,
+            ours: FROM_CLIENT,
+            theirs: FROM_SERVER,
+        })
+    }
 }
 
 /// What a MESSAGE carried besides its payload.
