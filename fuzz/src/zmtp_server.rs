@@ -4,7 +4,7 @@
 //! each piece with messages or an error, never panic, stay failed once failed, and
 //! never hand on a part or a message over its limits.
 
-use woof_net::zmtp::{Accepted, Message, ServerKeys};
+use woof_net::zmtp::{Link, Message, ServerKeys};
 
 /// Limits small enough for the fuzzer to reach.
 const MAX_FRAME: usize = 1 << 12;
@@ -23,7 +23,7 @@ pub fn messages(data: &[u8]) -> Vec<Message> {
         return got;
     };
     let keys = (mode & 1 != 0).then(|| std::sync::Arc::new(ServerKeys::from_secret([9; 32])));
-    let mut conn = Accepted::new(keys, MAX_FRAME, MAX_MESSAGE);
+    let mut conn = Link::accepted(keys, MAX_FRAME, MAX_MESSAGE);
     let mut auth = |key: &[u8; 32]| (key == &[8; 32]).then(|| "fuzz".to_string());
     let piece = usize::from(mode >> 1).max(1);
     let pieces: Vec<&[u8]> = if mode >> 1 == 0 {

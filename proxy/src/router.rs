@@ -1,6 +1,6 @@
 //! The sockets clients connect to: every listener and client connection on one
 //! epoll (mio), owned by the dispatcher thread, each connection speaking ZMTP
-//! through `woof_net::zmtp::Accepted`. It stands where a libzmq ROUTER stood: a
+//! through `woof_net::zmtp::Link`. It stands where a libzmq ROUTER stood: a
 //! message comes in with its connection's identity, a reply goes out to one.
 //!
 //! Measured (make bench scale-proxy, 5 000 parked follows + 5 000 idle connections):
@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token};
-use woof_net::zmtp::{Accepted, ServerKeys};
+use woof_net::zmtp::{Link, ServerKeys};
 
 /// Listeners are tokens below this; connections get ids from it up, never reused.
 const FIRST_CONN: usize = 256;
@@ -85,7 +85,7 @@ impl Stream {
 struct Conn {
     stream: Stream,
     endpoint: usize,
-    zmtp: Accepted,
+    zmtp: Link,
     peer: String,
     opened: Instant,
     /// Set when the connection failed: what is pending goes out, then it closes.
@@ -321,7 +321,7 @@ impl Router {
         let mut conn = Conn {
             stream,
             endpoint,
-            zmtp: Accepted::new(self.keys.clone(), self.max_frame, 4 * self.max_frame),
+            zmtp: Link::accepted(self.keys.clone(), self.max_frame, 4 * self.max_frame),
             peer,
             opened: Instant::now(),
             closing: None,

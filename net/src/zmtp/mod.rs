@@ -1,6 +1,7 @@
 //! ZMTP 3.1 (RFC 23) with the NULL and CURVE (RFC 26) mechanisms: a small blocking
 //! client, enough to talk to a libzmq 4.3 ROUTER as a DEALER, and the server side of
-//! a ROUTER without I/O of its own (`serve.rs`, woof-proxy's sockets).
+//! a ROUTER and the dialing side of a DEALER without I/O of their own (`link.rs`,
+//! woof-proxy's sockets).
 //!
 //! One [`Conn`] is one TCP connection. Requests go out with the empty delimiter frame
 //! in front, the envelope a REQ socket would add, so REP workers behind the proxy's
@@ -20,8 +21,8 @@ mod curve;
 mod error;
 mod frame;
 mod greeting;
+mod link;
 mod metadata;
-mod serve;
 mod wire;
 
 use std::fmt;
@@ -32,7 +33,7 @@ use zeroize::Zeroize;
 
 pub use curve::curve_keypair;
 pub use error::{NetError, NetErrorKind};
-pub use serve::{Accepted, Authenticate, Message, ServerKeys};
+pub use link::{Authenticate, Link, Message, ServerKeys};
 
 use frame::{FLAG_COMMAND, FLAG_MORE};
 use wire::Wire;

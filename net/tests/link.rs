@@ -1,5 +1,6 @@
-//! The server side (`zmtp::Accepted`) against clients: ours and real libzmq REQ and
-//! DEALER sockets, NULL and CURVE, allowed and refused keys, heartbeats.
+//! Both sides of `zmtp::Link`: accepted, against clients (ours and real libzmq REQ
+//! and DEALER sockets), and dialed, against servers (ours and a libzmq ROUTER);
+//! NULL and CURVE, allowed and refused keys, heartbeats.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -11,9 +12,7 @@ use std::thread;
 use std::time::Duration;
 
 use common::soon;
-use woof_net::zmtp::{
-    Accepted, Conn, CurveClient, NetErrorKind, Security, ServerKeys, curve_keypair,
-};
+use woof_net::zmtp::{Conn, CurveClient, Link, NetErrorKind, Security, ServerKeys, curve_keypair};
 
 /// Serves each connection on a thread of its own: every message comes back with the
 /// client's name (from its key, or "-") in front of its parts after the delimiter.
@@ -31,7 +30,7 @@ fn serve(keys: Option<([u8; 32], [u8; 32])>, allowed: Vec<[u8; 32]>) -> SocketAd
 }
 
 fn echo(mut s: TcpStream, keys: Option<Arc<ServerKeys>>, allowed: &[[u8; 32]]) {
-    let mut conn = Accepted::new(keys, 1 << 24, 1 << 26);
+    let mut conn = Link::accepted(keys, 1 << 24, 1 << 26);
     let mut auth = |key: &[u8; 32]| allowed.contains(key).then(|| "edge1".to_string());
     let mut buf = vec![0u8; 4096];
     loop {
@@ -217,5 +216,104 @@ fn garbage_and_old_protocols_are_refused_without_an_answer_beyond_the_greeting()
         }
         // Only our greeting and READY went out.
         assert!(got.len() <= 64 + 32, "{} bytes", got.len());
+    }
+}
+
+/// A dialed link over a blocking stream: sends `parts` as one message once the
+/// handshake is done (and a PING with it), returns the first message back.
+fn dial_once(
+    addr: SocketAddr,
+    security: &Security,
+    parts: &[Vec<u8>],
+) -> Result<Vec<Vec<u8>>, NetErrorKind> {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut link = Link::dialed(security, 1 << 24, 1 << 26).unwrap();
+    let mut auth = |_: &[u8; 32]| None;
+    let mut buf = vec![0u8; 4096];
+    let mut sent = false;
+    loop {
+        s.write_all(link.pending()).unwrap();
+        let n = link.pending().len();
+        link.wrote(n);
+        let got = match s.read(&mut buf) {
+            Ok(0) | Err(_) => return Err(NetErrorKind::Closed),
+            Ok(n) => n,
+        };
+        let mut messages = Vec::new();
+        link.input(&buf[..got], &mut auth, &mut messages)
+            .map_err(|e| e.kind())?;
+        if let Some(m) = messages.into_iter().next() {
+            return Ok(m);
+        }
+        if link.is_ready() && !sent {
+            link.ping().unwrap();
+            link.send(parts).unwrap();
+            sent = true;
+        }
+    }
+}
+
+#[test]
+fn a_dialed_link_talks_to_our_server_with_null_and_curve_and_is_refused_by_key() {
+    let plain = serve(None, Vec::new());
+    let msg = vec![Vec::new(), b"hello".to_vec()];
+    assert_eq!(
+        dial_once(plain, &Security::Null, &msg),
+        Ok(vec![Vec::new(), b"-".to_vec(), b"hello".to_vec()])
+    );
+    let server = curve_keypair().unwrap();
+    let (known, stranger) = (curve_keypair().unwrap(), curve_keypair().unwrap());
+    let curved = serve(Some(server), vec![known.0]);
+    let big = vec![Vec::new(), vec![5u8; 100_000]];
+    assert_eq!(
+        dial_once(curved, &curve(server.0, known), &big),
+        Ok(vec![Vec::new(), b"edge1".to_vec(), vec![5u8; 100_000]])
+    );
+    assert_eq!(
+        dial_once(curved, &curve(server.0, stranger), &msg),
+        Err(NetErrorKind::Denied)
+    );
+    assert_eq!(
+        dial_once(curved, &Security::Null, &msg),
+        Err(NetErrorKind::Mechanism)
+    );
+}
+
+#[test]
+fn a_dialed_link_talks_to_a_libzmq_router_with_null_and_curve() {
+    let ctx = zmq::Context::new();
+    let server = curve_keypair().unwrap();
+    let client = curve_keypair().unwrap();
+    for curved in [false, true] {
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        if curved {
+            router.set_curve_server(true).unwrap();
+            router.set_curve_secretkey(&server.1).unwrap();
+        }
+        router.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = router.get_last_endpoint().unwrap().unwrap();
+        let addr: SocketAddr = endpoint.trim_start_matches("tcp://").parse().unwrap();
+        thread::spawn(move || {
+            while let Ok(mut msg) = router.recv_multipart(0) {
+                msg.push(b"back".to_vec());
+                router.send_multipart(msg, 0).unwrap();
+            }
+        });
+        let security = if curved {
+            curve(server.0, client)
+        } else {
+            Security::Null
+        };
+        let sent = vec![b"UPLINK/1".to_vec(), b"hello".to_vec()];
+        assert_eq!(
+            dial_once(addr, &security, &sent),
+            Ok(vec![
+                b"UPLINK/1".to_vec(),
+                b"hello".to_vec(),
+                b"back".to_vec()
+            ]),
+            "curve: {curved}"
+        );
     }
 }

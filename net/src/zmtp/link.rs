@@ -1,7 +1,8 @@
-//! The server side of ZMTP 3.1 (RFC 23) with the NULL and CURVE (RFC 26) mechanisms,
-//! as a libzmq ROUTER speaks it to REQ and DEALER clients, without any I/O of its
-//! own: an event loop feeds each connection the bytes it read ([`Accepted::input`])
-//! and writes out what the connection queued ([`Accepted::pending`]).
+//! One ZMTP 3.1 connection (RFC 23) with the NULL and CURVE (RFC 26) mechanisms,
+//! without any I/O of its own: an event loop feeds it the bytes it read
+//! ([`Link::input`]) and writes out what it queued ([`Link::pending`]). Either
+//! side: accepted, as a libzmq ROUTER speaks to REQ and DEALER clients, or dialed,
+//! as a DEALER (an edge's uplink to its cloud).
 //!
 //! Why not libzmq's ROUTER: it spends ~28 kB on each connection (its pipes' 16 kB
 //! chunks and 8 kB codec buffers; measured 144 MB for 5 000 connections) and hands
@@ -18,12 +19,12 @@ use std::sync::Arc;
 use crypto_box::{PublicKey, SalsaBox, SecretKey};
 use zeroize::Zeroize;
 
-use super::curve::{self, Session, TAG};
+use super::curve::{self, ClientHello, Session, TAG};
 use super::error::NetError;
 use super::frame::{self, FLAG_COMMAND, FLAG_LONG, FLAG_MORE};
 use super::greeting;
 use super::metadata;
-use super::{Codec, MAX_HANDSHAKE_FRAME};
+use super::{Codec, CurveClient, MAX_HANDSHAKE_FRAME, Security, check_mechanism};
 
 /// The server's long-term CURVE key pair (its secret is wiped when dropped).
 pub struct ServerKeys {
@@ -55,16 +56,31 @@ pub type Message = Vec<Vec<u8>>;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Phase {
-    /// Waiting for the client's 64-byte greeting.
+    /// Waiting for the peer's 64-byte greeting.
     Greeting,
-    /// NULL: waiting for the client's READY.
+    /// NULL: waiting for the peer's READY.
     NullReady,
-    /// CURVE: waiting for HELLO, then INITIATE.
+    /// CURVE, accepted: waiting for HELLO, then INITIATE.
     Hello,
     Initiate,
+    /// CURVE, dialed: waiting for WELCOME, then READY.
+    Welcome,
+    CurveReady,
     Ready,
     /// Broken: nothing more is read or sent.
     Failed,
+}
+
+/// Which end of the connection this is.
+enum Side {
+    Accepted(Option<Arc<ServerKeys>>),
+    Dialed(Option<Box<Dialing>>),
+}
+
+/// A dialer's CURVE keys and handshake so far.
+struct Dialing {
+    keys: CurveClient,
+    hello: Option<ClientHello>,
 }
 
 /// What CURVE keeps between HELLO and INITIATE.
@@ -75,10 +91,10 @@ struct Handshake {
     hello_nonce: u64,
 }
 
-/// One accepted connection.
-pub struct Accepted {
+/// One connection.
+pub struct Link {
     phase: Phase,
-    keys: Option<Arc<ServerKeys>>,
+    side: Side,
     /// Bytes read that do not yet make a whole frame.
     input: Vec<u8>,
     /// Bytes to send; `out[sent..]` are not written yet.
@@ -100,11 +116,11 @@ pub struct Accepted {
 /// big message does not keep its memory while idle.
 const KEEP: usize = 64 * 1024;
 
-impl Accepted {
-    /// A new connection: our greeting (and under NULL our READY, which needs nothing
-    /// from the client) is queued at once. `max_frame` caps one part, `max_message`
-    /// the parts of a message together.
-    pub fn new(keys: Option<Arc<ServerKeys>>, max_frame: usize, max_message: usize) -> Accepted {
+impl Link {
+    /// A connection a client made to us: our greeting (and under NULL our READY,
+    /// which needs nothing from the client) is queued at once. `max_frame` caps one
+    /// part, `max_message` the parts of a message together.
+    pub fn accepted(keys: Option<Arc<ServerKeys>>, max_frame: usize, max_message: usize) -> Link {
         let mechanism = if keys.is_some() { "CURVE" } else { "NULL" };
         let mut out = Vec::with_capacity(128);
         out.extend_from_slice(&greeting::ours(mechanism));
@@ -112,9 +128,40 @@ impl Accepted {
         if keys.is_none() {
             frame::put_command(&mut out, b"READY", &metadata::of_type(b"ROUTER"));
         }
-        Accepted {
+        Link::with(Side::Accepted(keys), out, max_frame, max_message)
+    }
+
+    /// A connection we made to a server, as a DEALER: our greeting and READY (NULL)
+    /// or HELLO (CURVE) are queued at once.
+    pub fn dialed(
+        security: &Security,
+        max_frame: usize,
+        max_message: usize,
+    ) -> Result<Link, NetError> {
+        let mut out = Vec::with_capacity(512);
+        let side = match security {
+            Security::Null => {
+                out.extend_from_slice(&greeting::ours("NULL"));
+                frame::put_command(&mut out, b"READY", &metadata::ours());
+                Side::Dialed(None)
+            }
+            Security::Curve(keys) => {
+                out.extend_from_slice(&greeting::ours("CURVE"));
+                let (hello, data) = ClientHello::new(keys)?;
+                frame::put_command(&mut out, b"HELLO", &data);
+                Side::Dialed(Some(Box::new(Dialing {
+                    keys: keys.clone(),
+                    hello: Some(hello),
+                })))
+            }
+        };
+        Ok(Link::with(side, out, max_frame, max_message))
+    }
+
+    fn with(side: Side, out: Vec<u8>, max_frame: usize, max_message: usize) -> Link {
+        Link {
             phase: Phase::Greeting,
-            keys,
+            side,
             input: Vec::new(),
             out,
             sent: 0,
@@ -248,16 +295,22 @@ impl Accepted {
         }
         self.minor = g[11];
         let theirs = greeting::parse_mechanism(&g[12..32])?;
-        let ours = if self.keys.is_some() { "CURVE" } else { "NULL" };
-        if theirs != ours {
+        let curve = match &self.side {
+            Side::Accepted(keys) => keys.is_some(),
+            Side::Dialed(dialing) => dialing.is_some(),
+        };
+        let ours = if curve { "CURVE" } else { "NULL" };
+        if let Side::Dialed(_) = self.side {
+            check_mechanism(ours, &theirs)?;
+        } else if theirs != ours {
             return Err(NetError::Mechanism(format!(
                 "client uses {theirs}, this server {ours}"
             )));
         }
-        self.phase = if self.keys.is_some() {
-            Phase::Hello
-        } else {
-            Phase::NullReady
+        self.phase = match (&self.side, curve) {
+            (_, false) => Phase::NullReady,
+            (Side::Accepted(_), true) => Phase::Hello,
+            (Side::Dialed(_), true) => Phase::Welcome,
         };
         Ok(greeting::LEN)
     }
@@ -307,6 +360,8 @@ impl Accepted {
             Phase::NullReady => self.null_ready(command, body)?,
             Phase::Hello => self.hello(command, body)?,
             Phase::Initiate => self.initiate(command, body, auth)?,
+            Phase::Welcome => self.welcome(command, body)?,
+            Phase::CurveReady => self.curve_ready(command, body)?,
             _ => self.traffic(flags, body, messages)?,
         }
         Ok(head + size)
@@ -314,14 +369,62 @@ impl Accepted {
 
     fn null_ready(&mut self, command: bool, body: &[u8]) -> Result<(), NetError> {
         let cmd = expect(command, body, b"READY")?;
-        metadata::check_peer(cmd.data, ROUTER_PEERS, "client", "a ROUTER")?;
+        match self.side {
+            Side::Accepted(_) => {
+                metadata::check_peer(cmd.data, ROUTER_PEERS, "client", "a ROUTER")?
+            }
+            Side::Dialed(_) => metadata::check_server(cmd.data)?,
+        }
         self.phase = Phase::Ready;
+        Ok(())
+    }
+
+    /// Dialed, CURVE: WELCOME, answered with INITIATE.
+    fn welcome(&mut self, command: bool, body: &[u8]) -> Result<(), NetError> {
+        let cmd = expect(command, body, b"WELCOME")?;
+        let Side::Dialed(Some(dialing)) = &mut self.side else {
+            return Err(NetError::protocol("CURVE WELCOME to a server"));
+        };
+        let Some(hello) = dialing.hello.as_mut() else {
+            return Err(NetError::protocol("CURVE WELCOME twice"));
+        };
+        let initiate = hello.initiate(&dialing.keys, cmd.data)?;
+        frame::put_command(&mut self.out, b"INITIATE", &initiate);
+        self.phase = Phase::CurveReady;
+        Ok(())
+    }
+
+    /// Dialed, CURVE: READY, the session.
+    fn curve_ready(&mut self, command: bool, body: &[u8]) -> Result<(), NetError> {
+        let cmd = expect(command, body, b"READY")?;
+        let Side::Dialed(Some(dialing)) = &mut self.side else {
+            return Err(NetError::protocol("CURVE READY to a server"));
+        };
+        let Some(hello) = dialing.hello.take() else {
+            return Err(NetError::protocol("CURVE READY twice"));
+        };
+        self.codec = Codec::Curve(Box::new(hello.ready(cmd.data)?));
+        self.phase = Phase::Ready;
+        Ok(())
+    }
+
+    /// Queues a PING (a ZMTP 3.1 heartbeat, no TTL): the peer answers PONG, so a
+    /// dialer hears from a live server at least that often.
+    pub fn ping(&mut self) -> Result<(), NetError> {
+        if self.phase != Phase::Ready {
+            return Ok(());
+        }
+        let ping = b"\x04PING\0\0";
+        match &mut self.codec {
+            Codec::Null => frame::put_frame(&mut self.out, FLAG_COMMAND, ping),
+            Codec::Curve(session) => session.put_command(&mut self.out, ping)?,
+        }
         Ok(())
     }
 
     /// HELLO: the client's transient key C' and a box proving it knows our key.
     fn hello(&mut self, command: bool, body: &[u8]) -> Result<(), NetError> {
-        let Some(keys) = self.keys.clone() else {
+        let Some(keys) = self.server_keys() else {
             return Err(NetError::protocol("CURVE HELLO without server keys"));
         };
         let cmd = expect(command, body, b"HELLO")?;
@@ -380,7 +483,7 @@ impl Accepted {
         body: &[u8],
         auth: &mut Authenticate,
     ) -> Result<(), NetError> {
-        let (Some(keys), Some(hs)) = (self.keys.clone(), self.handshake.take()) else {
+        let (Some(keys), Some(hs)) = (self.server_keys(), self.handshake.take()) else {
             return Err(NetError::protocol("CURVE INITIATE before HELLO"));
         };
         let cmd = expect(command, body, b"INITIATE")?;
@@ -439,6 +542,13 @@ impl Accepted {
         self.user = Some(user);
         self.phase = Phase::Ready;
         Ok(())
+    }
+
+    fn server_keys(&self) -> Option<Arc<ServerKeys>> {
+        match &self.side {
+            Side::Accepted(keys) => keys.clone(),
+            Side::Dialed(_) => None,
+        }
     }
 
     /// A frame after the handshake: a message part, or a command (PING).
@@ -504,6 +614,9 @@ fn expect<'a>(command: bool, body: &'a [u8], name: &[u8]) -> Result<frame::Comma
         return Err(NetError::protocol(format!("{}, got a message", wanted())));
     }
     let cmd = frame::parse_command(body)?;
+    if cmd.name == b"ERROR" {
+        return Err(NetError::Denied(metadata::error_reason(cmd.data)));
+    }
     if cmd.name != name {
         return Err(NetError::protocol(format!(
             "{}, got {}",
