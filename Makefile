@@ -17,8 +17,9 @@ DESTDIR ?=
 BINS := woof-create woof-put woof-get woof-tail woof-platform woof-shepherd woof-ls woof-forward woof-proxy
 
 # Debian packages a fresh Debian 12 machine lacks and the build needs, checked
-# with `dpkg -s`: libzmq (with CURVE, via libsodium) for woof-proxy, the tests and
-# the benchmarks. The client tools speak ZMTP themselves and link no libzmq. groff
+# with `dpkg -s`: libzmq (with CURVE, via libsodium) for the interop tests and the
+# benchmarks' baselines. woof and woof-proxy speak ZMTP themselves and link no
+# libzmq. groff
 # renders the man pages in a test (each must fit 80 columns without a warning).
 APT_PACKAGES := libzmq3-dev pkg-config groff-base iproute2 nftables \
 	mosquitto mosquitto-clients redis-server redis-tools nats-server openssl
@@ -79,18 +80,18 @@ deps:
 	fi
 
 # One compile of the workspace for the host (one feature set, one set of flags):
-# the libraries and woof-proxy first, then each tool is linked statically on its
-# own (`cargo rustc` passes +crt-static to that final link only). woof-proxy links
-# the system libzmq, which exists only as a shared library with a dozen
-# dependencies, so it stays dynamic.
+# the libraries first, then each tool and woof-proxy is linked statically on its
+# own (`cargo rustc` passes +crt-static to that final link only).
 TOOLS := $(filter-out woof-proxy,$(BINS))
 build: deps
 	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
-	  $(CARGO) build --release --target $(HOST) -p woof-proxy -p woof-tools -p libwoof --lib --bin woof-proxy
+	  $(CARGO) build --release --target $(HOST) -p woof-proxy -p woof-tools -p libwoof --lib
 	for b in $(TOOLS); do \
 	  CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
 	    $(CARGO) rustc --release --target $(HOST) -p woof-tools --bin $$b -- $(RUSTFLAGS_STATIC) || exit 1; \
 	done
+	CARGO_TARGET_$(HOST_ENV)_RUSTFLAGS="$(strip $(RUSTFLAGS_CPU))" \
+	  $(CARGO) rustc --release --target $(HOST) -p woof-proxy --bin woof-proxy -- $(RUSTFLAGS_STATIC)
 
 # Unit, integration and doc tests of every workspace member. Benchmarks are
 # not run here (`make bench`).

@@ -24,6 +24,7 @@ use woof::Woof;
 use woof::wake::{self, Bell};
 
 use crate::ops::{self, Wait};
+use crate::router::Inbox;
 
 /// A follow waiting for its woof, with where its reply goes.
 pub struct Parked {
@@ -40,8 +41,7 @@ pub struct Parked {
 /// 70 % of a CPU while nothing was put; 24 parkers sleep through it.
 pub const MAX_PARKERS: usize = 64;
 
-/// Starts a parker's thread (it needs the proxy's ZeroMQ context for its reply
-/// socket); false when it could not.
+/// Starts a parker's thread; false when it could not.
 pub type StartParker = Box<dyn Fn(Arc<Parker>) -> bool + Send>;
 
 /// Which parker watches which woof, and how many each watches.
@@ -163,8 +163,9 @@ impl Parker {
         Ok(())
     }
 
-    /// Answers parked follows for ever, sending each reply (header first) on `push`.
-    pub fn run(&self, push: &zmq::Socket) {
+    /// Answers parked follows for ever, sending each reply (header first) to the
+    /// dispatcher's inbox.
+    pub fn run(&self, push: &Inbox) {
         let mut watched: HashMap<*const Woof, Watched> = HashMap::new();
         loop {
             // The bell's word before the inbox: a follow parked after this is
@@ -232,7 +233,7 @@ impl Parker {
 
     /// Answers the follows of `w` that have something to read or whose time is up;
     /// returns how many.
-    fn answer_ready(&self, w: &mut Watched, now: Instant, push: &zmq::Socket) -> usize {
+    fn answer_ready(&self, w: &mut Watched, now: Instant, push: &Inbox) -> usize {
         let latest = w.woof.latest();
         if w.follows
             .iter()
@@ -250,8 +251,7 @@ impl Parker {
                     .or_insert_with(|| ops::follow_reply(&w.woof, p.wait.after, p.wait.max));
                 let mut out = std::mem::take(&mut p.head);
                 out.extend(reply.iter().cloned());
-                // Only fails when the dispatcher is gone, and the process with it.
-                let _ = push.send_multipart(out, 0);
+                push.send(out);
                 return false;
             }
             true

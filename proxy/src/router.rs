@@ -1,7 +1,9 @@
-//! The sockets clients connect to: every listener and client connection on one
-//! epoll (mio), owned by the dispatcher thread, each connection speaking ZMTP
-//! through `woof_net::zmtp::Link`. It stands where a libzmq ROUTER stood: a
-//! message comes in with its connection's identity, a reply goes out to one.
+//! The proxy's sockets: every listener, client connection and an edge's uplink on
+//! one epoll (mio), owned by the dispatcher thread, each connection speaking ZMTP
+//! through `woof_net::zmtp::Link`. It stands where libzmq's ROUTER and DEALER
+//! stood: a message comes in with its connection's identity, a reply goes out to
+//! one. The pools' replies reach the dispatcher through the `Inbox`, which wakes
+//! the same epoll.
 //!
 //! Measured (make bench scale-proxy, 5 000 parked follows + 5 000 idle connections):
 //! libzmq's ROUTER held ~28.6 kB per connection (144 MB for 5 000); here an idle
@@ -11,19 +13,28 @@
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::FileTypeExt;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use mio::{Events, Interest, Poll, Token};
-use woof_net::zmtp::{Link, ServerKeys};
+use mio::{Events, Interest, Poll, Token, Waker};
+use woof_net::zmtp::{Link, Security, ServerKeys};
 
-/// Listeners are tokens below this; connections get ids from it up, never reused.
+/// Listeners are tokens below `DIAL`; connections get ids from `FIRST_CONN` up,
+/// never reused.
 const FIRST_CONN: usize = 256;
+const WAKE: Token = Token(FIRST_CONN - 1);
+const DIAL: Token = Token(FIRST_CONN - 2);
+/// An uplink reconnects after this, doubling up to `DIAL_MAX` while it fails.
+const DIAL_MIN: Duration = Duration::from_millis(100);
+const DIAL_MAX: Duration = Duration::from_secs(5);
+/// An uplink PINGs its server this often, and gives the connection up when it has
+/// heard nothing for `DEAD_AFTER` (a cut network, a frozen cloud).
+const HEARTBEAT: Duration = Duration::from_secs(1);
+const DEAD_AFTER: Duration = Duration::from_secs(3);
 /// A connection must finish its handshake within this (libzmq's ZMQ_HANDSHAKE_IVL).
 const HANDSHAKE: Duration = Duration::from_secs(30);
 /// A connection being closed after an error is dropped after this even if the
@@ -92,6 +103,50 @@ struct Conn {
     closing: Option<Instant>,
 }
 
+/// Replies from the pools' and parkers' threads to the dispatcher.
+pub struct Inbox {
+    queue: Mutex<Vec<Vec<Vec<u8>>>>,
+    waker: Waker,
+}
+
+impl Inbox {
+    /// Queues a reply (its routing frames first) and wakes the dispatcher.
+    pub fn send(&self, reply: Vec<Vec<u8>>) {
+        let Ok(mut queue) = self.queue.lock() else {
+            return;
+        };
+        queue.push(reply);
+        // One wake-up for a batch: the dispatcher takes them all at once.
+        if queue.len() == 1 {
+            drop(queue);
+            let _ = self.waker.wake();
+        }
+    }
+
+    fn take(&self) -> Vec<Vec<Vec<u8>>> {
+        self.queue
+            .lock()
+            .map(|mut q| std::mem::take(&mut *q))
+            .unwrap_or_default()
+    }
+}
+
+/// An edge's uplink: one connection it dials to its cloud and keeps.
+struct Dial {
+    endpoint: usize,
+    /// `HOST:PORT`, resolved at every attempt.
+    address: String,
+    security: Security,
+    max_frame: usize,
+    link: Option<(TcpStream, Link)>,
+    retry: Instant,
+    backoff: Duration,
+    heard: Instant,
+    pinged: Instant,
+    /// Whether the last attempt got through the handshake (logged on changes).
+    up: bool,
+}
+
 /// What a read or write left of a connection.
 #[derive(PartialEq)]
 enum Left {
@@ -102,6 +157,8 @@ enum Left {
 pub struct Router {
     poll: Poll,
     events: Events,
+    inbox: Arc<Inbox>,
+    dial: Option<Dial>,
     listeners: Vec<(usize, Listener)>,
     /// Listeners that ran out of descriptors: retried until they accept again.
     paused: Vec<bool>,
@@ -117,8 +174,15 @@ pub struct Router {
 
 impl Router {
     pub fn new(keys: Option<Arc<ServerKeys>>, max_frame: usize) -> io::Result<Router> {
+        let poll = Poll::new()?;
+        let inbox = Arc::new(Inbox {
+            queue: Mutex::new(Vec::new()),
+            waker: Waker::new(poll.registry(), WAKE)?,
+        });
         Ok(Router {
-            poll: Poll::new()?,
+            poll,
+            inbox,
+            dial: None,
             events: Events::with_capacity(1024),
             listeners: Vec::new(),
             paused: Vec::new(),
@@ -136,7 +200,7 @@ impl Router {
     /// `endpoint`; returns the address bound, as libzmq would write it.
     pub fn bind(&mut self, endpoint: usize, address: &str) -> io::Result<String> {
         let token = Token(self.listeners.len());
-        if token.0 >= FIRST_CONN {
+        if token >= DIAL {
             return Err(io::Error::other("too many endpoints"));
         }
         let (mut listener, bound) = if let Some(rest) = address.strip_prefix("tcp://") {
@@ -172,52 +236,75 @@ impl Router {
         Ok(bound)
     }
 
-    /// The epoll descriptor: readable when a connection or listener has news.
-    pub fn fd(&self) -> RawFd {
-        self.poll.as_raw_fd()
+    /// Where the pools' and parkers' threads send replies.
+    pub fn inbox(&self) -> Arc<Inbox> {
+        Arc::clone(&self.inbox)
     }
 
-    /// How long the caller may wait for `fd` before calling `turn` anyway.
-    pub fn wait_hint(&self) -> Option<Duration> {
-        if self.paused.contains(&true) {
-            Some(Duration::from_millis(50))
-        } else if self.unsettled {
-            Some(Duration::from_secs(1))
-        } else {
-            None
-        }
+    /// Dials `address` (`tcp://HOST:PORT`) for `endpoint` and keeps the connection:
+    /// reconnecting with a back-off, PINGing, giving up a silent one. Messages from
+    /// it come with an empty identity; `send_dialed` answers.
+    pub fn dial(&mut self, endpoint: usize, address: &str, security: Security) {
+        let now = Instant::now();
+        self.dial = Some(Dial {
+            endpoint,
+            address: address.trim_start_matches("tcp://").to_string(),
+            security,
+            max_frame: self.max_frame,
+            link: None,
+            retry: now,
+            backoff: DIAL_MIN,
+            heard: now,
+            pinged: now,
+            up: false,
+        });
     }
 
-    /// Accepts, reads and writes whatever is ready, without waiting; the messages
-    /// that came in go to `out`. `auth` decides CURVE clients by key and address.
+    /// Waits up to `timeout` (None: until something happens) for sockets, then
+    /// accepts, reads and writes what is ready; messages that came in go to `out`,
+    /// replies from the inbox to `replies`. `auth` decides CURVE clients by key and
+    /// address.
     pub fn turn(
         &mut self,
+        timeout: Option<Duration>,
         auth: &mut dyn FnMut(&[u8; 32], &str) -> Option<String>,
         out: &mut Vec<Incoming>,
+        replies: &mut Vec<Vec<Vec<u8>>>,
     ) {
+        let timeout = [timeout, self.wait_hint()].into_iter().flatten().min();
         for i in 0..self.listeners.len() {
             if self.paused[i] {
                 self.accept(i);
             }
         }
-        if let Err(e) = self.poll.poll(&mut self.events, Some(Duration::ZERO))
+        if let Err(e) = self.poll.poll(&mut self.events, timeout)
             && e.kind() != io::ErrorKind::Interrupted
         {
             eprintln!("woof-proxy: epoll: {e}");
         }
-        let ready: Vec<(usize, bool, bool)> = self
+        let ready: Vec<(Token, bool, bool)> = self
             .events
             .iter()
             .map(|e| {
                 let readable = e.is_readable() || e.is_read_closed() || e.is_error();
-                (e.token().0, readable, e.is_writable())
+                (e.token(), readable, e.is_writable())
             })
             .collect();
         for (token, readable, writable) in ready {
-            if token < FIRST_CONN {
-                self.accept(token);
+            if token == WAKE {
                 continue;
             }
+            if token == DIAL {
+                if let Some(d) = &mut self.dial {
+                    d.on_ready(readable, writable, &mut self.buf, out);
+                }
+                continue;
+            }
+            if token < DIAL {
+                self.accept(token.0);
+                continue;
+            }
+            let token = token.0;
             let Some(conn) = self.conns.get_mut(&token) else {
                 continue;
             };
@@ -232,9 +319,37 @@ impl Router {
                 self.conns.remove(&token);
             }
         }
+        replies.extend(self.inbox.take());
+        if let Some(d) = &mut self.dial {
+            d.tick(self.poll.registry());
+        }
         if self.unsettled && self.swept.elapsed() >= Duration::from_secs(1) {
             self.sweep();
         }
+    }
+
+    /// How long the loop may sleep before there is something to do anyway.
+    fn wait_hint(&self) -> Option<Duration> {
+        let dial = self.dial.as_ref().map(Dial::next_due);
+        let sweep = if self.paused.contains(&true) {
+            Some(Duration::from_millis(50))
+        } else if self.unsettled {
+            Some(Duration::from_secs(1))
+        } else {
+            None
+        };
+        [dial, sweep].into_iter().flatten().min()
+    }
+
+    /// Sends a message to the server an uplink dialed; false when it is not
+    /// connected (nothing is queued for a connection that is not there).
+    pub fn send_dialed(&mut self, parts: &[Vec<u8>]) -> bool {
+        self.dial.as_mut().is_some_and(|d| d.send(parts))
+    }
+
+    /// Whether `endpoint` is the one dialed.
+    pub fn is_dialed(&self, endpoint: usize) -> bool {
+        self.dial.as_ref().is_some_and(|d| d.endpoint == endpoint)
     }
 
     /// Sends `parts` (the identity first, as to a ROUTER). False when there is no
@@ -346,6 +461,176 @@ impl Router {
             keep
         });
         self.unsettled = unsettled;
+    }
+}
+
+impl Dial {
+    fn next_due(&self) -> Duration {
+        let now = Instant::now();
+        let due = match &self.link {
+            None => self.retry,
+            Some(_) => (self.pinged + HEARTBEAT).min(self.heard + DEAD_AFTER),
+        };
+        due.saturating_duration_since(now) + Duration::from_millis(1)
+    }
+
+    /// Connects when it is time, PINGs, and gives up a connection heard from too
+    /// long ago.
+    fn tick(&mut self, registry: &mio::Registry) {
+        let now = Instant::now();
+        match &mut self.link {
+            None if now >= self.retry => self.connect(registry, now),
+            None => {}
+            Some(_) if now.duration_since(self.heard) >= DEAD_AFTER => {
+                self.lost(&format!("nothing heard for {} s", DEAD_AFTER.as_secs()));
+            }
+            Some((stream, link))
+                if link.is_ready() && now.duration_since(self.pinged) >= HEARTBEAT =>
+            {
+                self.pinged = now;
+                if link.ping().is_err() || write_all(stream, link) == Left::Gone {
+                    self.lost("the connection closed");
+                }
+            }
+            Some(_) => {}
+        }
+    }
+
+    fn connect(&mut self, registry: &mio::Registry, now: Instant) {
+        let attempt = self
+            .address
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())
+            .and_then(|mut a| a.next().ok_or_else(|| "no address".to_string()))
+            .and_then(|addr| TcpStream::connect(addr).map_err(|e| e.to_string()))
+            .and_then(|mut stream| {
+                let link = Link::dialed(&self.security, self.max_frame, 4 * self.max_frame)
+                    .map_err(|e| e.to_string())?;
+                registry
+                    .register(&mut stream, DIAL, Interest::READABLE | Interest::WRITABLE)
+                    .map_err(|e| e.to_string())?;
+                Ok((stream, link))
+            });
+        match attempt {
+            Ok(link) => {
+                self.link = Some(link);
+                self.heard = now;
+                self.pinged = now;
+            }
+            Err(why) => self.lost(&why),
+        }
+    }
+
+    fn on_ready(
+        &mut self,
+        readable: bool,
+        writable: bool,
+        buf: &mut [u8],
+        out: &mut Vec<Incoming>,
+    ) {
+        let Some((stream, link)) = &mut self.link else {
+            return;
+        };
+        let was_ready = link.is_ready();
+        if writable || readable {
+            // The first writable event says whether the connect went through.
+            if let Ok(Some(e)) | Err(e) = stream.take_error() {
+                self.lost(&e.to_string());
+                return;
+            }
+            if write_all(stream, link) == Left::Gone {
+                self.lost("the connection closed");
+                return;
+            }
+        }
+        if !readable {
+            return;
+        }
+        let mut messages = Vec::new();
+        let mut no_auth = |_: &[u8; 32]| None;
+        loop {
+            match stream.read(buf) {
+                Ok(0) => {
+                    self.lost("the cloud closed the connection");
+                    return;
+                }
+                Ok(n) => {
+                    self.heard = Instant::now();
+                    if let Err(e) = link.input(&buf[..n], &mut no_auth, &mut messages) {
+                        self.lost(&e.to_string());
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.lost(&e.to_string());
+                    return;
+                }
+            }
+        }
+        if write_all(stream, link) == Left::Gone {
+            self.lost("the connection closed");
+            return;
+        }
+        if link.is_ready() && !was_ready {
+            self.backoff = DIAL_MIN;
+            if !self.up {
+                eprintln!("woof-proxy: uplink to {}: connected", self.address);
+            }
+            self.up = true;
+        }
+        out.extend(messages.into_iter().map(|parts| Incoming {
+            endpoint: self.endpoint,
+            identity: Vec::new(),
+            user: None,
+            parts,
+        }));
+    }
+
+    fn send(&mut self, parts: &[Vec<u8>]) -> bool {
+        let Some((stream, link)) = &mut self.link else {
+            return false;
+        };
+        if !link.is_ready() || link.pending().len() > MAX_PENDING || link.send(parts).is_err() {
+            return false;
+        }
+        if write_all(stream, link) == Left::Gone {
+            self.lost("the connection closed");
+            return false;
+        }
+        true
+    }
+
+    /// Drops the connection (closing it) and schedules the next attempt.
+    fn lost(&mut self, why: &str) {
+        self.link = None;
+        self.retry = Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(DIAL_MAX);
+        if self.up {
+            eprintln!(
+                "woof-proxy: uplink to {}: lost ({why}); reconnecting",
+                self.address
+            );
+        }
+        self.up = false;
+    }
+}
+
+/// Writes what `link` has pending to `stream` until it would block.
+fn write_all(stream: &mut TcpStream, link: &mut Link) -> Left {
+    loop {
+        let pending = link.pending();
+        if pending.is_empty() {
+            return Left::Open;
+        }
+        match stream.write(pending) {
+            Ok(0) => return Left::Gone,
+            Ok(n) => link.wrote(n),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Left::Open,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => return Left::Gone,
+        }
     }
 }
 

@@ -16,7 +16,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use woof::{Error, ErrorKind};
 use woof_net::proto::{self, MAX_MESSAGE};
@@ -26,7 +26,7 @@ use crate::cspot;
 use crate::ops;
 use crate::parker::{Parked, Parkers};
 use crate::request::{Request, Shared};
-use crate::router::{Incoming, Router};
+use crate::router::{Inbox, Incoming, Router};
 use crate::uplink;
 use woof_net::zmtp::ServerKeys;
 
@@ -94,10 +94,6 @@ impl Queue {
     }
 }
 
-fn zerr(what: impl Into<String>, e: zmq::Error) -> Error {
-    Error::new(ErrorKind::Io, what).detail(e.to_string())
-}
-
 /// Binds every endpoint (reporting each on stderr), starts the pools, and serves
 /// until the process is killed.
 pub fn run(
@@ -106,7 +102,6 @@ pub fn run(
     followers: u32,
     secret: Option<String>,
 ) -> Result<(), Error> {
-    let ctx = zmq::Context::new();
     let keys = match &secret {
         Some(text) => {
             let key = woof_net::z85::decode_key(text).map_err(|e| {
@@ -117,16 +112,13 @@ pub fn run(
         None => None,
     };
     let mut router = Router::new(keys, MAX_MESSAGE as usize).map_err(|e| Error::io("epoll", e))?;
-    let mut edge = None;
+    let mut edge = false;
     for (i, ep) in shared.endpoints.iter().enumerate() {
         if let Some(keys) = &ep.uplink {
             // Dialled, not bound: the edge side of an uplink (the last endpoint).
-            let e = uplink::Edge::connect(&ctx, &ep.bind, keys)?;
-            edge = Some(EdgeLink {
-                index: i,
-                sock: e.sock,
-                endpoint: e.endpoint,
-            });
+            router.dial(i, &ep.bind, uplink::edge_security(&ep.bind, keys)?);
+            eprintln!("woof-proxy: uplink to {} (CURVE)", ep.bind);
+            edge = true;
             continue;
         }
         let mut names: Vec<&str> = ep
@@ -156,31 +148,24 @@ pub fn run(
             if secret.is_some() { " (CURVE)" } else { "" }
         );
     }
-    let replies = ctx.socket(zmq::PULL).map_err(|e| zerr("socket", e))?;
-    replies
-        .bind("inproc://replies")
-        .map_err(|e| zerr("inproc", e))?;
 
     let shared = Arc::new(shared);
     let requests = Queue::new("worker", workers as usize * 256);
     for _ in 0..workers {
-        let (ctx, shared, q) = (ctx.clone(), Arc::clone(&shared), Arc::clone(&requests));
+        let (inbox, shared, q) = (router.inbox(), Arc::clone(&shared), Arc::clone(&requests));
         thread::Builder::new()
             .name(requests.name.to_string())
-            .spawn(move || serve_pool(&ctx, &shared, &q))
+            .spawn(move || serve_pool(&inbox, &shared, &q))
             .map_err(|e| Error::io("a worker thread", e))?;
     }
     // Parkers start when follows need them (parker.rs).
     let start_parker = {
-        let ctx = ctx.clone();
+        let inbox = router.inbox();
         move |parker: Arc<crate::parker::Parker>| {
-            let push = match ctx.socket(zmq::PUSH) {
-                Ok(p) if p.connect("inproc://replies").is_ok() => p,
-                _ => return false,
-            };
+            let inbox = Arc::clone(&inbox);
             let started = thread::Builder::new()
                 .name("parker".to_string())
-                .spawn(move || parker.run(&push));
+                .spawn(move || parker.run(&inbox));
             if let Err(e) = &started {
                 eprintln!("woof-proxy: cannot start a parker thread: {e}");
             }
@@ -193,32 +178,8 @@ pub fn run(
         requests: &requests,
         parker: &parker,
     };
-    let mut socks = Socks { router, edge };
-    dispatch(&shared, &mut socks, &replies, &pools)
-}
-
-/// The uplink socket (the edge side), at its endpoint's index.
-struct EdgeLink {
-    index: usize,
-    sock: zmq::Socket,
-    endpoint: String,
-}
-
-/// Where replies go: a client connection, or the cloud over the edge's uplink.
-struct Socks {
-    router: Router,
-    edge: Option<EdgeLink>,
-}
-
-impl Socks {
-    /// Sends `parts` (routing frames first) out of `endpoint`; false when the
-    /// connection is gone (or not reading).
-    fn send(&mut self, endpoint: usize, parts: Vec<Vec<u8>>) -> bool {
-        match &self.edge {
-            Some(e) if e.index == endpoint => e.sock.send_multipart(parts, zmq::DONTWAIT).is_ok(),
-            _ => self.router.send(&parts),
-        }
-    }
+    dispatch(&shared, &mut router, &pools, edge);
+    Ok(())
 }
 
 /// Per connection (endpoint, identity): the requests waiting for the one in a pool.
@@ -227,47 +188,44 @@ type Backlog = HashMap<(usize, Vec<u8>), VecDeque<Job>>;
 /// Most requests one connection may have queued behind its running one.
 const MAX_BACKLOG: usize = 1024;
 
-fn dispatch(
-    shared: &Shared,
-    socks: &mut Socks,
-    replies: &zmq::Socket,
-    pools: &Pools,
-) -> Result<(), Error> {
+fn dispatch(shared: &Shared, router: &mut Router, pools: &Pools, edge: bool) {
     let mut backlog = Backlog::new();
     let mut registry = uplink::Registry::default();
-    let mut hello = socks.edge.as_ref().map(|e| uplink::Hello::new(&e.endpoint));
+    let mut hello = edge.then(uplink::Hello::default);
     let mut incoming = Vec::new();
+    let mut replies = Vec::new();
     let mut auth = |key: &[u8; 32], peer: &str| shared.policy.authenticate(key, peer);
     loop {
-        let mut wait = socks.router.wait_hint();
-        if let (Some(h), Some(e)) = (&mut hello, &socks.edge) {
-            let next = h.tick(&e.sock) + std::time::Duration::from_millis(1);
-            wait = Some(wait.map_or(next, |w| w.min(next)));
-        }
-        let wait = wait.map_or(-1, |w| w.as_millis() as i64);
-        let fd = socks.router.fd();
-        let mut items = vec![
-            zmq::PollItem::from_fd(fd, zmq::POLLIN),
-            replies.as_poll_item(zmq::POLLIN),
-        ];
-        if let Some(e) = &socks.edge {
-            items.push(e.sock.as_poll_item(zmq::POLLIN));
-        }
-        zmq::poll(&mut items, wait).map_err(|e| zerr("poll", e))?;
-        let from_cloud = items.get(2).is_some_and(zmq::PollItem::is_readable);
-        drop(items);
+        let wait = hello
+            .as_mut()
+            .map(|h| h.tick(|parts| router.send_dialed(parts)) + Duration::from_millis(1));
+        router.turn(wait, &mut auth, &mut incoming, &mut replies);
         // Replies first: they free clients and queue space.
-        while let Ok(frames) = replies.recv_multipart(zmq::DONTWAIT) {
-            if let Some(key) = forward_reply(socks, frames) {
-                pools.next_of(socks, &mut backlog, key);
+        for frames in replies.drain(..) {
+            if let Some(key) = forward_reply(router, frames) {
+                pools.next_of(router, &mut backlog, key);
             }
         }
-        socks.router.turn(&mut auth, &mut incoming);
         for msg in incoming.drain(..) {
+            if router.is_dialed(msg.endpoint) {
+                // From the cloud over this edge's uplink.
+                if let Some(r) = uplink::parse_routed(msg.parts) {
+                    let job = Job {
+                        endpoint: msg.endpoint,
+                        envelope: r.envelope,
+                        conn: r.conn,
+                        user: r.user,
+                        frames: r.frames,
+                        refused: false,
+                    };
+                    take(shared, router, pools, &mut backlog, job);
+                }
+                continue;
+            }
             let job = job_of(msg);
             if shared.accept_uplinks {
                 let i = job.endpoint;
-                let mut out = |ep: usize, parts: Vec<Vec<u8>>| socks.send(ep, parts);
+                let mut out = |ep: usize, parts: Vec<Vec<u8>>| send(router, ep, parts);
                 let user = job.user.as_deref();
                 if matches!(
                     registry.incoming(&mut out, i, &job.envelope[0], user, &job.frames),
@@ -281,31 +239,24 @@ fn dispatch(
                     {
                         let mut reply_out = job.envelope;
                         reply_out.extend(reply);
-                        socks.send(i, reply_out);
+                        send(router, i, reply_out);
                     }
                     continue;
                 }
             }
-            take(shared, socks, pools, &mut backlog, job);
+            take(shared, router, pools, &mut backlog, job);
         }
-        if from_cloud && let Some(e) = &socks.edge {
-            let index = e.index;
-            let mut routed = Vec::new();
-            while let Ok(msg) = e.sock.recv_multipart(zmq::DONTWAIT) {
-                routed.extend(uplink::parse_routed(msg));
-            }
-            for r in routed {
-                let job = Job {
-                    endpoint: index,
-                    envelope: r.envelope,
-                    conn: r.conn,
-                    user: r.user,
-                    frames: r.frames,
-                    refused: false,
-                };
-                take(shared, socks, pools, &mut backlog, job);
-            }
-        }
+    }
+}
+
+/// Sends `parts` (routing frames first) out of `endpoint`: to a client connection,
+/// or to the cloud over the edge's uplink. False when the connection is gone (or
+/// not reading).
+fn send(router: &mut Router, endpoint: usize, parts: Vec<Vec<u8>>) -> bool {
+    if router.is_dialed(endpoint) {
+        router.send_dialed(&parts)
+    } else {
+        router.send(&parts)
     }
 }
 
@@ -329,7 +280,7 @@ fn job_of(msg: Incoming) -> Job {
 
 /// Answers a job at once, queues it behind its connection's running request, or
 /// starts it in a pool.
-fn take(shared: &Shared, socks: &mut Socks, pools: &Pools, backlog: &mut Backlog, job: Job) {
+fn take(shared: &Shared, router: &mut Router, pools: &Pools, backlog: &mut Backlog, job: Job) {
     let cache = &shared.cache;
     let key = (job.endpoint, job.conn.clone());
     match backlog.get_mut(&key) {
@@ -348,11 +299,11 @@ fn take(shared: &Shared, socks: &mut Socks, pools: &Pools, backlog: &mut Backlog
             let reply = answer(shared, cache, &request(shared, &job));
             let mut out = job.envelope;
             out.extend(reply);
-            socks.send(job.endpoint, out);
+            send(router, job.endpoint, out);
         }
         None => {
             backlog.insert(key.clone(), VecDeque::new());
-            pools.start(socks, backlog, key, job);
+            pools.start(router, backlog, key, job);
         }
     }
 }
@@ -367,31 +318,31 @@ impl Pools<'_> {
     /// Hands `job` (the connection's next) to the workers or, a follow that must
     /// wait, to the parker; when that is full, the client hears "busy" and the
     /// connection's next request goes.
-    fn start(&self, socks: &mut Socks, backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
+    fn start(&self, router: &mut Router, backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
         if job.refused {
-            busy(socks, job);
-            self.next_of(socks, backlog, key);
+            busy(router, job);
+            self.next_of(router, backlog, key);
             return;
         }
         if ops::is_follow(&job.frames) {
-            self.park(socks, backlog, key, job);
+            self.park(router, backlog, key, job);
             return;
         }
         if let Err(job) = self.requests.push(job) {
-            busy(socks, job);
-            self.next_of(socks, backlog, key);
+            busy(router, job);
+            self.next_of(router, backlog, key);
         }
     }
 
-    fn park(&self, socks: &mut Socks, backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
+    fn park(&self, router: &mut Router, backlog: &mut Backlog, key: (usize, Vec<u8>), job: Job) {
         let shared = self.shared;
         let wait = match ops::follow_or_reply(shared, &shared.cache, &request(shared, &job)) {
             Ok(wait) => wait,
             Err(reply) => {
                 let mut out = job.envelope;
                 out.extend(reply);
-                socks.send(key.0, out);
-                self.next_of(socks, backlog, key);
+                send(router, key.0, out);
+                self.next_of(router, backlog, key);
                 return;
             }
         };
@@ -405,15 +356,15 @@ impl Pools<'_> {
         }) {
             let mut out: Vec<Vec<u8>> = p.head.into_iter().skip(2).collect();
             out.extend(proto::error_reply(&too_busy()));
-            socks.send(key.0, out);
-            self.next_of(socks, backlog, key);
+            send(router, key.0, out);
+            self.next_of(router, backlog, key);
         }
     }
 
     /// The connection's running request is done: start its next, if any.
-    fn next_of(&self, socks: &mut Socks, backlog: &mut Backlog, key: (usize, Vec<u8>)) {
+    fn next_of(&self, router: &mut Router, backlog: &mut Backlog, key: (usize, Vec<u8>)) {
         match backlog.get_mut(&key).and_then(VecDeque::pop_front) {
-            Some(job) => self.start(socks, backlog, key, job),
+            Some(job) => self.start(router, backlog, key, job),
             None => {
                 backlog.remove(&key);
             }
@@ -425,18 +376,18 @@ fn too_busy() -> Error {
     Error::new(ErrorKind::Full, "woof-proxy").detail("too busy; retry")
 }
 
-fn busy(socks: &mut Socks, job: Job) {
+fn busy(router: &mut Router, job: Job) {
     let mut out = job.envelope;
     out.extend(if cspot::is_cspot(&job.frames) {
         cspot::busy_reply()
     } else {
         proto::error_reply(&too_busy())
     });
-    socks.send(job.endpoint, out);
+    send(router, job.endpoint, out);
 }
 
 /// Sends a pool's reply to its client; returns the connection it belongs to.
-fn forward_reply(socks: &mut Socks, mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
+fn forward_reply(router: &mut Router, mut frames: Vec<Vec<u8>>) -> Option<(usize, Vec<u8>)> {
     if frames.len() < 3 {
         return None;
     }
@@ -444,17 +395,11 @@ fn forward_reply(socks: &mut Socks, mut frames: Vec<Vec<u8>>) -> Option<(usize, 
     let conn = frames.remove(0);
     let idx = *head.first()? as usize;
     // A client that went away or stopped reading loses its reply, nothing else.
-    socks.send(idx, frames);
+    send(router, idx, frames);
     Some((idx, conn))
 }
 
-fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
-    let Ok(push) = ctx.socket(zmq::PUSH) else {
-        return;
-    };
-    if push.connect("inproc://replies").is_err() {
-        return;
-    }
+fn serve_pool(inbox: &Inbox, shared: &Shared, queue: &Queue) {
     while let Some(job) = queue.pop() {
         let reply = answer(shared, &shared.cache, &request(shared, &job));
         let mut out = Vec::with_capacity(2 + job.envelope.len() + reply.len());
@@ -462,7 +407,7 @@ fn serve_pool(ctx: &zmq::Context, shared: &Shared, queue: &Queue) {
         out.push(job.conn);
         out.extend(job.envelope);
         out.extend(reply);
-        let _ = push.send_multipart(out, 0);
+        inbox.send(out);
     }
 }
 

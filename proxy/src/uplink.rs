@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 
 use woof::{Error, ErrorKind};
 use woof_net::keys::KeyDir;
-use woof_net::proto::{self, MAX_MESSAGE};
+use woof_net::proto;
+use woof_net::zmtp::{CurveClient, Security};
 
 pub const MAGIC: &[u8] = b"UPLINK/1";
 const HELLO: &[u8] = b"hello";
@@ -31,85 +32,53 @@ const REPLY: &[u8] = b"reply";
 pub const HELLO_EVERY: Duration = Duration::from_secs(1);
 const FORGET_AFTER: Duration = Duration::from_secs(5);
 
-fn zerr(what: &str, e: zmq::Error) -> Error {
-    Error::new(ErrorKind::Io, format!("uplink {what}")).detail(e.to_string())
-}
-
-/// The edge side: the DEALER socket dialling the cloud.
-pub struct Edge {
-    pub sock: zmq::Socket,
-    pub endpoint: String,
-}
-
-/// The edge's hellos, sent by the dispatcher that owns the socket.
+/// The edge's hellos, sent by the dispatcher that owns the connection.
+#[derive(Default)]
 pub struct Hello {
     last: Option<Instant>,
 }
 
 impl Hello {
-    pub fn new(_endpoint: &str) -> Hello {
-        Hello { last: None }
-    }
-
-    /// Says hello when it is time; returns how long until the next one.
-    pub fn tick(&mut self, sock: &zmq::Socket) -> Duration {
+    /// Says hello through `send` when it is time; returns how long until the next.
+    /// A hello while the uplink is down is dropped: the next one re-registers.
+    pub fn tick(&mut self, send: impl FnOnce(&[Vec<u8>]) -> bool) -> Duration {
         if self.last.is_none_or(|t| t.elapsed() >= HELLO_EVERY) {
-            let _ = sock.send_multipart([MAGIC, HELLO], zmq::DONTWAIT);
+            send(&[MAGIC.to_vec(), HELLO.to_vec()]);
             self.last = Some(Instant::now());
         }
         HELLO_EVERY.saturating_sub(self.last.map_or(Duration::ZERO, |t| t.elapsed()))
     }
 }
 
-impl Edge {
-    /// Dials `endpoint` with the edge's own key pair (`keys`/id.key, id.pub) and the
-    /// cloud's public key from `keys`/servers/ (as every woof client finds it).
-    pub fn connect(ctx: &zmq::Context, endpoint: &str, keys: &KeyDir) -> Result<Edge, Error> {
-        let rest = endpoint.strip_prefix("tcp://").ok_or_else(|| {
-            Error::new(ErrorKind::BadArgument, format!("--uplink {endpoint}"))
-                .detail("expected tcp://HOST:PORT")
-        })?;
-        let (host, port) = rest
-            .rsplit_once(':')
-            .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
-            .ok_or_else(|| {
-                Error::new(ErrorKind::BadArgument, format!("--uplink {endpoint}"))
-                    .detail("expected tcp://HOST:PORT")
-            })?;
-        let server = keys.server_key(host, port)?.ok_or_else(|| {
-            Error::new(ErrorKind::BadArgument, format!("--uplink {endpoint}")).detail(format!(
-                "no public key for the cloud: put its id.pub at {}/servers/{host}:{port}.pub",
-                keys.dir.display()
-            ))
-        })?;
-        let (public, secret) = keys.identity()?;
-        let sock = ctx.socket(zmq::DEALER).map_err(|e| zerr("socket", e))?;
-        let set = |r: zmq::Result<()>| r.map_err(|e| zerr("socket", e));
-        set(sock.set_curve_serverkey(server.as_bytes()))?;
-        set(sock.set_curve_publickey(public.as_bytes()))?;
-        set(sock.set_curve_secretkey(secret.as_bytes()))?;
-        set(sock.set_maxmsgsize(MAX_MESSAGE))?;
-        set(sock.set_linger(0))?;
-        // Nothing queues for a connection that is not there: a hello or a reply
-        // sent while down is dropped (the next hello re-registers; the cloud's
-        // client times out), never delivered stale after a reconnect.
-        set(sock.set_immediate(true))?;
-        set(sock.set_reconnect_ivl(100))?;
-        set(sock.set_reconnect_ivl_max(5000))?;
-        // ZeroMQ heartbeats find a dead peer (and keep NAT state) even when idle.
-        set(sock.set_heartbeat_ivl(1000))?;
-        set(sock.set_heartbeat_timeout(3000))?;
-        set(sock.set_heartbeat_ttl(6000))?;
-        if host.contains(':') {
-            set(sock.set_ipv6(true))?;
-        }
-        sock.connect(endpoint).map_err(|e| zerr("connect", e))?;
-        eprintln!("woof-proxy: uplink to {endpoint} (CURVE)");
-        Ok(Edge {
-            sock,
-            endpoint: endpoint.to_string(),
-        })
-    }
+/// The CURVE keys an edge dials `endpoint` with: its own key pair (`keys`/id.key,
+/// id.pub) and the cloud's public key from `keys`/servers/ (as every woof client
+/// finds it).
+pub fn edge_security(endpoint: &str, keys: &KeyDir) -> Result<Security, Error> {
+    let bad = || {
+        Error::new(ErrorKind::BadArgument, format!("--uplink {endpoint}"))
+            .detail("expected tcp://HOST:PORT")
+    };
+    let rest = endpoint.strip_prefix("tcp://").ok_or_else(bad)?;
+    let (host, port) = rest
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h.trim_matches(['[', ']']), p.parse::<u16>().ok()?)))
+        .ok_or_else(bad)?;
+    let server = keys.server_key(host, port)?.ok_or_else(|| {
+        Error::new(ErrorKind::BadArgument, format!("--uplink {endpoint}")).detail(format!(
+            "no public key for the cloud: put its id.pub at {}/servers/{host}:{port}.pub",
+            keys.dir.display()
+        ))
+    })?;
+    let (public, secret) = keys.identity()?;
+    let key = |text: &str, what: &str| {
+        woof_net::z85::decode_key(text)
+            .map_err(|e| Error::new(ErrorKind::BadData, what.to_string()).detail(e.to_string()))
+    };
+    Ok(Security::Curve(CurveClient {
+        server_public: key(&server, "the cloud's public key")?,
+        public: key(&public, "the edge's public key")?,
+        secret: key(&secret, "the edge's secret key")?,
+    }))
 }
 
 /// A request the cloud routed to this edge: what to prefix the reply with, the

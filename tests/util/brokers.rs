@@ -31,6 +31,8 @@ pub struct Broker {
     cmd: Vec<String>,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// Up once: a restart keeps its port (its clients come back to it).
+    started: bool,
 }
 
 impl Broker {
@@ -40,6 +42,7 @@ impl Broker {
             cmd,
             port,
             dir,
+            started: false,
         };
         b.start();
         b
@@ -61,11 +64,29 @@ impl Broker {
             let up = wait_until(Duration::from_secs(5), || {
                 TcpStream::connect(("127.0.0.1", port)).is_ok()
             });
-            if up {
+            // Answering is not enough: another test's server may have taken the
+            // port between free_port and the broker's bind (the broker then exits).
+            std::thread::sleep(Duration::from_millis(50));
+            let alive = self
+                .child
+                .as_mut()
+                .is_some_and(|c| matches!(c.try_wait(), Ok(None)));
+            if up && alive {
+                self.started = true;
                 return;
             }
-            // The port may still be held by the previous incarnation: again.
             self.kill();
+            let arg = port.to_string();
+            if !self.started && !alive && self.cmd.contains(&arg) {
+                // Its port was taken: a new one, where the command names it.
+                self.port = free_port();
+                for a in &mut self.cmd {
+                    if *a == arg {
+                        *a = self.port.to_string();
+                    }
+                }
+            }
+            // Otherwise the port may still be held by the previous incarnation: again.
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("{} did not start on port {}", self.cmd[0], self.port);
