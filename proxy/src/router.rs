@@ -23,27 +23,19 @@ use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use woof_net::zmtp::{Link, Security, ServerKeys};
 
+use crate::dialer::Dial;
+use crate::link_io::{Left, MAX_PENDING, write_out};
+
 /// Listeners are tokens below `DIAL`; connections get ids from `FIRST_CONN` up,
 /// never reused.
 const FIRST_CONN: usize = 256;
 const WAKE: Token = Token(FIRST_CONN - 1);
 const DIAL: Token = Token(FIRST_CONN - 2);
-/// An uplink reconnects after this, doubling up to `DIAL_MAX` while it fails.
-const DIAL_MIN: Duration = Duration::from_millis(100);
-const DIAL_MAX: Duration = Duration::from_secs(5);
-/// An uplink PINGs its server this often, and gives the connection up when it has
-/// heard nothing for `DEAD_AFTER` (a cut network, a frozen cloud).
-const HEARTBEAT: Duration = Duration::from_secs(1);
-const DEAD_AFTER: Duration = Duration::from_secs(3);
 /// A connection must finish its handshake within this (libzmq's ZMQ_HANDSHAKE_IVL).
 const HANDSHAKE: Duration = Duration::from_secs(30);
 /// A connection being closed after an error is dropped after this even if the
 /// client does not hang up (it has had the time to read our ERROR).
 const LINGER: Duration = Duration::from_secs(1);
-/// Replies queued for a client that does not read them: beyond this they are
-/// dropped (the client loses replies, the proxy keeps its memory), as a ROUTER
-/// drops at its high-water mark.
-const MAX_PENDING: usize = 256 * 1024 * 1024;
 
 /// A message from a client.
 pub struct Incoming {
@@ -78,6 +70,15 @@ impl Stream {
         }
     }
 
+    fn shutdown_write(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(Shutdown::Write),
+        };
+    }
+}
+
+impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.write(buf),
@@ -85,11 +86,8 @@ impl Stream {
         }
     }
 
-    fn shutdown_write(&self) {
-        let _ = match self {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
-            Stream::Unix(s) => s.shutdown(Shutdown::Write),
-        };
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 
@@ -129,29 +127,6 @@ impl Inbox {
             .map(|mut q| std::mem::take(&mut *q))
             .unwrap_or_default()
     }
-}
-
-/// An edge's uplink: one connection it dials to its cloud and keeps.
-struct Dial {
-    endpoint: usize,
-    /// `HOST:PORT`, resolved at every attempt.
-    address: String,
-    security: Security,
-    max_frame: usize,
-    link: Option<(TcpStream, Link)>,
-    retry: Instant,
-    backoff: Duration,
-    heard: Instant,
-    pinged: Instant,
-    /// Whether the last attempt got through the handshake (logged on changes).
-    up: bool,
-}
-
-/// What a read or write left of a connection.
-#[derive(PartialEq)]
-enum Left {
-    Open,
-    Gone,
 }
 
 pub struct Router {
@@ -245,19 +220,7 @@ impl Router {
     /// reconnecting with a back-off, PINGing, giving up a silent one. Messages from
     /// it come with an empty identity; `send_dialed` answers.
     pub fn dial(&mut self, endpoint: usize, address: &str, security: Security) {
-        let now = Instant::now();
-        self.dial = Some(Dial {
-            endpoint,
-            address: address.trim_start_matches("tcp://").to_string(),
-            security,
-            max_frame: self.max_frame,
-            link: None,
-            retry: now,
-            backoff: DIAL_MIN,
-            heard: now,
-            pinged: now,
-            up: false,
-        });
+        self.dial = Some(Dial::new(endpoint, address, security, self.max_frame));
     }
 
     /// Waits up to `timeout` (None: until something happens) for sockets, then
@@ -296,7 +259,14 @@ impl Router {
             }
             if token == DIAL {
                 if let Some(d) = &mut self.dial {
-                    d.on_ready(readable, writable, &mut self.buf, out);
+                    let endpoint = d.endpoint;
+                    let messages = d.on_ready(readable, writable, &mut self.buf);
+                    out.extend(messages.into_iter().map(|parts| Incoming {
+                        endpoint,
+                        identity: Vec::new(),
+                        user: None,
+                        parts,
+                    }));
                 }
                 continue;
             }
@@ -321,7 +291,7 @@ impl Router {
         }
         replies.extend(self.inbox.take());
         if let Some(d) = &mut self.dial {
-            d.tick(self.poll.registry());
+            d.tick(self.poll.registry(), DIAL);
         }
         if self.unsettled && self.swept.elapsed() >= Duration::from_secs(1) {
             self.sweep();
@@ -464,176 +434,6 @@ impl Router {
     }
 }
 
-impl Dial {
-    fn next_due(&self) -> Duration {
-        let now = Instant::now();
-        let due = match &self.link {
-            None => self.retry,
-            Some(_) => (self.pinged + HEARTBEAT).min(self.heard + DEAD_AFTER),
-        };
-        due.saturating_duration_since(now) + Duration::from_millis(1)
-    }
-
-    /// Connects when it is time, PINGs, and gives up a connection heard from too
-    /// long ago.
-    fn tick(&mut self, registry: &mio::Registry) {
-        let now = Instant::now();
-        match &mut self.link {
-            None if now >= self.retry => self.connect(registry, now),
-            None => {}
-            Some(_) if now.duration_since(self.heard) >= DEAD_AFTER => {
-                self.lost(&format!("nothing heard for {} s", DEAD_AFTER.as_secs()));
-            }
-            Some((stream, link))
-                if link.is_ready() && now.duration_since(self.pinged) >= HEARTBEAT =>
-            {
-                self.pinged = now;
-                if link.ping().is_err() || write_all(stream, link) == Left::Gone {
-                    self.lost("the connection closed");
-                }
-            }
-            Some(_) => {}
-        }
-    }
-
-    fn connect(&mut self, registry: &mio::Registry, now: Instant) {
-        let attempt = self
-            .address
-            .to_socket_addrs()
-            .map_err(|e| e.to_string())
-            .and_then(|mut a| a.next().ok_or_else(|| "no address".to_string()))
-            .and_then(|addr| TcpStream::connect(addr).map_err(|e| e.to_string()))
-            .and_then(|mut stream| {
-                let link = Link::dialed(&self.security, self.max_frame, 4 * self.max_frame)
-                    .map_err(|e| e.to_string())?;
-                registry
-                    .register(&mut stream, DIAL, Interest::READABLE | Interest::WRITABLE)
-                    .map_err(|e| e.to_string())?;
-                Ok((stream, link))
-            });
-        match attempt {
-            Ok(link) => {
-                self.link = Some(link);
-                self.heard = now;
-                self.pinged = now;
-            }
-            Err(why) => self.lost(&why),
-        }
-    }
-
-    fn on_ready(
-        &mut self,
-        readable: bool,
-        writable: bool,
-        buf: &mut [u8],
-        out: &mut Vec<Incoming>,
-    ) {
-        let Some((stream, link)) = &mut self.link else {
-            return;
-        };
-        let was_ready = link.is_ready();
-        if writable || readable {
-            // The first writable event says whether the connect went through.
-            if let Ok(Some(e)) | Err(e) = stream.take_error() {
-                self.lost(&e.to_string());
-                return;
-            }
-            if write_all(stream, link) == Left::Gone {
-                self.lost("the connection closed");
-                return;
-            }
-        }
-        if !readable {
-            return;
-        }
-        let mut messages = Vec::new();
-        let mut no_auth = |_: &[u8; 32]| None;
-        loop {
-            match stream.read(buf) {
-                Ok(0) => {
-                    self.lost("the cloud closed the connection");
-                    return;
-                }
-                Ok(n) => {
-                    self.heard = Instant::now();
-                    if let Err(e) = link.input(&buf[..n], &mut no_auth, &mut messages) {
-                        self.lost(&e.to_string());
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.lost(&e.to_string());
-                    return;
-                }
-            }
-        }
-        if write_all(stream, link) == Left::Gone {
-            self.lost("the connection closed");
-            return;
-        }
-        if link.is_ready() && !was_ready {
-            self.backoff = DIAL_MIN;
-            if !self.up {
-                eprintln!("woof-proxy: uplink to {}: connected", self.address);
-            }
-            self.up = true;
-        }
-        out.extend(messages.into_iter().map(|parts| Incoming {
-            endpoint: self.endpoint,
-            identity: Vec::new(),
-            user: None,
-            parts,
-        }));
-    }
-
-    fn send(&mut self, parts: &[Vec<u8>]) -> bool {
-        let Some((stream, link)) = &mut self.link else {
-            return false;
-        };
-        if !link.is_ready() || link.pending().len() > MAX_PENDING || link.send(parts).is_err() {
-            return false;
-        }
-        if write_all(stream, link) == Left::Gone {
-            self.lost("the connection closed");
-            return false;
-        }
-        true
-    }
-
-    /// Drops the connection (closing it) and schedules the next attempt.
-    fn lost(&mut self, why: &str) {
-        self.link = None;
-        self.retry = Instant::now() + self.backoff;
-        self.backoff = (self.backoff * 2).min(DIAL_MAX);
-        if self.up {
-            eprintln!(
-                "woof-proxy: uplink to {}: lost ({why}); reconnecting",
-                self.address
-            );
-        }
-        self.up = false;
-    }
-}
-
-/// Writes what `link` has pending to `stream` until it would block.
-fn write_all(stream: &mut TcpStream, link: &mut Link) -> Left {
-    loop {
-        let pending = link.pending();
-        if pending.is_empty() {
-            return Left::Open;
-        }
-        match stream.write(pending) {
-            Ok(0) => return Left::Gone,
-            Ok(n) => link.wrote(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Left::Open,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Left::Gone,
-        }
-    }
-}
-
 /// Reads all there is (the poll is edge-triggered) and hands it to the connection.
 fn read(
     conn: &mut Conn,
@@ -675,24 +475,14 @@ fn read(
     }
 }
 
-/// Writes what is pending until the socket would block.
+/// Writes what is pending until the socket would block; a failing connection's
+/// write side is shut once all is out.
 fn flush(conn: &mut Conn) -> Left {
-    loop {
-        let pending = conn.zmtp.pending();
-        if pending.is_empty() {
-            if conn.closing.is_some() {
-                conn.stream.shutdown_write();
-            }
-            return Left::Open;
-        }
-        match conn.stream.write(pending) {
-            Ok(0) => return Left::Gone,
-            Ok(n) => conn.zmtp.wrote(n),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Left::Open,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return Left::Gone,
-        }
+    let left = write_out(&mut conn.stream, &mut conn.zmtp);
+    if left == Left::Open && conn.closing.is_some() && conn.zmtp.pending().is_empty() {
+        conn.stream.shutdown_write();
     }
+    left
 }
 
 fn id_of(identity: &[u8]) -> Option<usize> {

@@ -1,13 +1,12 @@
 //! The sockets and threads of woof-proxy.
 //!
-//! One dispatcher thread owns every connection clients make (router.rs: one epoll,
-//! ZMTP spoken by woof_net, no libzmq socket per client). It answers what never
-//! waits itself, hands
-//! other requests to the workers' pool and follows that must wait to the parkers
-//! (parker.rs: a few threads for all of them, so a crowd of idle followers costs
-//! no threads and never starves puts and gets), and sends back the replies they push
-//! to it over inproc. A full queue answers "busy" at once (exit 75 on the client),
-//! never by hanging.
+//! One dispatcher thread owns every connection (router.rs: one epoll for the
+//! listeners, the clients' connections and an edge's uplink, ZMTP spoken by
+//! woof_net). It answers what never waits itself, hands other requests to the
+//! workers' pool and follows that must wait to the parkers (parker.rs: a thread per
+//! 127 followed woofs, so a crowd of idle followers never starves puts and gets),
+//! and sends back the replies they leave in its inbox. A full queue answers "busy"
+//! at once (exit 75 on the client), never by hanging.
 //!
 //! Requests of one connection run one at a time, in the order sent: a client that
 //! pipelines batches gets them appended in its order and its replies in order, as
