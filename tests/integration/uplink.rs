@@ -197,6 +197,31 @@ fn the_clouds_clients_reach_an_edges_woofs_through_its_uplink() {
 }
 
 #[test]
+fn an_edge_gives_up_a_frozen_cloud_and_dials_again_when_it_thaws() {
+    let (edge, cloud) = (Ns::new(), Ns::new());
+    edge.create("load", 8, 100);
+    let keys = Keys::new(edge.path());
+    let cloudp = cloud_proxy(&cloud, &keys, "tcp://127.0.0.1:0");
+    let host = cloudp.authority();
+    keys.trust_cloud(&keys.edge, &host);
+    keys.trust_cloud(&keys.alice, &host);
+    let edgep = edge_proxy(&edge, &keys, &host);
+    let uri = format!("woof://{host}/@edge1{}/load", edge.path().display());
+    assert!(reachable(&uri, &keys.alice), "{}", edgep.stderr_text());
+    // Frozen longer than the edge waits to hear from it (PINGs unanswered).
+    let cloud_pid = cloudp.run.child.id();
+    util::signal_pid(cloud_pid, nix::sys::signal::Signal::SIGSTOP);
+    let lost = util::wait_until(Duration::from_secs(10), || {
+        edgep.stderr_text().contains("lost (nothing heard for 3 s)")
+    });
+    util::signal_pid(cloud_pid, nix::sys::signal::Signal::SIGCONT);
+    assert!(lost, "{}", edgep.stderr_text());
+    assert!(reachable(&uri, &keys.alice), "{}", edgep.stderr_text());
+    let connected = edgep.stderr_text().matches(": connected").count();
+    assert!(connected >= 2, "{}", edgep.stderr_text());
+}
+
+#[test]
 fn uplinks_are_refused_without_keys_and_unknown_edges_are_logged() {
     let (edge, cloud) = (Ns::new(), Ns::new());
     bare("woof-proxy")
