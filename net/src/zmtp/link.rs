@@ -83,7 +83,7 @@ struct Dialing {
     hello: Option<ClientHello>,
 }
 
-/// What CURVE keeps between HELLO and INITIATE.
+/// What an accepted CURVE connection keeps between HELLO and INITIATE.
 struct Handshake {
     client_transient: PublicKey,
     transient: SecretKey,
@@ -102,7 +102,7 @@ pub struct Link {
     sent: usize,
     codec: Codec,
     handshake: Option<Box<Handshake>>,
-    /// The client's ZMTP minor version: 3.0 peers get no ERROR command.
+    /// The peer's ZMTP minor version: 3.0 peers get no ERROR command.
     minor: u8,
     user: Option<String>,
     /// The parts of a message still arriving, and their size so far.
