@@ -67,8 +67,8 @@ pub struct Args {
     /// create, or all)
     #[arg(long, value_name = "RIGHTS", default_value = "read,write,trigger")]
     pub anonymous: String,
-    /// Longest a follow request may wait, and how long a reply may wait for a slow
-    /// client before it is dropped
+    /// Longest a follow request may wait (replies a client does not read are
+    /// dropped beyond 256 MiB waiting, never waited for)
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
     /// Threads serving requests (puts, gets, info, create)
