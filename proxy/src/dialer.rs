@@ -94,6 +94,9 @@ impl Dial {
             .and_then(|mut a| a.next().ok_or_else(|| "no address".to_string()))
             .and_then(|addr| TcpStream::connect(addr).map_err(|e| e.to_string()))
             .and_then(|mut stream| {
+                // Requests and replies are small and latency-bound, as on accepted
+                // connections (the kernel applies it once the connect completes).
+                stream.set_nodelay(true).map_err(|e| e.to_string())?;
                 let link = Link::dialed(&self.security, self.max_frame, 4 * self.max_frame)
                     .map_err(|e| e.to_string())?;
                 registry
