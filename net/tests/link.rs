@@ -317,3 +317,41 @@ fn a_dialed_link_talks_to_a_libzmq_router_with_null_and_curve() {
         );
     }
 }
+
+#[test]
+fn a_peer_that_is_not_zmtp_is_named_for_its_side() {
+    let junk = b"HTTP/1.1 400 Bad Request\r\n\r\n";
+    let mut auth = |_: &[u8; 32]| None;
+    let mut messages = Vec::new();
+    let mut dialed = Link::dialed(&Security::Null, 1 << 20, 1 << 22).unwrap();
+    let e = dialed.input(junk, &mut auth, &mut messages).err().unwrap();
+    assert_eq!(e.kind(), NetErrorKind::Protocol);
+    assert!(
+        e.to_string()
+            .contains("not a ZMTP server (bad greeting signature)"),
+        "{e}"
+    );
+    let mut accepted = Link::accepted(None, 1 << 20, 1 << 22);
+    let e = accepted
+        .input(junk, &mut auth, &mut messages)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .contains("not a ZMTP client (bad greeting signature)"),
+        "{e}"
+    );
+    // A ZMTP 2 peer, by its revision byte.
+    let old = [0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 1];
+    let mut accepted = Link::accepted(None, 1 << 20, 1 << 22);
+    let e = accepted
+        .input(&old, &mut auth, &mut messages)
+        .err()
+        .unwrap();
+    assert!(
+        e.to_string()
+            .contains("client speaks ZMTP revision 1, woof needs ZMTP 3"),
+        "{e}"
+    );
+    assert!(messages.is_empty());
+}

@@ -104,6 +104,19 @@ pub(crate) fn parse_command(body: &[u8]) -> Result<Command<'_>, NetError> {
     Ok(Command { name, data })
 }
 
+/// The PONG answering a command, when it is a PING (a ZMTP 3.1 heartbeat: 2-byte
+/// TTL, then up to 16 bytes of context to echo); None for any other command.
+pub(crate) fn pong(body: &[u8]) -> Result<Option<Vec<u8>>, NetError> {
+    let cmd = parse_command(body)?;
+    if cmd.name != b"PING" {
+        return Ok(None);
+    }
+    let context = cmd.data.get(2..).unwrap_or(&[]);
+    let mut pong = b"\x04PONG".to_vec();
+    pong.extend_from_slice(&context[..context.len().min(16)]);
+    Ok(Some(pong))
+}
+
 /// Command names in error messages: printable ASCII or escaped.
 pub(crate) fn show(name: &[u8]) -> String {
     name.escape_ascii().to_string()

@@ -25,12 +25,38 @@ pub(crate) fn ours(mechanism: &str) -> [u8; LEN] {
     g
 }
 
-/// What the server's greeting says.
+/// What a peer's greeting says.
 #[derive(Debug)]
 pub(crate) struct Peer {
-    /// The server's mechanism. Its minor version does not matter to us: 3.0 servers
-    /// just never send ERROR or PING.
     pub mechanism: String,
+    /// The minor version: 3.0 peers never send (nor get) ERROR or PING.
+    pub minor: u8,
+}
+
+/// Checks the greeting bytes a `peer` ("server", "client") sent so far: an error as
+/// soon as the signature or version is wrong, the greeting once all 64 bytes are in.
+pub(crate) fn check(g: &[u8], peer: &str) -> Result<Option<Peer>, NetError> {
+    // libzmq puts a length in bytes 1-8 (for ZMTP 1.0 compatibility): only the first
+    // byte and the low bit of the tenth are fixed.
+    if g.first().is_some_and(|&b| b != 0xff) || g.get(9).is_some_and(|&b| b & 1 == 0) {
+        return Err(NetError::protocol(format!(
+            "not a ZMTP {peer} (bad greeting signature)"
+        )));
+    }
+    if let Some(&major) = g.get(10)
+        && major < 3
+    {
+        return Err(NetError::protocol(format!(
+            "{peer} speaks ZMTP revision {major}, woof needs ZMTP 3"
+        )));
+    }
+    if g.len() < LEN {
+        return Ok(None);
+    }
+    Ok(Some(Peer {
+        mechanism: parse_mechanism(&g[12..32])?,
+        minor: g[11],
+    }))
 }
 
 pub(crate) fn read(wire: &mut Wire, deadline: Instant) -> Result<Peer, NetError> {
@@ -40,27 +66,14 @@ pub(crate) fn read(wire: &mut Wire, deadline: Instant) -> Result<Peer, NetError>
          but did not answer: overloaded, out of descriptors, or not a woof-proxy)";
     let mut g = [0u8; LEN];
     wire.read_exact(&mut g[..HEAD], deadline, DOING)?;
-    // libzmq puts a length in bytes 1-8 (for ZMTP 1.0 compatibility): only the first
-    // byte and the low bit of the tenth are fixed.
-    if g[0] != 0xff || g[9] & 0x01 == 0 {
-        return Err(NetError::protocol(
-            "not a ZMTP server (bad greeting signature)",
-        ));
-    }
-    let major = g[10];
-    if major < 3 {
-        return Err(NetError::protocol(format!(
-            "server speaks ZMTP revision {major}, woof needs ZMTP 3"
-        )));
-    }
+    check(&g[..HEAD], "server")?;
     wire.read_exact(&mut g[HEAD..], deadline, DOING)?;
-    let mechanism = parse_mechanism(&g[12..32])?;
-    Ok(Peer { mechanism })
+    check(&g, "server")?.ok_or_else(|| NetError::protocol("short greeting"))
 }
 
 /// A mechanism name: printable ASCII (RFC 23 allows upper case, digits, `-_.+`),
 /// padded with NULs.
-pub(crate) fn parse_mechanism(field: &[u8]) -> Result<String, NetError> {
+fn parse_mechanism(field: &[u8]) -> Result<String, NetError> {
     let end = field.iter().position(|&b| b == 0).unwrap_or(field.len());
     let (name, pad) = field.split_at(end);
     let valid = !name.is_empty()

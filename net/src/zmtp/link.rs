@@ -230,10 +230,7 @@ impl Link {
         let last = parts.len().saturating_sub(1);
         for (i, part) in parts.iter().enumerate() {
             let more = if i < last { FLAG_MORE } else { 0 };
-            match &mut self.codec {
-                Codec::Null => frame::put_frame(&mut self.out, more, part),
-                Codec::Curve(session) => session.put_message(&mut self.out, more, part)?,
-            }
+            self.codec.put_part(&mut self.out, more, part)?;
         }
         Ok(())
     }
@@ -278,23 +275,15 @@ impl Link {
     }
 
     fn greeting(&mut self, g: &[u8]) -> Result<usize, NetError> {
-        if g.first().is_some_and(|&b| b != 0xff) || g.get(9).is_some_and(|&b| b & 1 == 0) {
-            return Err(NetError::protocol(
-                "not a ZMTP client (bad greeting signature)",
-            ));
-        }
-        if let Some(&major) = g.get(10)
-            && major < 3
-        {
-            return Err(NetError::protocol(format!(
-                "client speaks ZMTP revision {major}, woof needs ZMTP 3"
-            )));
-        }
-        if g.len() < greeting::LEN {
+        let peer = match self.side {
+            Side::Accepted(_) => "client",
+            Side::Dialed(_) => "server",
+        };
+        let Some(greeting) = greeting::check(g, peer)? else {
             return Ok(0);
-        }
-        self.minor = g[11];
-        let theirs = greeting::parse_mechanism(&g[12..32])?;
+        };
+        self.minor = greeting.minor;
+        let theirs = greeting.mechanism;
         let curve = match &self.side {
             Side::Accepted(keys) => keys.is_some(),
             Side::Dialed(dialing) => dialing.is_some(),
@@ -414,12 +403,7 @@ impl Link {
         if self.phase != Phase::Ready {
             return Ok(());
         }
-        let ping = b"\x04PING\0\0";
-        match &mut self.codec {
-            Codec::Null => frame::put_frame(&mut self.out, FLAG_COMMAND, ping),
-            Codec::Curve(session) => session.put_command(&mut self.out, ping)?,
-        }
-        Ok(())
+        self.codec.put_command(&mut self.out, b"\x04PING\0\0")
     }
 
     /// HELLO: the client's transient key C' and a box proving it knows our key.
@@ -590,18 +574,10 @@ impl Link {
 
     /// PING (a ZMTP 3.1 heartbeat) gets PONG with its context; others are ignored.
     fn command(&mut self, body: &[u8]) -> Result<(), NetError> {
-        let cmd = frame::parse_command(body)?;
-        if cmd.name != b"PING" {
-            return Ok(());
+        match frame::pong(body)? {
+            Some(pong) => self.codec.put_command(&mut self.out, &pong),
+            None => Ok(()),
         }
-        let context = cmd.data.get(2..).unwrap_or(&[]);
-        let mut pong = b"\x04PONG".to_vec();
-        pong.extend_from_slice(&context[..context.len().min(16)]);
-        match &mut self.codec {
-            Codec::Null => frame::put_frame(&mut self.out, FLAG_COMMAND, &pong),
-            Codec::Curve(session) => session.put_command(&mut self.out, &pong)?,
-        }
-        Ok(())
     }
 }
 

@@ -86,6 +86,31 @@ enum Codec {
     Curve(Box<curve::Session>),
 }
 
+impl Codec {
+    /// Appends one message part; `more` is `FLAG_MORE` or 0.
+    fn put_part(&mut self, out: &mut Vec<u8>, more: u8, part: &[u8]) -> Result<(), NetError> {
+        match self {
+            Codec::Null => {
+                frame::put_frame(out, more, part);
+                Ok(())
+            }
+            Codec::Curve(session) => session.put_message(out, more, part),
+        }
+    }
+
+    /// Appends a command (PING, PONG): a command frame, or under CURVE a MESSAGE
+    /// carrying it, as libzmq sends them.
+    fn put_command(&mut self, out: &mut Vec<u8>, body: &[u8]) -> Result<(), NetError> {
+        match self {
+            Codec::Null => {
+                frame::put_frame(out, FLAG_COMMAND, body);
+                Ok(())
+            }
+            Codec::Curve(session) => session.put_command(out, body),
+        }
+    }
+}
+
 /// One ZMTP connection acting as a DEALER socket.
 pub struct Conn {
     wire: Wire,
@@ -313,10 +338,7 @@ impl Conn {
         let last = parts.len();
         for (i, part) in all.enumerate() {
             let more = if i < last { FLAG_MORE } else { 0 };
-            match &mut self.codec {
-                Codec::Null => frame::put_frame(&mut self.wbuf, more, part),
-                Codec::Curve(session) => session.put_message(&mut self.wbuf, more, part)?,
-            }
+            self.codec.put_part(&mut self.wbuf, more, part)?;
         }
         Ok(())
     }
@@ -403,22 +425,11 @@ impl Conn {
     /// A command after the handshake: answer PING (ZMTP 3.1 heartbeat) with PONG and
     /// the PING's context; ignore PONG and anything else.
     fn on_command(&mut self, body: &[u8], deadline: Instant) -> Result<(), NetError> {
-        let cmd = frame::parse_command(body)?;
-        if cmd.name != b"PING" {
+        let Some(pong) = frame::pong(body)? else {
             return Ok(());
-        }
-        // PING: 2-byte TTL, then up to 16 bytes of context to echo.
-        let context = cmd.data.get(2..).unwrap_or(&[]);
-        let context = &context[..context.len().min(16)];
-        let mut pong = Vec::with_capacity(24);
-        pong.push(4);
-        pong.extend_from_slice(b"PONG");
-        pong.extend_from_slice(context);
+        };
         self.wbuf.clear();
-        match &mut self.codec {
-            Codec::Null => frame::put_frame(&mut self.wbuf, FLAG_COMMAND, &pong),
-            Codec::Curve(session) => session.put_command(&mut self.wbuf, &pong)?,
-        }
+        self.codec.put_command(&mut self.wbuf, &pong)?;
         self.wire
             .write_all(&self.wbuf, deadline, "answering a heartbeat")
     }
