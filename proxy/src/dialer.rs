@@ -3,7 +3,6 @@
 //! and giving up a connection it has not heard from (a cut network, a frozen
 //! cloud), so the cloud's view of the edge follows reality within seconds.
 
-use std::io::{self, Read};
 use std::net::ToSocketAddrs;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 use woof_net::zmtp::{Link, Message, Security};
 
-use crate::link_io::{Left, MAX_PENDING, write_out};
+use crate::link_io::{Left, MAX_PENDING, read_in, write_out};
 
 /// Reconnects after this, doubling up to `DIAL_MAX` while it fails.
 const DIAL_MIN: Duration = Duration::from_millis(100);
@@ -135,27 +134,17 @@ impl Dial {
             return Vec::new();
         }
         let mut messages = Vec::new();
-        let mut no_auth = |_: &[u8; 32]| None;
-        loop {
-            match stream.read(buf) {
-                Ok(0) => {
-                    self.lost("the cloud closed the connection");
-                    return Vec::new();
-                }
-                Ok(n) => {
-                    self.heard = Instant::now();
-                    if let Err(e) = link.input(&buf[..n], &mut no_auth, &mut messages) {
-                        self.lost(&e.to_string());
-                        return Vec::new();
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    self.lost(&e.to_string());
-                    return Vec::new();
-                }
-            }
+        let got = read_in(stream, link, false, buf, &mut |_| None, &mut messages);
+        if got.bytes > 0 {
+            self.heard = Instant::now();
+        }
+        if let Some(e) = got.failed {
+            self.lost(&e.to_string());
+            return Vec::new();
+        }
+        if got.left == Left::Gone {
+            self.lost("the cloud closed the connection");
+            return Vec::new();
         }
         if write_out(stream, link) == Left::Gone {
             self.lost("the connection closed");

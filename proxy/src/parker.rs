@@ -34,8 +34,8 @@ pub struct Parked {
     pub deadline: Instant,
 }
 
-/// Most parker threads: 64 × 127 = 8 128 woofs waited on by futex. A parker is a
-/// thread only while it watches a woof; up to ~1 000 distinct followed woofs the
+/// Most parker threads: 64 × 127 = 8 128 woofs waited on by futex. Parkers start
+/// as distinct followed woofs need them (and stay); up to ~1 000 such woofs the
 /// proxy stays within 16 threads. Beyond 8 128 woofs, re-checks: measured with
 /// 8 parkers for 3 000 woofs, their 5 ms re-checks and futex_waitv re-arms cost
 /// 70 % of a CPU while nothing was put; 24 parkers sleep through it.

@@ -111,13 +111,11 @@ pub fn run(
         None => None,
     };
     let mut router = Router::new(keys, MAX_MESSAGE as usize).map_err(|e| Error::io("epoll", e))?;
-    let mut edge = false;
     for (i, ep) in shared.endpoints.iter().enumerate() {
         if let Some(keys) = &ep.uplink {
             // Dialled, not bound: the edge side of an uplink (the last endpoint).
             router.dial(i, &ep.bind, uplink::edge_security(&ep.bind, keys)?);
             eprintln!("woof-proxy: uplink to {} (CURVE)", ep.bind);
-            edge = true;
             continue;
         }
         let mut names: Vec<&str> = ep
@@ -177,7 +175,7 @@ pub fn run(
         requests: &requests,
         parker: &parker,
     };
-    dispatch(&shared, &mut router, &pools, edge);
+    dispatch(&shared, &mut router, &pools);
     Ok(())
 }
 
@@ -187,10 +185,10 @@ type Backlog = HashMap<(usize, Vec<u8>), VecDeque<Job>>;
 /// Most requests one connection may have queued behind its running one.
 const MAX_BACKLOG: usize = 1024;
 
-fn dispatch(shared: &Shared, router: &mut Router, pools: &Pools, edge: bool) {
+fn dispatch(shared: &Shared, router: &mut Router, pools: &Pools) {
     let mut backlog = Backlog::new();
     let mut registry = uplink::Registry::default();
-    let mut hello = edge.then(uplink::Hello::default);
+    let mut hello = router.dials().then(uplink::Hello::default);
     let mut incoming = Vec::new();
     let mut replies = Vec::new();
     let mut auth = |key: &[u8; 32], peer: &str| shared.policy.authenticate(key, peer);
@@ -224,7 +222,7 @@ fn dispatch(shared: &Shared, router: &mut Router, pools: &Pools, edge: bool) {
             let job = job_of(msg);
             if shared.accept_uplinks {
                 let i = job.endpoint;
-                let mut out = |ep: usize, parts: Vec<Vec<u8>>| send(router, ep, parts);
+                let mut out = |ep: usize, parts: Vec<Vec<u8>>| router.send(ep, &parts);
                 let user = job.user.as_deref();
                 if matches!(
                     registry.incoming(&mut out, i, &job.envelope[0], user, &job.frames),
@@ -238,24 +236,13 @@ fn dispatch(shared: &Shared, router: &mut Router, pools: &Pools, edge: bool) {
                     {
                         let mut reply_out = job.envelope;
                         reply_out.extend(reply);
-                        send(router, i, reply_out);
+                        router.send(i, &reply_out);
                     }
                     continue;
                 }
             }
             take(shared, router, pools, &mut backlog, job);
         }
-    }
-}
-
-/// Sends `parts` (routing frames first) out of `endpoint`: to a client connection,
-/// or to the cloud over the edge's uplink. False when the connection is gone (or
-/// not reading).
-fn send(router: &mut Router, endpoint: usize, parts: Vec<Vec<u8>>) -> bool {
-    if router.is_dialed(endpoint) {
-        router.send_dialed(&parts)
-    } else {
-        router.send(&parts)
     }
 }
 
@@ -298,7 +285,7 @@ fn take(shared: &Shared, router: &mut Router, pools: &Pools, backlog: &mut Backl
             let reply = answer(shared, cache, &request(shared, &job));
             let mut out = job.envelope;
             out.extend(reply);
-            send(router, job.endpoint, out);
+            router.send(job.endpoint, &out);
         }
         None => {
             backlog.insert(key.clone(), VecDeque::new());
@@ -340,7 +327,7 @@ impl Pools<'_> {
             Err(reply) => {
                 let mut out = job.envelope;
                 out.extend(reply);
-                send(router, key.0, out);
+                router.send(key.0, &out);
                 self.next_of(router, backlog, key);
                 return;
             }
@@ -355,7 +342,7 @@ impl Pools<'_> {
         }) {
             let mut out: Vec<Vec<u8>> = p.head.into_iter().skip(2).collect();
             out.extend(proto::error_reply(&too_busy()));
-            send(router, key.0, out);
+            router.send(key.0, &out);
             self.next_of(router, backlog, key);
         }
     }
@@ -382,7 +369,7 @@ fn busy(router: &mut Router, job: Job) {
     } else {
         proto::error_reply(&too_busy())
     });
-    send(router, job.endpoint, out);
+    router.send(job.endpoint, &out);
 }
 
 /// Sends a pool's reply to its client; returns the connection it belongs to.
@@ -394,7 +381,7 @@ fn forward_reply(router: &mut Router, mut frames: Vec<Vec<u8>>) -> Option<(usize
     let conn = frames.remove(0);
     let idx = *head.first()? as usize;
     // A client that went away or stopped reading loses its reply, nothing else.
-    send(router, idx, frames);
+    router.send(idx, &frames);
     Some((idx, conn))
 }
 
