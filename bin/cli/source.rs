@@ -73,7 +73,8 @@ impl Source for Woof {
         Woof::get(self, seqno, buf)
     }
     fn wait_after(&mut self, after: u64, bound: Option<Duration>) -> Result<u64, Failure> {
-        Ok(Woof::wait_after(self, after, bound))
+        // The follower has just printed: its reader needs the CPU more than a spin.
+        Ok(Woof::sleep_after(self, after, bound))
     }
     fn info(&mut self) -> Result<Info, Failure> {
         Ok(Woof::info(self))

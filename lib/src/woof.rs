@@ -518,6 +518,12 @@ impl Woof {
         wake::wait_after(&self.map, after, timeout)
     }
 
+    /// As `wait_after`, but sleeps at once instead of spinning a moment first: for
+    /// a caller that has just written to another process (see `wake::sleep_after`).
+    pub fn sleep_after(&self, after: u64, timeout: Option<Duration>) -> u64 {
+        wake::sleep_after(&self.map, after, timeout)
+    }
+
     /// Wakes every process waiting on this woof, e.g. to make a follower notice
     /// that it should stop.
     pub fn wake_waiters(&self) {
