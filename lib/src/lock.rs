@@ -35,8 +35,10 @@ pub(crate) fn init(map: &Map) -> io::Result<()> {
 }
 
 /// Makes sure the lock was initialised in this boot, re-initialising it otherwise.
+/// A lock set up in this boot by a program of another C library is left alone
+/// (its writers may hold it); `acquire` refuses it.
 pub(crate) fn ensure_epoch(file: &File, map: &Map) -> io::Result<()> {
-    if is_current(map) {
+    if is_current(map) || foreign(map).is_some() {
         return Ok(());
     }
     // Only the first writer of a boot gets here; the flock serialises those racing.
@@ -67,6 +69,7 @@ const OWNER_CHECK: Duration = Duration::from_secs(1);
 /// it re-initialises the lock under an exclusive flock, as for a new boot.
 /// (Writers of one woof therefore share a PID namespace: FORMAT.md, "Locking".)
 pub(crate) fn acquire<'m>(file: &File, map: &'m Map) -> io::Result<Guard<'m>> {
+    refuse_foreign(map)?;
     // The uncontended path: one compare-and-swap, no clock read.
     match map.mutex_trylock(OFF_LOCK) {
         Ok(Some(how)) => return taken(map, how),
@@ -135,6 +138,7 @@ fn thread_alive(tid: u32) -> bool {
 
 /// Takes the lock if no one holds it (a dead holder does not count).
 pub(crate) fn try_acquire(map: &Map) -> io::Result<Option<Guard<'_>>> {
+    refuse_foreign(map)?;
     match map.mutex_trylock(OFF_LOCK)? {
         None => Ok(None),
         Some(how) => taken(map, how).map(Some),
@@ -154,8 +158,57 @@ fn taken(map: &Map, how: Locked) -> io::Result<Guard<'_>> {
     Ok(Guard { map })
 }
 
+/// The C library whose pthread mutex this process takes, as `lock_abi`'s high
+/// half: glibc 0 (so files from before the tag still match), musl 1, others 2.
+/// Each lays its mutex out its own way (glibc keeps the holder's tid where musl
+/// keeps its waiter count): a writer of one reading the other's would wait for
+/// ever, or take a lock already held.
+const LIBC: u32 = if cfg!(target_env = "gnu") {
+    0
+} else if cfg!(target_env = "musl") {
+    1
+} else {
+    2
+};
+
 fn lock_abi() -> u32 {
-    size_of::<libc::pthread_mutex_t>() as u32
+    size_of::<libc::pthread_mutex_t>() as u32 | LIBC << 16
+}
+
+fn libc_name(abi: u32) -> &'static str {
+    match abi >> 16 {
+        0 => "glibc",
+        1 => "musl",
+        _ => "another C library",
+    }
+}
+
+/// The ABI of a lock set up in this boot by a process of another C library.
+fn foreign(map: &Map) -> Option<u32> {
+    let abi = map.u32_at(OFF_LOCK_ABI).load(Ordering::Acquire);
+    let mut stored = [0u8; 16];
+    map.read(OFF_LOCK_BOOT, &mut stored);
+    (abi >> 16 != LIBC && stored == boot_id()).then_some(abi)
+}
+
+/// Writers of one woof must share a C library (FORMAT.md, "Locking"): one load on
+/// the put path, and a clear refusal instead of a hang or two holders.
+fn refuse_foreign(map: &Map) -> io::Result<()> {
+    let abi = map.u32_at(OFF_LOCK_ABI).load(Ordering::Relaxed);
+    if abi >> 16 == LIBC {
+        return Ok(());
+    }
+    match foreign(map) {
+        None => Ok(()),
+        Some(abi) => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            format!(
+                "its writers' lock was set up in this boot by a program linked with {}, and this one uses {}: every writer of a woof must use the same C library (woof's release builds use glibc)",
+                libc_name(abi),
+                libc_name(lock_abi())
+            ),
+        )),
+    }
 }
 
 fn is_current(map: &Map) -> bool {

@@ -584,6 +584,39 @@ fn a_lock_naming_a_thread_that_never_existed_or_garbage_is_repaired() {
     }
 }
 
+/// The writers' lock is a pthread mutex, laid out by the C library: a woof whose
+/// lock a musl-linked writer set up in this boot is refused by glibc writers (it
+/// would make them wait for ever, or let two hold it), and taken again after a
+/// reboot. Readers are unaffected.
+#[test]
+fn a_lock_set_up_by_another_c_library_is_refused_not_waited_on() {
+    use std::os::unix::fs::FileExt;
+    let ns = Ns::new();
+    ns.create("w", 8, 10);
+    ns.put("w", b"00000000");
+    let f = damage_file(&ns, "w");
+    // lock_abi (lib/FORMAT.md): the mutex's size, and musl's tag in the high half.
+    let musl = 40u32 | 1 << 16;
+    f.write_all_at(&musl.to_le_bytes(), 336)
+        .expect("tag the lock");
+    fails(
+        ns.cmd("woof-put")
+            .arg("w")
+            .write_stdin("abcdefgh")
+            .timeout(std::time::Duration::from_secs(20)),
+        74,
+        &format!(
+            "woof-put: w: {}: its writers' lock was set up in this boot by a program linked with musl, and this one uses glibc: every writer of a woof must use the same C library (woof's release builds use glibc)",
+            ns.file("w").display()
+        ),
+    );
+    assert_eq!(ns.get_hex("w", "1"), vec![hex(b"00000000")]);
+    // After a reboot (another boot id) no writer of the old one can hold it.
+    f.write_all_at(&[0u8; 16], 320).expect("forget the boot");
+    assert_eq!(bounded_put(&ns, "w"), 2);
+    assert_eq!(bounded_put(&ns, "w"), 3);
+}
+
 // 14. A woof truncated under a process that has it mapped is an error, never SIGBUS.
 
 #[test]
