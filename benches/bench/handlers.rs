@@ -699,31 +699,24 @@ pub(crate) fn persistent(platform: &Path, handler: &Path, root: &Path) -> Res<Ve
         }
         i += 1;
 
-        gaps.sleep(PERSIST_GAP_MIN, PERSIST_GAP_SPREAD);
-        let seqno = 1_000_000 + k as u64;
-        let mut frame = format!("ev {seqno} {ELEM} {k}\n").into_bytes();
-        frame.extend_from_slice(&element(i));
-        let t0 = woof::now_ns();
-        pipe.write_all(&frame).ctx("writing a frame")?;
-        let s = fifo.read(HANDLER_TIMEOUT)?;
-        s.check(seqno, i)?;
-        if k >= START_WARMUP {
-            base.push(s.clock.saturating_sub(t0) as f64);
+        // The same frame written into the direct pipe, then into the relay.
+        for (into, first, samples) in [
+            (&mut pipe as &mut dyn Write, 1_000_000, &mut base),
+            (&mut via_cat, 2_000_000, &mut floor),
+        ] {
+            gaps.sleep(PERSIST_GAP_MIN, PERSIST_GAP_SPREAD);
+            let seqno = first + k as u64;
+            let mut frame = format!("ev {seqno} {ELEM} {k}\n").into_bytes();
+            frame.extend_from_slice(&element(i));
+            let t0 = woof::now_ns();
+            into.write_all(&frame).ctx("writing a frame")?;
+            let s = fifo.read(HANDLER_TIMEOUT)?;
+            s.check(seqno, i)?;
+            if k >= START_WARMUP {
+                samples.push(s.clock.saturating_sub(t0) as f64);
+            }
+            i += 1;
         }
-        i += 1;
-
-        gaps.sleep(PERSIST_GAP_MIN, PERSIST_GAP_SPREAD);
-        let seqno = 2_000_000 + k as u64;
-        let mut frame = format!("ev {seqno} {ELEM} {k}\n").into_bytes();
-        frame.extend_from_slice(&element(i));
-        let t0 = woof::now_ns();
-        via_cat.write_all(&frame).ctx("writing a frame to cat")?;
-        let s = fifo.read(HANDLER_TIMEOUT)?;
-        s.check(seqno, i)?;
-        if k >= START_WARMUP {
-            floor.push(s.clock.saturating_sub(t0) as f64);
-        }
-        i += 1;
     }
     drop(pipe);
     let _ = direct.wait();
