@@ -371,13 +371,11 @@ impl Link {
     /// Dialed, CURVE: WELCOME, answered with INITIATE.
     fn welcome(&mut self, command: bool, body: &[u8]) -> Result<(), NetError> {
         let cmd = expect(command, body, b"WELCOME")?;
-        let Side::Dialed(Some(dialing)) = &mut self.side else {
-            return Err(NetError::protocol("CURVE WELCOME to a server"));
+        let dialing = self.curve_dialing("WELCOME")?;
+        let initiate = match dialing.hello.as_mut() {
+            Some(hello) => hello.initiate(&dialing.keys, cmd.data)?,
+            None => return Err(NetError::protocol("CURVE WELCOME twice")),
         };
-        let Some(hello) = dialing.hello.as_mut() else {
-            return Err(NetError::protocol("CURVE WELCOME twice"));
-        };
-        let initiate = hello.initiate(&dialing.keys, cmd.data)?;
         frame::put_command(&mut self.out, b"INITIATE", &initiate);
         self.phase = Phase::CurveReady;
         Ok(())
@@ -386,15 +384,21 @@ impl Link {
     /// Dialed, CURVE: READY, the session.
     fn curve_ready(&mut self, command: bool, body: &[u8]) -> Result<(), NetError> {
         let cmd = expect(command, body, b"READY")?;
-        let Side::Dialed(Some(dialing)) = &mut self.side else {
-            return Err(NetError::protocol("CURVE READY to a server"));
-        };
-        let Some(hello) = dialing.hello.take() else {
+        let Some(hello) = self.curve_dialing("READY")?.hello.take() else {
             return Err(NetError::protocol("CURVE READY twice"));
         };
         self.codec = Codec::Curve(Box::new(hello.ready(cmd.data)?));
         self.phase = Phase::Ready;
         Ok(())
+    }
+
+    /// The CURVE handshake of a dialed link, which `name` (a server's command) is
+    /// part of; an error on a link that did not dial with CURVE.
+    fn curve_dialing(&mut self, name: &str) -> Result<&mut Dialing, NetError> {
+        match &mut self.side {
+            Side::Dialed(Some(dialing)) => Ok(dialing),
+            _ => Err(NetError::protocol(format!("CURVE {name} to a server"))),
+        }
     }
 
     /// Queues a PING (a ZMTP 3.1 heartbeat, no TTL): the peer answers PONG, so a
